@@ -1,0 +1,220 @@
+//! RFC 3339 timestamps, as the image-spec uses for `created` fields.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An RFC 3339 `date-time`, such as `2015-10-31T22:22:56.015925234Z`.
+///
+/// Kept as written (so documents round-trip to the byte) and checked on parse;
+/// [`Timestamp::unix_seconds`] gives the instant.
+///
+/// ```
+/// use oci_spec_types::Timestamp;
+///
+/// let t: Timestamp = "1970-01-02T01:00:00+01:00".parse()?;
+/// assert_eq!(t.unix_seconds(), 86_400);
+/// assert!("2015-13-01T00:00:00Z".parse::<Timestamp>().is_err());
+/// # Ok::<(), oci_spec_types::TimestampError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Timestamp {
+    text: String,
+    unix_seconds: i64,
+    nanos: u32,
+}
+
+impl Timestamp {
+    /// Seconds since the Unix epoch (UTC).
+    #[must_use]
+    pub fn unix_seconds(&self) -> i64 {
+        self.unix_seconds
+    }
+
+    /// The fraction of a second, in nanoseconds.
+    #[must_use]
+    pub fn subsec_nanos(&self) -> u32 {
+        self.nanos
+    }
+
+    /// The timestamp as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A string that is not an RFC 3339 date-time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampError {
+    input: String,
+    what: &'static str,
+}
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid RFC 3339 date-time {:?}: {}", self.input, self.what)
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn digits(&mut self, n: usize) -> Option<u32> {
+        let s = self.b.get(self.pos..self.pos + n)?;
+        if !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        self.pos += n;
+        Some(s.iter().fold(0, |acc, &c| acc * 10 + u32::from(c - b'0')))
+    }
+
+    fn byte(&mut self, accept: &[u8]) -> Option<u8> {
+        let c = *self.b.get(self.pos)?;
+        if accept.contains(&c) {
+            self.pos += 1;
+            Some(c)
+        } else {
+            None
+        }
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |what| TimestampError { input: s.to_owned(), what };
+        let mut c = Cursor { b: s.as_bytes(), pos: 0 };
+        let year = c.digits(4).ok_or_else(|| err("expected a four-digit year"))?;
+        c.byte(b"-").ok_or_else(|| err("expected '-' after the year"))?;
+        let month = c.digits(2).filter(|m| (1..=12).contains(m)).ok_or_else(|| err("month out of range"))?;
+        c.byte(b"-").ok_or_else(|| err("expected '-' after the month"))?;
+        let day = c
+            .digits(2)
+            .filter(|d| *d >= 1 && *d <= days_in_month(i64::from(year), month))
+            .ok_or_else(|| err("day out of range"))?;
+        c.byte(b"Tt").ok_or_else(|| err("expected 'T' between date and time"))?;
+        let hour = c.digits(2).filter(|h| *h < 24).ok_or_else(|| err("hour out of range"))?;
+        c.byte(b":").ok_or_else(|| err("expected ':' after the hour"))?;
+        let minute = c.digits(2).filter(|m| *m < 60).ok_or_else(|| err("minute out of range"))?;
+        c.byte(b":").ok_or_else(|| err("expected ':' after the minute"))?;
+        // 60 is allowed for leap seconds, as RFC 3339 does.
+        let second = c.digits(2).filter(|s| *s <= 60).ok_or_else(|| err("second out of range"))?;
+        let mut nanos = 0u32;
+        if c.byte(b".").is_some() {
+            let start = c.pos;
+            while c.b.get(c.pos).is_some_and(u8::is_ascii_digit) {
+                c.pos += 1;
+            }
+            let frac = &c.b[start..c.pos];
+            if frac.is_empty() {
+                return Err(err("expected digits after '.'"));
+            }
+            for (i, d) in frac.iter().take(9).enumerate() {
+                nanos += u32::from(d - b'0') * 10u32.pow(8 - u32::try_from(i).unwrap_or(8));
+            }
+        }
+        let offset_seconds: i64 = match c.byte(b"Zz+-") {
+            Some(b'Z' | b'z') => 0,
+            Some(sign) => {
+                let oh = c.digits(2).filter(|h| *h < 24).ok_or_else(|| err("offset hour out of range"))?;
+                c.byte(b":").ok_or_else(|| err("expected ':' in the offset"))?;
+                let om = c.digits(2).filter(|m| *m < 60).ok_or_else(|| err("offset minute out of range"))?;
+                let v = i64::from(oh * 3600 + om * 60);
+                if sign == b'-' { -v } else { v }
+            }
+            None => return Err(err("expected a time zone ('Z' or +hh:mm)")),
+        };
+        if c.pos != c.b.len() {
+            return Err(err("unexpected characters after the time zone"));
+        }
+        let days = days_from_civil(i64::from(year), month, day);
+        let unix_seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_seconds;
+        Ok(Self { text: s.to_owned(), unix_seconds, nanos })
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({})", self.text)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spec_examples() {
+        let t: Timestamp = "2015-10-31T22:22:56.015925234Z".parse().unwrap();
+        assert_eq!(t.unix_seconds(), 1_446_330_176);
+        assert_eq!(t.subsec_nanos(), 15_925_234);
+        assert_eq!(t.to_string(), "2015-10-31T22:22:56.015925234Z");
+        let t: Timestamp = "2000-02-29T00:00:00-00:30".parse().unwrap();
+        assert_eq!(t.unix_seconds(), 951_784_200);
+    }
+
+    #[test]
+    fn refuses_what_is_not_rfc3339() {
+        for s in [
+            "",
+            "2015-10-31",
+            "2015-10-31T22:22:56",
+            "2015-02-29T00:00:00Z",
+            "2015-10-31T24:00:00Z",
+            "2015-10-31T22:22:56.Z",
+            "2015-10-31T22:22:56Zjunk",
+            "15-10-31T22:22:56Z",
+        ] {
+            assert!(s.parse::<Timestamp>().is_err(), "{s:?}");
+        }
+        assert_eq!(
+            "2015-10-31".parse::<Timestamp>().unwrap_err().to_string(),
+            "invalid RFC 3339 date-time \"2015-10-31\": expected 'T' between date and time"
+        );
+    }
+}
