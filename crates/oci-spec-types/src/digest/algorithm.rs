@@ -77,11 +77,8 @@ impl DigestAlgorithm {
     /// Whether digests of this algorithm can be computed and verified by this build.
     #[must_use]
     pub fn is_computable(&self) -> bool {
-        match self.as_str() {
-            "sha256" | "sha384" | "sha512" => true,
-            "blake3" => cfg!(feature = "blake3"),
-            _ => false,
-        }
+        matches!(self.as_str(), "sha256" | "sha384" | "sha512")
+            || (cfg!(feature = "blake3") && *self == Self::BLAKE3)
     }
 
     /// Selects an algorithm the way a command-line flag does (go-digest's

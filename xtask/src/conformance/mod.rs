@@ -1,0 +1,401 @@
+//! `cargo xtask conformance`: runs the conformance vectors through our crates.
+//!
+//! ```text
+//! cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL] [--report DIR] [-v]
+//! ```
+//!
+//! A *vector file* is any `*.json` in `<workspace>/conformance/vectors/` or in a
+//! `--vectors DIR`. A *suite* ([`Suite`]) recognizes vector files by their structure
+//! ([`Suite::detect`]), never by name, so a new file of a known format needs no code, and
+//! turns each recognized file into [`Case`]s ([`Suite::run`]). Every file is offered to
+//! every selected suite.
+//!
+//! Cases listed in `<workspace>/conformance/expected-differences.json` (see
+//! [`expected`]) turn from failures into skips; a listed case that passes, or an entry
+//! that names no case, is a failure, so the list stays honest.
+//!
+//! The run prints one line per suite and file, the failing cases, writes `junit.xml` and
+//! `report.html` (see [`report`]), and ends with exactly
+//! `conformance: N passed, M failed, K skipped`.
+
+pub mod expected;
+pub mod report;
+pub mod spec;
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{Result, workspace};
+use report::Counts;
+
+/// The verdict on one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Our implementation agrees with the vector.
+    Pass,
+    /// It does not; the message says how.
+    Fail(String),
+    /// The case was not checked; the message says why.
+    Skip(String),
+}
+
+impl Outcome {
+    /// `Pass` for `Ok`, `Fail(message)` for `Err(message)`.
+    #[must_use]
+    pub fn from_result(result: Result<()>) -> Self {
+        match result {
+            Ok(()) => Self::Pass,
+            Err(message) => Self::Fail(message),
+        }
+    }
+}
+
+/// One checked case of a vector file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// Unique and stable within its file, e.g. `parse[3] "sha256:"`; this is the name
+    /// `expected-differences.json` refers to.
+    pub name: String,
+    /// The verdict.
+    pub outcome: Outcome,
+}
+
+impl Case {
+    /// Runs `check` and records its outcome under `name`; a panic in `check` is a
+    /// failure of this case, not of the run.
+    pub fn check(name: impl Into<String>, check: impl FnOnce() -> Outcome) -> Self {
+        let outcome = catch_unwind(AssertUnwindSafe(check)).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic payload".to_owned());
+            Outcome::Fail(format!("panicked: {message}"))
+        });
+        Self { name: name.into(), outcome }
+    }
+}
+
+/// Makes case names unique within a file by appending ` #2`, ` #3`, ... to repeats.
+#[derive(Debug, Default)]
+pub struct CaseNames {
+    seen: BTreeSet<String>,
+}
+
+impl CaseNames {
+    /// `name` itself the first time, then `name #2`, `name #3`, ...
+    pub fn unique(&mut self, name: String) -> String {
+        if self.seen.insert(name.clone()) {
+            return name;
+        }
+        let mut n = 2;
+        loop {
+            let candidate = format!("{name} #{n}");
+            if self.seen.insert(candidate.clone()) {
+                return candidate;
+            }
+            n += 1;
+        }
+    }
+}
+
+/// A conformance suite: a vector format and the checks run on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Suite {
+    /// The name used on the command line and in reports.
+    pub name: &'static str,
+    /// Whether a vector file (parsed JSON) has this suite's format.
+    pub detect: fn(&Value) -> bool,
+    /// Checks every case of a recognized vector file.
+    pub run: fn(&Value) -> Vec<Case>,
+}
+
+/// The vector suites, in the order they run by default.
+pub const SUITES: &[Suite] = &[
+    Suite { name: "spec", detect: spec::detect, run: spec::run },
+    // The `reference` suite lives in `reference.rs` (same `detect`/`run` interface);
+    // when that file lands, add `pub mod reference;` above and enable this line:
+    // Suite { name: "reference", detect: reference::detect, run: reference::run },
+];
+
+/// The suite that talks to a live registry; it has no vector format.
+const REGISTRY_SUITE: &str = "registry";
+
+/// The cases of one vector file as checked by one suite.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// The suite's name.
+    pub suite: String,
+    /// The file as shown in reports (its name, or its path if two files share a name).
+    pub file: String,
+    /// The file name, which `expected-differences.json` entries refer to.
+    pub file_name: String,
+    /// The checked cases.
+    pub cases: Vec<Case>,
+}
+
+/// The command-line options of `cargo xtask conformance`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Suites to run; empty means every vector suite.
+    pub suites: Vec<String>,
+    /// Extra vector directories (`--vectors DIR`, repeatable).
+    pub vectors: Vec<PathBuf>,
+    /// The registry under test (`--registry URL`), for the registry suite.
+    pub registry: Option<String>,
+    /// Where `junit.xml` and `report.html` go (`--report DIR`); default
+    /// `<workspace>/target/conformance`.
+    pub report_dir: Option<PathBuf>,
+    /// Also list vector files no selected suite recognizes (`-v`).
+    pub verbose: bool,
+}
+
+const USAGE: &str = "\
+usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL] [--report DIR] [-v]
+
+  SUITE           one of the known suites (default: all vector suites)
+  --vectors DIR   also run every *.json in DIR (repeatable)
+  --registry URL  the registry the `registry` suite talks to
+  --report DIR    where junit.xml and report.html go (default: target/conformance)
+  -v, --verbose   list vector files that no selected suite recognizes";
+
+impl Options {
+    /// Parses the arguments after `conformance`; `Ok(None)` means help was asked for.
+    pub fn parse(args: &[String]) -> Result<Option<Self>> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value =
+                |flag: &str| args.next().cloned().ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"));
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(None),
+                "-v" | "--verbose" => options.verbose = true,
+                "--vectors" => options.vectors.push(value("--vectors")?.into()),
+                "--registry" => options.registry = Some(value("--registry")?),
+                "--report" => options.report_dir = Some(value("--report")?.into()),
+                flag if flag.starts_with('-') => {
+                    return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
+                }
+                suite => {
+                    if !known_suites().contains(&suite) {
+                        return Err(format!(
+                            "unknown suite `{suite}`; known suites: {}",
+                            known_suites().join(", ")
+                        ));
+                    }
+                    if !options.suites.iter().any(|s| s == suite) {
+                        options.suites.push(suite.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(Some(options))
+    }
+}
+
+/// Every suite name the command line accepts.
+#[must_use]
+pub fn known_suites() -> Vec<&'static str> {
+    SUITES.iter().map(|s| s.name).chain([REGISTRY_SUITE]).collect()
+}
+
+/// Entry point of `cargo xtask conformance`; `Ok(false)` when a case failed.
+pub fn main(args: &[String]) -> Result<bool> {
+    let Some(options) = Options::parse(args)? else {
+        println!("{USAGE}\n\nknown suites: {}", known_suites().join(", "));
+        return Ok(true);
+    };
+    Ok(run(&options)?.failed == 0)
+}
+
+/// A vector file found on disk and parsed.
+struct VectorFile {
+    path: PathBuf,
+    display: String,
+    file_name: String,
+    json: Value,
+}
+
+/// Runs the selected suites, prints the results, writes the reports and returns the
+/// totals. The last line printed is `conformance: N passed, M failed, K skipped`.
+pub fn run(options: &Options) -> Result<Counts> {
+    let selected: Vec<&Suite> = if options.suites.is_empty() {
+        SUITES.iter().collect()
+    } else {
+        SUITES.iter().filter(|s| options.suites.iter().any(|name| name == s.name)).collect()
+    };
+    let mut dirs = vec![workspace::root().join("conformance").join("vectors")];
+    dirs.extend(options.vectors.iter().cloned());
+    let files = load_vector_files(&dirs)?;
+
+    let mut results = Vec::new();
+    for suite in &selected {
+        for file in files.iter().filter(|f| (suite.detect)(&f.json)) {
+            let cases = (suite.run)(&file.json);
+            results.push(FileResult {
+                suite: suite.name.to_owned(),
+                file: file.display.clone(),
+                file_name: file.file_name.clone(),
+                cases,
+            });
+        }
+    }
+    if options.verbose {
+        for file in files.iter().filter(|f| !selected.iter().any(|s| (s.detect)(&f.json))) {
+            println!("not recognized: {}", file.path.display());
+        }
+    }
+
+    // An expected difference is stale only if every suite that could produce its case ran.
+    let fully_covered = |file_name: &str| {
+        let matching: Vec<&VectorFile> = files.iter().filter(|f| f.file_name == file_name).collect();
+        let covered = matching.iter().all(|f| {
+            SUITES.iter().filter(|s| (s.detect)(&f.json)).all(|s| selected.iter().any(|x| x.name == s.name))
+        });
+        (!matching.is_empty(), covered)
+    };
+    let differences_path = workspace::root().join("conformance").join("expected-differences.json");
+    let differences = expected::ExpectedDifferences::load(&differences_path)?;
+    let stale = differences.apply(&mut results, fully_covered);
+    if !stale.is_empty() {
+        results.push(FileResult {
+            suite: "expected-differences".to_owned(),
+            file: "expected-differences.json".to_owned(),
+            file_name: "expected-differences.json".to_owned(),
+            cases: stale,
+        });
+    }
+
+    let mut total = Counts::default();
+    for result in &results {
+        let counts = Counts::of(&result.cases);
+        total.add(counts);
+        println!("{}/{}: {counts}", result.suite, result.file);
+        for case in &result.cases {
+            if let Outcome::Fail(message) = &case.outcome {
+                println!("    {}", case.name);
+                for line in message.lines() {
+                    println!("        {line}");
+                }
+            }
+        }
+    }
+    if options.registry.is_some() || options.suites.iter().any(|s| s == REGISTRY_SUITE) {
+        println!("registry: skipped (no registry suite yet)");
+    }
+
+    let report_dir =
+        options.report_dir.clone().unwrap_or_else(|| workspace::target_dir().join("conformance"));
+    let (junit, html) = report::write(&report_dir, &results)?;
+    println!("reports: {}, {}", junit.display(), html.display());
+    println!("conformance: {total}");
+    Ok(total)
+}
+
+/// Reads every `*.json` of `dirs` (sorted by name within a directory), skipping paths
+/// seen before; names shared by two different files are shown as paths.
+fn load_vector_files(dirs: &[PathBuf]) -> Result<Vec<VectorFile>> {
+    let mut files: Vec<VectorFile> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for dir in dirs {
+        for path in json_files(dir)? {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !seen.insert(canonical) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("reading vector file {}: {e}", path.display()))?;
+            let json = serde_json::from_str(&text)
+                .map_err(|e| format!("parsing vector file {}: {e}", path.display()))?;
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let display = if files.iter().any(|f| f.file_name == file_name) {
+                path.display().to_string()
+            } else {
+                file_name.clone()
+            };
+            files.push(VectorFile { path, display, file_name, json });
+        }
+    }
+    Ok(files)
+}
+
+/// The `*.json` files directly inside `dir`, sorted; a missing default directory is empty.
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.ends_with("conformance/vectors") => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(format!("reading vector directory {}: {e}", dir.display())),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| format!("reading vector directory {}: {e}", dir.display()))?.path();
+        if path.is_file() && path.extension().is_some_and(|ext| ext == "json") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn parses_options() {
+        let options = Options::parse(&args(&[
+            "spec",
+            "--vectors",
+            "/tmp/v",
+            "--registry",
+            "http://127.0.0.1:5000",
+            "--report",
+            "out",
+            "-v",
+            "spec",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(options.suites, ["spec"]);
+        assert_eq!(options.vectors, [PathBuf::from("/tmp/v")]);
+        assert_eq!(options.registry.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(options.report_dir, Some(PathBuf::from("out")));
+        assert!(options.verbose);
+        assert!(Options::parse(&args(&["--help"])).unwrap().is_none());
+    }
+
+    #[test]
+    fn unknown_suite_lists_known_ones() {
+        let err = Options::parse(&args(&["nope"])).unwrap_err();
+        assert_eq!(err, format!("unknown suite `nope`; known suites: {}", known_suites().join(", ")));
+        assert!(err.contains("spec") && err.contains("registry"), "{err}");
+        assert!(Options::parse(&args(&["--vectors"])).unwrap_err().starts_with("--vectors needs a value"));
+        assert!(Options::parse(&args(&["--bogus"])).unwrap_err().starts_with("unknown option `--bogus`"));
+    }
+
+    #[test]
+    fn case_names_are_made_unique() {
+        let mut names = CaseNames::default();
+        assert_eq!(names.unique("a".into()), "a");
+        assert_eq!(names.unique("a".into()), "a #2");
+        assert_eq!(names.unique("a #2".into()), "a #2 #2");
+        assert_eq!(names.unique("a".into()), "a #3");
+    }
+
+    #[test]
+    fn a_panicking_check_fails_its_case() {
+        let case = Case::check("boom", || panic!("kaput"));
+        assert_eq!(case.outcome, Outcome::Fail("panicked: kaput".to_owned()));
+        let case = Case::check("ok", || Outcome::Pass);
+        assert_eq!(case, Case { name: "ok".into(), outcome: Outcome::Pass });
+    }
+}

@@ -1,0 +1,59 @@
+//! Project automation for the OCI toolkit, run as `cargo xtask <command>`.
+//!
+//! Commands:
+//!
+//! - `cargo xtask test`: the one test command (fmt, clippy, tests, conformance,
+//!   cargo-deny, docs), see [`test_cmd`].
+//! - `cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL] [--report DIR] [-v]`:
+//!   runs the conformance vectors, see [`conformance`].
+//!
+//! The library target exists so that the pieces (suites, report writers, peers) are
+//! unit-tested and reusable by later commands; `main.rs` only dispatches.
+
+pub mod conformance;
+pub mod peers;
+pub mod test_cmd;
+pub mod workspace;
+
+use std::process::ExitCode;
+
+/// The error type of xtask: a message that already carries its context.
+pub type Error = String;
+
+/// The result type of xtask.
+pub type Result<T> = std::result::Result<T, Error>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  test                      fmt, clippy, tests, conformance, cargo-deny and docs, in order
+  conformance [SUITE...]    run conformance vectors (see `cargo xtask conformance --help`)
+  help                      print this message";
+
+/// Runs the command named by `args` (the arguments after the program name) and
+/// returns the process exit code.
+#[must_use]
+pub fn main_with_args(args: &[String]) -> ExitCode {
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let outcome = match command.as_str() {
+        "test" => test_cmd::main(rest),
+        "conformance" => conformance::main(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! `cargo xtask test`: the project's one test command (README, `.ci/run`).
+//!
+//! Runs the [`STEPS`] in order, each under a header, stops at the first failure, and
+//! ends with a summary of the steps and their durations. Every command runs from the
+//! workspace root with the variables of [`Context::env`] exported.
+//!
+//! Extension point: later issues add a `peers` step before `test` that installs the
+//! Debian packages `docker-registry`, `skopeo` and `umoci`
+//! ([`peers::ensure_deb_packages`](crate::peers::ensure_deb_packages)), starts the real
+//! registry on loopback in each configuration the tests need
+//! ([`peers::BackgroundServer`](crate::peers::BackgroundServer)), pushes the URLs into
+//! [`Context::env`] and keeps the servers in [`Context::servers`]; they stop when the
+//! context is dropped at the end of the run, whatever the outcome.
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::conformance;
+use crate::peers::BackgroundServer;
+use crate::{Result, workspace};
+
+/// State shared by the steps of one run.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// Environment variables exported to every command run after they are set (for
+    /// example the URL of a registry started by an earlier step).
+    pub env: Vec<(String, String)>,
+    /// Servers started by earlier steps; they stop when the context is dropped.
+    pub servers: Vec<BackgroundServer>,
+}
+
+impl Context {
+    /// A `cargo <args>` command from the workspace root with [`Context::env`] exported.
+    #[must_use]
+    pub fn cargo(&self, args: &[&str]) -> Command {
+        let mut cmd = workspace::cargo_command(args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+}
+
+/// One step of the test command.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// Short name, shown in the summary.
+    pub name: &'static str,
+    /// What it runs, shown in the header.
+    pub description: &'static str,
+    /// Runs the step.
+    pub run: fn(&mut Context) -> Result<()>,
+}
+
+/// The steps, in order.
+pub const STEPS: &[Step] = &[
+    Step { name: "fmt", description: "cargo fmt --all -- --check", run: fmt },
+    Step {
+        name: "clippy",
+        description: "cargo clippy --workspace --all-targets -- -D warnings",
+        run: clippy,
+    },
+    // Later issues: a `peers` step goes here (see the module docs).
+    Step { name: "test", description: "cargo test --workspace", run: test },
+    Step {
+        name: "conformance",
+        description: "cargo xtask conformance (all vector suites)",
+        run: conformance_step,
+    },
+    Step { name: "deny", description: "cargo deny check bans licenses sources", run: deny },
+    Step {
+        name: "doc",
+        description: "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+        run: doc,
+    },
+];
+
+/// Entry point of `cargo xtask test`; `Ok(false)` when a step failed.
+pub fn main(args: &[String]) -> Result<bool> {
+    if let Some(arg) = args.first() {
+        if arg == "-h" || arg == "--help" {
+            println!("usage: cargo xtask test\n\nsteps:");
+            for step in STEPS {
+                println!("  {:<12} {}", step.name, step.description);
+            }
+            return Ok(true);
+        }
+        return Err(format!("`cargo xtask test` takes no arguments, got `{arg}`"));
+    }
+    Ok(run(STEPS))
+}
+
+/// Runs `steps` in order until one fails, prints the summary and returns whether all
+/// passed.
+#[must_use]
+pub fn run(steps: &[Step]) -> bool {
+    let mut context = Context::default();
+    let mut done: Vec<(&Step, Duration, Option<String>)> = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        println!("\n==> [{}/{}] {}: {}", index + 1, steps.len(), step.name, step.description);
+        let started = Instant::now();
+        let result = (step.run)(&mut context);
+        let failed = result.is_err();
+        done.push((step, started.elapsed(), result.err()));
+        if failed {
+            break;
+        }
+    }
+    drop(context); // stop the servers before the summary
+    print!("{}", summary(steps, &done));
+    done.len() == steps.len() && done.iter().all(|(_, _, error)| error.is_none())
+}
+
+fn summary(steps: &[Step], done: &[(&Step, Duration, Option<String>)]) -> String {
+    let mut out = String::from("\nsummary:\n");
+    let mut total = Duration::ZERO;
+    for (step, elapsed, error) in done {
+        total += *elapsed;
+        let status = if error.is_some() { "FAILED" } else { "ok" };
+        let _ = writeln!(out, "  {status:<7} {:<12} {:>8.1}s", step.name, elapsed.as_secs_f64());
+        if let Some(error) = error {
+            for line in error.lines() {
+                let _ = writeln!(out, "          {line}");
+            }
+        }
+    }
+    for step in &steps[done.len()..] {
+        let _ = writeln!(out, "  {:<7} {}", "not run", step.name);
+    }
+    let failed = done.iter().any(|(_, _, error)| error.is_some());
+    let _ = writeln!(
+        out,
+        "test: {} in {:.1}s",
+        if failed { "FAILED" } else { "all steps passed" },
+        total.as_secs_f64()
+    );
+    out
+}
+
+/// Runs `cmd` with inherited output; an error names the command and its exit status.
+fn status(mut cmd: Command) -> Result<()> {
+    let shown = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
+    let status = cmd.status().map_err(|e| format!("running `{shown}`: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
+}
+
+fn fmt(ctx: &mut Context) -> Result<()> {
+    status(ctx.cargo(&["fmt", "--all", "--", "--check"]))
+}
+
+fn clippy(ctx: &mut Context) -> Result<()> {
+    status(ctx.cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+}
+
+fn test(ctx: &mut Context) -> Result<()> {
+    status(ctx.cargo(&["test", "--workspace"]))
+}
+
+fn conformance_step(_ctx: &mut Context) -> Result<()> {
+    let counts = conformance::run(&conformance::Options::default())?;
+    if counts.failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("conformance: {} failed (see target/conformance/report.html)", counts.failed))
+    }
+}
+
+fn deny(ctx: &mut Context) -> Result<()> {
+    let installed = ctx
+        .cargo(&["deny", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        println!("cargo-deny not found: installing it with `cargo install --locked cargo-deny`");
+        status(ctx.cargo(&["install", "--locked", "cargo-deny"]))?;
+    }
+    status(ctx.cargo(&["deny", "check", "bans", "licenses", "sources"]))
+}
+
+fn doc(ctx: &mut Context) -> Result<()> {
+    let mut cmd = ctx.cargo(&["doc", "--workspace", "--no-deps"]);
+    cmd.env("RUSTDOCFLAGS", "-D warnings");
+    status(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fail(_: &mut Context) -> Result<()> {
+        Err("it broke\nsecond line".to_owned())
+    }
+
+    fn reads_env(ctx: &mut Context) -> Result<()> {
+        let cmd = ctx.cargo(&["--version"]);
+        let exported = cmd.get_envs().any(|(k, v)| k == "XTASK_TEST_VAR" && v == Some("42".as_ref()));
+        if exported { Ok(()) } else { Err("XTASK_TEST_VAR not exported".into()) }
+    }
+
+    #[test]
+    fn stops_at_the_first_failure() {
+        let steps = [
+            Step { name: "a", description: "a", run: |_| Ok(()) },
+            Step { name: "b", description: "b", run: fail },
+            Step { name: "c", description: "c", run: |_| Ok(()) },
+        ];
+        assert!(!run(&steps));
+        assert!(run(&steps[..1]));
+    }
+
+    #[test]
+    fn environment_flows_to_later_steps() {
+        let steps = [
+            Step {
+                name: "set",
+                description: "",
+                run: |ctx| {
+                    ctx.env.push(("XTASK_TEST_VAR".into(), "42".into()));
+                    Ok(())
+                },
+            },
+            Step { name: "read", description: "", run: reads_env },
+        ];
+        assert!(run(&steps));
+        assert!(!run(&steps[1..]));
+    }
+
+    #[test]
+    fn summary_lists_every_step() {
+        let steps = [
+            Step { name: "a", description: "a", run: |_| Ok(()) },
+            Step { name: "b", description: "b", run: fail },
+            Step { name: "c", description: "c", run: |_| Ok(()) },
+        ];
+        let done = [
+            (&steps[0], Duration::from_millis(1500), None),
+            (&steps[1], Duration::from_millis(200), Some("it broke\nsecond line".to_owned())),
+        ];
+        assert_eq!(
+            summary(&steps, &done),
+            "\nsummary:\n  ok      a                 1.5s\n  FAILED  b                 0.2s\n          it broke\n          second line\n  not run c\ntest: FAILED in 1.7s\n"
+        );
+    }
+
+    #[test]
+    fn the_steps_are_in_the_documented_order() {
+        let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["fmt", "clippy", "test", "conformance", "deny", "doc"]);
+    }
+}
