@@ -6,10 +6,13 @@
 //!   cargo-deny, docs), see [`test_cmd`].
 //! - `cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL] [--report DIR] [-v]`:
 //!   runs the conformance vectors, see [`conformance`].
+//! - `cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]`: benchmarks, see
+//!   [`bench`].
 //!
 //! The library target exists so that the pieces (suites, report writers, peers) are
 //! unit-tested and reusable by later commands; `main.rs` only dispatches.
 
+pub mod bench;
 pub mod conformance;
 pub mod peers;
 pub mod test_cmd;
@@ -29,6 +32,7 @@ usage: cargo xtask <command> [args]
 commands:
   test                      fmt, clippy, tests, conformance, cargo-deny and docs, in order
   conformance [SUITE...]    run conformance vectors (see `cargo xtask conformance --help`)
+  bench [WORKLOAD...]       run benchmarks in a release build (see `cargo xtask bench --help`)
   help                      print this message";
 
 /// Runs the command named by `args` (the arguments after the program name) and
@@ -42,6 +46,7 @@ pub fn main_with_args(args: &[String]) -> ExitCode {
     let outcome = match command.as_str() {
         "test" => test_cmd::main(rest),
         "conformance" => conformance::main(rest),
+        "bench" => bench::main(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(true)

@@ -19,6 +19,7 @@
 //! `conformance: N passed, M failed, K skipped`.
 
 pub mod expected;
+pub mod reference;
 pub mod report;
 pub mod spec;
 
@@ -116,9 +117,7 @@ pub struct Suite {
 /// The vector suites, in the order they run by default.
 pub const SUITES: &[Suite] = &[
     Suite { name: "spec", detect: spec::detect, run: spec::run },
-    // The `reference` suite lives in `reference.rs` (same `detect`/`run` interface);
-    // when that file lands, add `pub mod reference;` above and enable this line:
-    // Suite { name: "reference", detect: reference::detect, run: reference::run },
+    Suite { name: "reference", detect: reference::detect, run: reference::run },
 ];
 
 /// The suite that talks to a live registry; it has no vector format.

@@ -1,0 +1,80 @@
+//! `cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]`: the benchmarks.
+//!
+//! Each workload prints `bench NAME: VALUE UNIT (...)` lines with the comparison figures
+//! measured in the same run and the peak memory. Timings only mean something in an
+//! optimized build, so a debug `cargo xtask` re-runs itself with `--release`.
+
+pub mod reference;
+
+use std::path::PathBuf;
+
+use crate::{Result, workspace};
+
+/// The workloads, in the order they run when none is named.
+pub const WORKLOADS: &[&str] = &["reference"];
+
+const USAGE: &str = "\
+usage: cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]
+
+workloads:
+  reference    parse 1000 mixed references (or --corpus FILE, one per line), ns/parse";
+
+/// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
+pub fn main(args: &[String]) -> Result<bool> {
+    let mut workloads = Vec::new();
+    let mut corpus: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(true);
+            }
+            "--corpus" => {
+                corpus = Some(it.next().ok_or("--corpus takes a file")?.into());
+            }
+            "--registry" => {
+                // Taken now so that scripts can pass it; the registry workloads use it.
+                it.next().ok_or("--registry takes a URL")?;
+            }
+            w if WORKLOADS.contains(&w) => workloads.push(w.to_owned()),
+            other => return Err(format!("unknown workload or option `{other}`\n\n{USAGE}")),
+        }
+    }
+    if cfg!(debug_assertions) {
+        return rerun_optimized(args);
+    }
+    if workloads.is_empty() {
+        workloads = WORKLOADS.iter().map(|w| (*w).to_owned()).collect();
+    }
+    let mut ok = true;
+    for workload in &workloads {
+        let result = match workload.as_str() {
+            "reference" => reference::run(corpus.as_deref()),
+            other => Err(format!("unknown workload `{other}`")),
+        };
+        if let Err(e) = result {
+            eprintln!("bench {workload}: failed: {e}");
+            ok = false;
+        }
+    }
+    Ok(ok)
+}
+
+/// Runs the same bench command from a release build of xtask.
+fn rerun_optimized(args: &[String]) -> Result<bool> {
+    let mut cmd_args = vec!["run", "--release", "--quiet", "--package", "xtask", "--", "bench"];
+    cmd_args.extend(args.iter().map(String::as_str));
+    let status = workspace::cargo_command(&cmd_args)
+        .status()
+        .map_err(|e| format!("running the release build of xtask: {e}"))?;
+    Ok(status.success())
+}
+
+/// The process's peak resident set size (`VmHWM`), in KiB, where `/proc` has it.
+#[must_use]
+pub fn peak_memory_kib() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
+}
