@@ -7,7 +7,10 @@
 //! - `cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL] [--report DIR] [-v]`:
 //!   runs the conformance vectors, see [`conformance`].
 //! - `cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]`: benchmarks, see
-//!   [`bench`].
+//!   [`mod@bench`].
+//! - `cargo xtask peers`: starts the real registry in its four test configurations for
+//!   running the client's tests by hand; `cargo xtask token-server ...`: the test token
+//!   issuer they use. See [`registry`].
 //!
 //! The library target exists so that the pieces (suites, report writers, peers) are
 //! unit-tested and reusable by later commands; `main.rs` only dispatches.
@@ -15,6 +18,7 @@
 pub mod bench;
 pub mod conformance;
 pub mod peers;
+pub mod registry;
 pub mod test_cmd;
 pub mod workspace;
 
@@ -33,6 +37,8 @@ commands:
   test                      fmt, clippy, tests, conformance, cargo-deny and docs, in order
   conformance [SUITE...]    run conformance vectors (see `cargo xtask conformance --help`)
   bench [WORKLOAD...]       run benchmarks in a release build (see `cargo xtask bench --help`)
+  peers                     start the test registries on loopback and print their `export` lines
+  token-server ...          the test token issuer (see `cargo xtask token-server --help`)
   help                      print this message";
 
 /// Runs the command named by `args` (the arguments after the program name) and
@@ -47,6 +53,8 @@ pub fn main_with_args(args: &[String]) -> ExitCode {
         "test" => test_cmd::main(rest),
         "conformance" => conformance::main(rest),
         "bench" => bench::main(rest),
+        "peers" => registry::main(rest),
+        "token-server" => registry::token_server::main(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(true)

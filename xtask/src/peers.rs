@@ -197,6 +197,12 @@ impl BackgroundServer {
         self.port
     }
 
+    /// The server's process id, which is also its process group id.
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The file that receives the server's stdout and stderr.
     #[must_use]
     pub fn log_path(&self) -> &Path {

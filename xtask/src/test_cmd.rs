@@ -4,7 +4,7 @@
 //! ends with a summary of the steps and their durations. Every command runs from the
 //! workspace root with the variables of [`Context::env`] exported.
 //!
-//! Extension point: later issues add a `peers` step before `test` that installs the
+//! The `peers` step before `test` ([`registry::test_step`](crate::registry::test_step)) installs the
 //! Debian packages `docker-registry`, `skopeo` and `umoci`
 //! ([`peers::ensure_deb_packages`](crate::peers::ensure_deb_packages)), starts the real
 //! registry on loopback in each configuration the tests need
@@ -59,7 +59,11 @@ pub const STEPS: &[Step] = &[
         description: "cargo clippy --workspace --all-targets -- -D warnings",
         run: clippy,
     },
-    // Later issues: a `peers` step goes here (see the module docs).
+    Step {
+        name: "peers",
+        description: "start the real registry (plain, basic, token, tls) and the token issuer",
+        run: crate::registry::test_step,
+    },
     Step { name: "test", description: "cargo test --workspace", run: test },
     Step {
         name: "conformance",
@@ -250,6 +254,6 @@ mod tests {
     #[test]
     fn the_steps_are_in_the_documented_order() {
         let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "test", "conformance", "deny", "doc"]);
+        assert_eq!(names, ["fmt", "clippy", "peers", "test", "conformance", "deny", "doc"]);
     }
 }

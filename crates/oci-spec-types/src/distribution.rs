@@ -189,9 +189,48 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+/// The tag under which a registry without the referrers API keeps the referrers of
+/// `subject` (distribution-spec "referrers tag schema"): `<alg>-<encoded>`, the
+/// algorithm cut to 32 characters and the encoded part to 64, every character a tag
+/// cannot hold replaced by `-`.
+///
+/// ```
+/// use oci_spec_types::{distribution::referrers_tag, Digest};
+///
+/// let d: Digest = "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564".parse().unwrap();
+/// assert_eq!(referrers_tag(&d), "sha256-b64u-LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564");
+/// ```
+#[must_use]
+pub fn referrers_tag(subject: &crate::Digest) -> String {
+    let tag_char =
+        |c: char| if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' { c } else { '-' };
+    let alg: String = subject.algorithm_str().chars().take(32).map(tag_char).collect();
+    let encoded: String = subject.encoded().chars().take(64).map(tag_char).collect();
+    format!("{alg}-{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn referrers_tags_follow_the_schema() {
+        let long = "test+algorithm+using+algorithm+separators+and+lots+of+characters+to+excercise+overall+truncation:alsoSome=InTheEncodedSectionToShowHyphenReplacementAndLotsAndLotsOfCharactersToExcerciseEncodedTruncation";
+        let sha512 = format!("sha512:{}", "a".repeat(128));
+        for (digest, tag) in [
+            (
+                long,
+                "test-algorithm-using-algorithm-s-alsoSome-InTheEncodedSectionToShowHyphenReplacementAndLotsAndLot",
+            ),
+            (sha512.as_str(), &format!("sha512-{}", "a".repeat(64)) as &str),
+            (
+                "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                "sha256-44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            ),
+        ] {
+            assert_eq!(referrers_tag(&digest.parse().unwrap()), tag, "{digest}");
+        }
+    }
 
     #[test]
     fn lists_tolerate_null() {

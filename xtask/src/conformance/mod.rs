@@ -18,6 +18,7 @@
 //! `report.html` (see [`report`]), and ends with exactly
 //! `conformance: N passed, M failed, K skipped`.
 
+pub mod distribution;
 pub mod expected;
 pub mod reference;
 pub mod report;
@@ -118,6 +119,7 @@ pub struct Suite {
 pub const SUITES: &[Suite] = &[
     Suite { name: "spec", detect: spec::detect, run: spec::run },
     Suite { name: "reference", detect: reference::detect, run: reference::run },
+    Suite { name: "distribution", detect: distribution::detect, run: distribution::run },
 ];
 
 /// The suite that talks to a live registry; it has no vector format.

@@ -1,0 +1,139 @@
+//! Certificates made for one run (rcgen on ring, ECDSA P-256): a test CA and a server
+//! certificate it signs for the TLS registry, and the token issuer's self-signed signing
+//! certificate, which is the token registry's `rootcertbundle`.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
+};
+
+use crate::Result;
+
+/// The names the TLS registry's certificate covers.
+pub(crate) const SERVER_NAMES: &[&str] = &["127.0.0.1", "::1", "localhost"];
+
+/// The files written by [`generate`], all PEM.
+#[derive(Debug, Clone)]
+pub(crate) struct Certs {
+    /// The test CA's certificate (what clients trust).
+    pub(crate) ca: PathBuf,
+    /// The TLS registry's certificate, signed by the CA.
+    pub(crate) server_cert: PathBuf,
+    /// The TLS registry's private key (PKCS#8).
+    pub(crate) server_key: PathBuf,
+    /// The token issuer's self-signed signing certificate.
+    pub(crate) issuer_cert: PathBuf,
+    /// The token issuer's private key (PKCS#8).
+    pub(crate) issuer_key: PathBuf,
+}
+
+/// Generates the CA, the server certificate and the issuer's signing certificate into `dir`.
+pub(crate) fn generate(dir: &Path) -> Result<Certs> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let certs = Certs {
+        ca: dir.join("ca.pem"),
+        server_cert: dir.join("server.pem"),
+        server_key: dir.join("server-key.pem"),
+        issuer_cert: dir.join("issuer.pem"),
+        issuer_key: dir.join("issuer-key.pem"),
+    };
+
+    let ca_key = new_key("the test CA")?;
+    let mut ca_params = params("oci-test CA", &[])?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(|e| format!("signing the test CA: {e}"))?;
+    let ca = Issuer::new(ca_params, ca_key);
+
+    let server_key = new_key("the TLS registry")?;
+    let mut server_params = params("oci-test registry", SERVER_NAMES)?;
+    server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server_params.use_authority_key_identifier_extension = true;
+    let server_cert = server_params
+        .signed_by(&server_key, &ca)
+        .map_err(|e| format!("signing the TLS registry's certificate: {e}"))?;
+
+    let issuer_key = new_key("the token issuer")?;
+    let mut issuer_params = params("oci-test-issuer", &[])?;
+    issuer_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let issuer_cert = issuer_params
+        .self_signed(&issuer_key)
+        .map_err(|e| format!("signing the token issuer's certificate: {e}"))?;
+
+    write(&certs.ca, &ca_cert.pem())?;
+    write(&certs.server_cert, &server_cert.pem())?;
+    write(&certs.server_key, &server_key.serialize_pem())?;
+    write(&certs.issuer_cert, &issuer_cert.pem())?;
+    write(&certs.issuer_key, &issuer_key.serialize_pem())?;
+    Ok(certs)
+}
+
+fn new_key(what: &str) -> Result<KeyPair> {
+    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|e| format!("generating the key of {what}: {e}"))
+}
+
+/// Parameters with `common_name`, the subject alternative `names` and a validity period
+/// that covers any plausible clock.
+fn params(common_name: &str, names: &[&str]) -> Result<CertificateParams> {
+    let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+        .map_err(|e| format!("certificate names {names:?}: {e}"))?;
+    let mut subject = DistinguishedName::new();
+    subject.push(DnType::CommonName, common_name);
+    params.distinguished_name = subject;
+    params.not_before = date_time_ymd(2020, 1, 1);
+    params.not_after = date_time_ymd(2100, 1, 1);
+    Ok(params)
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// The DER bytes of the first PEM block labelled `label` in `text`.
+pub(crate) fn pem_to_der(text: &str, label: &str) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin).ok_or_else(|| format!("no `{begin}` line"))? + begin.len();
+    let stop = text[start..].find(&end).ok_or_else(|| format!("no `{end}` line"))? + start;
+    let base64: String = text[start..stop].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .map_err(|e| format!("bad base64 in {label} PEM: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_pem_files_whose_der_round_trips() {
+        let dir = crate::workspace::target_dir().join("peers").join("xtask-test-certs");
+        let _ = std::fs::remove_dir_all(&dir);
+        let certs = generate(&dir).unwrap();
+        for path in [&certs.ca, &certs.server_cert, &certs.issuer_cert] {
+            let text = std::fs::read_to_string(path).unwrap();
+            let der = pem_to_der(&text, "CERTIFICATE").unwrap();
+            assert_eq!(der[0], 0x30, "{} is not a DER SEQUENCE", path.display());
+        }
+        for path in [&certs.server_key, &certs.issuer_key] {
+            let text = std::fs::read_to_string(path).unwrap();
+            pem_to_der(&text, "PRIVATE KEY").unwrap();
+        }
+        // The server certificate names the loopback addresses (DER of the IP SANs).
+        let server =
+            pem_to_der(&std::fs::read_to_string(&certs.server_cert).unwrap(), "CERTIFICATE").unwrap();
+        assert!(crate::registry::http::find(&server, &[0x87, 4, 127, 0, 0, 1]).is_some());
+        assert!(crate::registry::http::find(&server, b"localhost").is_some());
+    }
+
+    #[test]
+    fn pem_errors_name_what_is_missing() {
+        assert_eq!(pem_to_der("junk", "CERTIFICATE").unwrap_err(), "no `-----BEGIN CERTIFICATE-----` line");
+        assert_eq!(pem_to_der("-----BEGIN X-----\nAAAA\n", "X").unwrap_err(), "no `-----END X-----` line");
+    }
+}
