@@ -1,4 +1,110 @@
 //! OCI image layouts on disk, as a directory or as one tar file.
 //!
-//! The drivers land with their own issue; until then the crate only marks its place
-//! in the workspace's layering.
+//! An [image layout](https://github.com/opencontainers/image-spec/blob/main/image-layout.md)
+//! is an `oci-layout` file, an `index.json` image index whose descriptors carry the tags
+//! (`org.opencontainers.image.ref.name`), and content-addressed blobs under
+//! `blobs/<algorithm>/<encoded>`. [`Layout`] holds every operation on one; a
+//! [`Driver`] stores it: [`Directory`] (files on disk, every write atomic) or [`Tar`]
+//! (one archive, as `skopeo`'s `oci-archive:` and `docker save` write them; indexed once,
+//! blobs served by offset, edits committed as a new archive). Both interoperate with
+//! skopeo and umoci in either direction.
+//!
+//! ```
+//! use std::io::Read as _;
+//! use oci_layout::{Layout, Tar};
+//! use oci_spec_types::{Descriptor, ImageConfig, ImageManifest, MediaType, Platform};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let layout = Layout::init_dir(dir.path().join("image"))?;
+//!
+//! // Blobs stream in through a fixed buffer, hashed as they are written.
+//! let layer = layout.add_blob(std::io::repeat(7).take(1 << 20), MediaType::LAYER_TAR)?;
+//! let config = ImageConfig::new(&"linux/amd64".parse::<Platform>()?);
+//! let config = layout.write_json_blob(&config, MediaType::IMAGE_CONFIG)?;
+//! let manifest = ImageManifest::new(config, vec![layer]);
+//! let manifest = layout.write_json_blob(&manifest, MediaType::IMAGE_MANIFEST)?;
+//! layout.tag("1.0", manifest.clone())?;
+//!
+//! // The same layout as one archive, then read back: same tags, same digests.
+//! Tar::export(&layout, dir.path().join("image.tar"))?;
+//! let archive = Layout::open_tar(dir.path().join("image.tar"))?;
+//! assert_eq!(archive.resolve("1.0")?.digest, manifest.digest);
+//! let report = archive.fsck()?;
+//! assert!(report.is_ok(), "{:?}", report.findings);
+//! assert_eq!(report.blobs_verified, 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What it guarantees
+//! - Nothing half-written is ever visible. A blob is written to a temporary file
+//!   (`.tmp-*`, skipped by readers) and renamed into place only after
+//!   [`BlobWriter::commit`] checked its size and digest; `index.json` and `oci-layout`
+//!   are replaced the same way; a tar layout is rewritten into a temporary archive
+//!   renamed over the old one. Two writers of one blob both succeed with one file.
+//! - No blob is ever held whole in memory: reads and writes stream through fixed
+//!   buffers (256 KiB). [`Layout::read_blob`] exists for manifests and configs.
+//! - Digests are computed over the bytes stored; [`Layout::blob_reader`] checks them
+//!   again as it reads.
+//! - Unknown files in a layout and unknown media types in `index.json` are tolerated,
+//!   as the image-spec asks; a `docker save` archive (`manifest.json` beside
+//!   `index.json`) reads as a layout.
+//!
+//! # Async use
+//! The core is blocking `std::fs` I/O: files on local disks gain nothing from an async
+//! reactor, and tokio's own `fs` runs every call on its blocking pool. The boundary is
+//! therefore explicit: with the `tokio` feature, `AsyncLayout` runs each operation
+//! through `spawn_blocking` (`AsyncLayout::blocking` for any of them), and
+//! `AsyncBlobWriter` takes a registry response chunk by chunk
+//! (`AsyncBlobWriter::write_chunk`) over a bounded channel to a blocking thread that
+//! hashes and writes, so the runtime never waits on the disk and a pull pipelines
+//! network and disk. `AsyncBlobReader` streams the other way and is a
+//! `tokio::io::AsyncRead`. Without the feature, call the blocking API from
+//! `tokio::task::spawn_blocking` yourself.
+//!
+//! # Features
+//! - `tokio` (off by default): `AsyncLayout`, `AsyncBlobWriter`, `AsyncBlobReader`.
+//!   Default features are none.
+//!
+//! # Errors
+//! Every fallible operation returns [`Error`]: a [`kind`](Error::kind)
+//! ([`ErrorKind`], `#[non_exhaustive]`) and the context that locates it, the
+//! [`path`](Error::path) of the layout or file and the [`digest`](Error::digest) of the
+//! blob; I/O and JSON errors are its [`source`](std::error::Error::source). Bad layouts
+//! are named precisely: [`ErrorKind::NotALayout`] (no `oci-layout`),
+//! [`ErrorKind::InvalidLayoutFile`], [`ErrorKind::UnsupportedLayoutVersion`],
+//! [`ErrorKind::InvalidIndex`] (missing or not an image index),
+//! [`ErrorKind::InvalidBlobPath`]; content that does not match is
+//! [`ErrorKind::UnexpectedSize`] or [`ErrorKind::UnexpectedDigest`]; archives that
+//! must not be trusted are [`ErrorKind::UnsafeEntry`], [`ErrorKind::DuplicateEntry`],
+//! [`ErrorKind::TruncatedArchive`]. [`Layout::fsck`] does not stop at the first
+//! problem: it returns a [`FsckReport`] of [`Finding`]s.
+
+mod archive;
+mod atomic;
+mod blob_writer;
+mod directory;
+mod driver;
+mod error;
+mod fsck;
+mod graph;
+mod layout;
+mod paths;
+mod pipeline;
+pub mod ref_name;
+mod verify;
+
+#[cfg(feature = "tokio")]
+mod asynchronous;
+
+pub use archive::Tar;
+#[cfg(feature = "tokio")]
+pub use asynchronous::{AsyncBlobReader, AsyncBlobWriter, AsyncLayout};
+pub use blob_writer::{BlobSink, BlobWriter};
+pub use directory::{Directory, WriteOptions};
+pub use driver::{BlobListing, BlobReader, Driver};
+pub use error::{Error, ErrorKind, Result};
+pub use fsck::{Finding, FindingKind, FsckReport, Severity};
+pub use graph::GcReport;
+pub use layout::Layout;
+pub use paths::{BLOBS_DIR, LayoutFile, blob_path};
+pub use verify::VerifiedReader;

@@ -4,6 +4,7 @@
 //! measured in the same run and the peak memory. Timings only mean something in an
 //! optimized build, so a debug `cargo xtask` re-runs itself with `--release`.
 
+pub mod layout;
 pub mod reference;
 
 use std::path::PathBuf;
@@ -11,13 +12,14 @@ use std::path::PathBuf;
 use crate::{Result, workspace};
 
 /// The workloads, in the order they run when none is named.
-pub const WORKLOADS: &[&str] = &["reference"];
+pub const WORKLOADS: &[&str] = &["reference", "layout"];
 
 const USAGE: &str = "\
 usage: cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]
 
 workloads:
-  reference    parse 1000 mixed references (or --corpus FILE, one per line), ns/parse";
+  reference    parse 1000 mixed references (or --corpus FILE, one per line), ns/parse
+  layout       write and read back a 1 GiB layout (8 x 128 MiB) in each driver, MB/s vs sha256";
 
 /// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
 pub fn main(args: &[String]) -> Result<bool> {
@@ -51,6 +53,7 @@ pub fn main(args: &[String]) -> Result<bool> {
     for workload in &workloads {
         let result = match workload.as_str() {
             "reference" => reference::run(corpus.as_deref()),
+            "layout" => layout::run(),
             other => Err(format!("unknown workload `{other}`")),
         };
         if let Err(e) = result {

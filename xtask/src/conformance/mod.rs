@@ -20,6 +20,7 @@
 
 pub mod distribution;
 pub mod expected;
+pub mod layout;
 pub mod reference;
 pub mod report;
 pub mod spec;
@@ -120,6 +121,7 @@ pub const SUITES: &[Suite] = &[
     Suite { name: "spec", detect: spec::detect, run: spec::run },
     Suite { name: "reference", detect: reference::detect, run: reference::run },
     Suite { name: "distribution", detect: distribution::detect, run: distribution::run },
+    Suite { name: "layout", detect: layout::detect, run: layout::run },
 ];
 
 /// The suite that talks to a live registry; it has no vector format.

@@ -1,0 +1,197 @@
+//! Writing blobs: hashed while written, stored only when size and digest match.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use oci_spec_types::{Digest, DigestAlgorithm, Digester};
+
+use crate::{Error, ErrorKind, Result};
+
+/// The storage side of a [`BlobWriter`], for [`Driver`](crate::Driver) implementations:
+/// it keeps the bytes somewhere invisible to readers until
+/// [`persist`](BlobSink::persist) publishes them; dropping it without persisting must
+/// discard them.
+pub trait BlobSink: Write + Send {
+    /// Publishes what was written as the blob `digest`, atomically: readers never see a
+    /// partial blob. The writer has already checked size and digest.
+    fn persist(self: Box<Self>, digest: &Digest) -> Result<()>;
+}
+
+/// A blob being written: an [`io::Write`] that hashes everything it stores, and
+/// publishes the blob only on a successful [`commit`](BlobWriter::commit).
+///
+/// Dropping a writer without committing discards what it wrote. With the crate's
+/// drivers, two writers of the same blob at once both succeed and leave one correct
+/// file: each writes its own temporary file and renames it into place.
+///
+/// ```
+/// use std::io::Write;
+/// use oci_layout::{ErrorKind, Layout};
+/// use oci_spec_types::{Digest, DigestAlgorithm};
+///
+/// let dir = tempfile::tempdir()?;
+/// let layout = Layout::init_dir(dir.path())?;
+///
+/// let mut w = layout.blob_writer(&DigestAlgorithm::SHA256)?;
+/// w.write_all(b"hello")?;
+/// let err = w.commit(5, &Digest::sha256(b"other")).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::UnexpectedDigest);
+/// assert!(!layout.has_blob(&Digest::sha256(b"hello"))?); // nothing left behind
+///
+/// let mut w = layout.blob_writer(&DigestAlgorithm::SHA256)?;
+/// w.write_all(b"hello")?;
+/// w.commit(5, &Digest::sha256(b"hello"))?;
+/// assert_eq!(layout.read_blob(&Digest::sha256(b"hello"))?, b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct BlobWriter {
+    sink: Box<dyn BlobSink>,
+    digester: Digester,
+}
+
+impl BlobWriter {
+    /// A writer that hashes with `algorithm` and stores into `sink` (for driver
+    /// implementations). Fails with [`ErrorKind::UnsupportedAlgorithm`] when this build
+    /// cannot compute `algorithm`.
+    pub fn new(algorithm: &DigestAlgorithm, sink: Box<dyn BlobSink>) -> Result<Self> {
+        let digester = Digester::new(algorithm).map_err(|e| {
+            Error::new(ErrorKind::UnsupportedAlgorithm).with_detail(algorithm.to_string()).with_source(e)
+        })?;
+        Ok(Self { sink, digester })
+    }
+
+    /// The algorithm the content is hashed with.
+    #[must_use]
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.digester.algorithm()
+    }
+
+    /// How many bytes were written so far.
+    #[must_use]
+    pub fn bytes_written(&self) -> u64 {
+        self.digester.bytes_written()
+    }
+
+    /// Publishes the blob if exactly `size` bytes with digest `expected` were written.
+    /// Otherwise fails with [`ErrorKind::UnexpectedSize`] (checked first) or
+    /// [`ErrorKind::UnexpectedDigest`] and leaves nothing behind.
+    pub fn commit(mut self, size: u64, expected: &Digest) -> Result<()> {
+        self.sink.flush().map_err(|e| Error::io(e).with_digest(expected.clone()))?;
+        let written = self.bytes_written();
+        if written != size {
+            return Err(Error::new(ErrorKind::UnexpectedSize)
+                .with_digest(expected.clone())
+                .with_detail(format!("expected {size} bytes, got {written}")));
+        }
+        let algorithm = self.algorithm();
+        if expected.algorithm() != algorithm {
+            return Err(Error::new(ErrorKind::UnexpectedDigest)
+                .with_digest(expected.clone())
+                .with_detail(format!("the writer computes {algorithm} digests")));
+        }
+        let actual = self.digester.finalize();
+        if &actual != expected {
+            return Err(Error::new(ErrorKind::UnexpectedDigest)
+                .with_digest(expected.clone())
+                .with_detail(format!("got {actual}")));
+        }
+        self.sink.persist(expected)
+    }
+
+    /// Publishes the blob under the digest of whatever was written, and returns that
+    /// digest and the size.
+    pub fn finish(mut self) -> Result<(Digest, u64)> {
+        self.sink.flush()?;
+        let size = self.bytes_written();
+        let digest = self.digester.finalize();
+        self.sink.persist(&digest)?;
+        Ok((digest, size))
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.sink.write(buf)?;
+        self.digester.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.sink.write_all(buf)?;
+        self.digester.update(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
+    }
+}
+
+impl fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobWriter")
+            .field("algorithm", &self.algorithm())
+            .field("written", &self.bytes_written())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A sink that records what happened to it.
+    #[derive(Default, Clone)]
+    struct Recorder(Arc<Mutex<(Vec<u8>, Option<Digest>)>>);
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl BlobSink for Recorder {
+        fn persist(self: Box<Self>, digest: &Digest) -> Result<()> {
+            self.0.lock().unwrap().1 = Some(digest.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn size_is_checked_before_digest_and_nothing_is_persisted() {
+        let rec = Recorder::default();
+        let mut w = BlobWriter::new(&DigestAlgorithm::SHA256, Box::new(rec.clone())).unwrap();
+        w.write_all(b"abc").unwrap();
+        let err = w.commit(4, &Digest::sha256(b"zzz")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedSize);
+        assert!(err.to_string().ends_with(": expected 4 bytes, got 3"), "{err}");
+        assert_eq!(rec.0.lock().unwrap().1, None);
+    }
+
+    #[test]
+    fn any_computable_algorithm() {
+        let rec = Recorder::default();
+        let mut w = BlobWriter::new(&DigestAlgorithm::SHA512, Box::new(rec.clone())).unwrap();
+        w.write_all(b"abc").unwrap();
+        let expected = Digest::compute(&DigestAlgorithm::SHA512, b"abc").unwrap();
+        w.commit(3, &expected).unwrap();
+        assert_eq!(rec.0.lock().unwrap().1, Some(expected));
+        let err = BlobWriter::new(&"md5".parse().unwrap(), Box::new(rec)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm);
+    }
+
+    #[test]
+    fn wrong_algorithm_is_a_digest_mismatch() {
+        let mut w = BlobWriter::new(&DigestAlgorithm::SHA512, Box::new(Recorder::default())).unwrap();
+        w.write_all(b"abc").unwrap();
+        let err = w.commit(3, &Digest::sha256(b"abc")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedDigest);
+        assert!(err.to_string().ends_with("the writer computes sha512 digests"), "{err}");
+    }
+}

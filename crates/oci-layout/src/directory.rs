@@ -1,0 +1,307 @@
+//! The directory driver: a layout as files on disk.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use oci_spec_types::{Digest, DigestAlgorithm};
+use tempfile::NamedTempFile;
+
+use crate::atomic;
+use crate::driver::BlobListing;
+use crate::error::IoContext;
+use crate::paths::{self, BLOBS_DIR};
+use crate::pipeline::PipelinedWriter;
+use crate::{BlobReader, BlobSink, BlobWriter, Driver, Error, ErrorKind, LayoutFile, Result};
+
+/// How a [`Directory`] writes its files, and a [`Tar`](crate::Tar) its archive (its staging
+/// area is temporary and never flushed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// Flush every file (and the directory entry of every rename) to disk before it
+    /// becomes visible, so a power loss cannot leave a renamed but empty blob. Off by
+    /// default, as in go-containerregistry and oras: writes are atomic against a crash
+    /// of the process either way, and run at page-cache speed without it.
+    pub fsync: bool,
+}
+
+impl WriteOptions {
+    /// The same options with [`fsync`](Self::fsync) set.
+    #[must_use]
+    pub fn with_fsync(mut self, fsync: bool) -> Self {
+        self.fsync = fsync;
+        self
+    }
+}
+
+/// A layout as a directory: `oci-layout`, `index.json` and `blobs/<alg>/<encoded>`.
+///
+/// Every write is atomic: blobs and the two root files are written to a temporary file
+/// in the directory they belong to (named `.tmp-*`, which readers skip) and renamed into
+/// place, so a reader sees a blob only complete and `index.json` old or new, never
+/// half-written. Two writers of the same blob, in one process or several, both
+/// succeed: each renames its own complete copy over the other. Editing `index.json`
+/// from several processes at once is not serialized (the last writer wins).
+///
+/// Blob files that are symbolic links are refused ([`ErrorKind::UnsafeEntry`]): a link
+/// could make the layout serve any file of the machine.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    root: PathBuf,
+    options: WriteOptions,
+}
+
+impl Directory {
+    /// The directory at `root` (nothing is read or created yet).
+    #[must_use]
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self::with_options(root, WriteOptions::default())
+    }
+
+    /// The directory at `root`, written as `options` say.
+    #[must_use]
+    pub fn with_options(root: impl Into<PathBuf>, options: WriteOptions) -> Self {
+        Self { root: root.into(), options }
+    }
+
+    /// The layout's root directory.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of a blob's file.
+    #[must_use]
+    pub fn blob_file(&self, digest: &Digest) -> PathBuf {
+        self.root.join(BLOBS_DIR).join(digest.algorithm_str()).join(digest.encoded())
+    }
+
+    /// The blob's file after checking it is a regular file, with its size; `None` when
+    /// there is none.
+    fn stat_blob(&self, digest: &Digest) -> Result<Option<(PathBuf, u64)>> {
+        let path = self.blob_file(digest);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some((path, meta.len()))),
+            Ok(meta) => {
+                let what = if meta.is_symlink() { "a symbolic link" } else { "not a regular file" };
+                Err(Error::new(ErrorKind::UnsafeEntry)
+                    .with_path(path)
+                    .with_detail(format!("the blob is {what}")))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(e).with_path(path)),
+        }
+    }
+
+    fn file_path(&self, file: LayoutFile) -> PathBuf {
+        self.root.join(file.name())
+    }
+}
+
+impl Driver for Directory {
+    fn location(&self) -> &Path {
+        &self.root
+    }
+
+    fn init(&self) -> Result<()> {
+        let layout_file = self.file_path(LayoutFile::ImageLayout);
+        if layout_file.exists() {
+            return Err(Error::new(ErrorKind::AlreadyExists).with_path(layout_file));
+        }
+        let blobs = self.root.join(BLOBS_DIR);
+        fs::create_dir_all(&blobs).at(&blobs)?;
+        // index.json first: an `oci-layout` file is what marks a directory as a layout.
+        for file in [LayoutFile::Index, LayoutFile::ImageLayout] {
+            self.write_file(file, &crate::layout::initial_bytes(file)?)?;
+        }
+        Ok(())
+    }
+
+    fn remove(&self) -> Result<()> {
+        let layout_file = self.file_path(LayoutFile::ImageLayout);
+        if !layout_file.is_file() {
+            return Err(Error::new(ErrorKind::NotALayout)
+                .with_path(&self.root)
+                .with_detail("no oci-layout file, refusing to delete the directory"));
+        }
+        fs::remove_dir_all(&self.root).at(&self.root)
+    }
+
+    fn read_file(&self, file: LayoutFile) -> Result<Option<Vec<u8>>> {
+        let path = self.file_path(file);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(e).with_path(path)),
+        }
+    }
+
+    fn write_file(&self, file: LayoutFile, bytes: &[u8]) -> Result<()> {
+        fs::create_dir_all(&self.root).at(&self.root)?;
+        atomic::write_file(&self.root, file.name(), bytes, file.mode(), self.options.fsync)
+    }
+
+    fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+        Ok(self.stat_blob(digest)?.map(|(_, size)| size))
+    }
+
+    fn blob_reader(&self, digest: &Digest) -> Result<BlobReader> {
+        let Some((path, _)) = self.stat_blob(digest)? else {
+            return Err(Error::new(ErrorKind::BlobNotFound)
+                .with_digest(digest.clone())
+                .with_path(&self.root));
+        };
+        let file = File::open(&path).at(&path)?;
+        let size = file.metadata().at(&path)?.len();
+        Ok(BlobReader::from_file(file, size))
+    }
+
+    fn blob_writer(&self, algorithm: &DigestAlgorithm) -> Result<BlobWriter> {
+        let dir = self.root.join(BLOBS_DIR).join(algorithm.as_str());
+        fs::create_dir_all(&dir).at(&dir)?;
+        let tmp = atomic::temp_file_in(&dir)?;
+        let sink = DirSink {
+            file: PipelinedWriter::new(tmp),
+            blobs: self.root.join(BLOBS_DIR),
+            fsync: self.options.fsync,
+        };
+        BlobWriter::new(algorithm, Box::new(sink))
+    }
+
+    fn delete_blob(&self, digest: &Digest) -> Result<bool> {
+        let path = self.blob_file(digest);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(e).with_path(path)),
+        }
+    }
+
+    fn list_blobs(&self) -> Result<BlobListing> {
+        let blobs_dir = self.root.join(BLOBS_DIR);
+        let mut listing = BlobListing::default();
+        let algorithms = match fs::read_dir(&blobs_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
+            Err(e) => return Err(Error::io(e).with_path(blobs_dir)),
+        };
+        for alg_entry in algorithms {
+            let alg_entry = alg_entry.at(&blobs_dir)?;
+            let alg = alg_entry.file_name().to_string_lossy().into_owned();
+            if paths::is_hidden(&alg) {
+                continue;
+            }
+            if !alg_entry.file_type().at(&alg_entry.path())?.is_dir() {
+                listing.invalid_paths.push(format!("{BLOBS_DIR}/{alg}"));
+                continue;
+            }
+            let alg_dir = alg_entry.path();
+            for blob in fs::read_dir(&alg_dir).at(&alg_dir)? {
+                let blob = blob.at(&alg_dir)?;
+                let name = blob.file_name().to_string_lossy().into_owned();
+                if paths::is_hidden(&name) {
+                    continue;
+                }
+                let meta = fs::symlink_metadata(blob.path()).at(&blob.path())?;
+                match paths::digest_of(&alg, &name) {
+                    Some(digest) if meta.is_file() => listing.blobs.push((digest, meta.len())),
+                    _ => listing.invalid_paths.push(format!("{BLOBS_DIR}/{alg}/{name}")),
+                }
+            }
+        }
+        listing.blobs.sort();
+        listing.invalid_paths.sort();
+        Ok(listing)
+    }
+}
+
+/// A blob in flight: a `.tmp-*` file in `blobs/<alg>/` written on a helper thread
+/// (see [`PipelinedWriter`]), renamed on persist, removed when dropped.
+struct DirSink {
+    file: PipelinedWriter<NamedTempFile>,
+    blobs: PathBuf,
+    fsync: bool,
+}
+
+impl Write for DirSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl BlobSink for DirSink {
+    fn persist(self: Box<Self>, digest: &Digest) -> Result<()> {
+        let dir = self.blobs.join(digest.algorithm_str());
+        let target = dir.join(digest.encoded());
+        let tmp = self.file.finish().map_err(|e| Error::io(e).with_path(&target))?;
+        fs::create_dir_all(&dir).at(&dir)?;
+        atomic::persist(tmp, &target, 0o644, self.fsync)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a name is a temporary file of this crate.
+    fn is_temp(name: &str) -> bool {
+        name.starts_with(atomic::TEMP_PREFIX)
+    }
+
+    #[test]
+    fn dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Directory::new(dir.path());
+        d.init().unwrap();
+        let mut w = d.blob_writer(&DigestAlgorithm::SHA256).unwrap();
+        w.write_all(&[7; 1000]).unwrap();
+        w.flush().unwrap();
+        let alg_dir = dir.path().join("blobs/sha256");
+        let names = || -> Vec<String> {
+            fs::read_dir(&alg_dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert!(names().iter().all(|n| is_temp(n)) && names().len() == 1, "{:?}", names());
+        assert_eq!(d.list_blobs().unwrap(), BlobListing::default(), "temporary files are not blobs");
+        drop(w);
+        assert!(names().is_empty());
+    }
+
+    #[test]
+    fn init_refuses_an_existing_layout_and_remove_a_non_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Directory::new(dir.path().join("l"));
+        assert_eq!(d.remove().unwrap_err().kind(), ErrorKind::NotALayout);
+        d.init().unwrap();
+        assert_eq!(d.init().unwrap_err().kind(), ErrorKind::AlreadyExists);
+        d.remove().unwrap();
+        assert!(!dir.path().join("l").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_blobs_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Directory::new(dir.path());
+        d.init().unwrap();
+        let digest = Digest::sha256(b"secret");
+        fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        fs::write(dir.path().join("secret"), b"secret").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), d.blob_file(&digest)).unwrap();
+        let err = d.blob_reader(&digest).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsafeEntry);
+        assert!(err.to_string().ends_with("the blob is a symbolic link"), "{err}");
+        assert_eq!(d.list_blobs().unwrap().invalid_paths, [format!("blobs/sha256/{}", digest.encoded())]);
+    }
+}

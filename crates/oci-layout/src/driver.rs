@@ -1,0 +1,135 @@
+//! The storage interface every layout sits on: [`Driver`].
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use oci_spec_types::{Digest, DigestAlgorithm};
+
+use crate::{BlobWriter, LayoutFile, Result};
+
+/// Where a layout's files live: the primitive operations [`Layout`](crate::Layout)
+/// builds everything else on (in the spirit of the seed documents' `ImageDriver`:
+/// init, remove, readers, writers, blob writers).
+///
+/// The crate has two implementations, [`Directory`](crate::Directory) and
+/// [`Tar`](crate::Tar); others (in memory, over a registry's storage) plug in the same
+/// way. The trait is object safe; [`Layout`](crate::Layout) holds a `Box<dyn Driver>`.
+///
+/// Every method is blocking I/O: see the crate docs for use from async code.
+pub trait Driver: fmt::Debug + Send + Sync {
+    /// The path of the layout (a directory, or the archive file), for messages.
+    fn location(&self) -> &Path;
+
+    /// Creates an empty layout: `blobs/`, `oci-layout` (mode 0444) and an `index.json`
+    /// with no manifests (mode 0644). Fails with
+    /// [`AlreadyExists`](crate::ErrorKind::AlreadyExists) when a layout is there.
+    fn init(&self) -> Result<()>;
+
+    /// Deletes the whole layout. Fails with [`NotALayout`](crate::ErrorKind::NotALayout)
+    /// (and deletes nothing) when the location does not hold one.
+    fn remove(&self) -> Result<()>;
+
+    /// The bytes of `oci-layout` or `index.json`, `None` when the file does not exist.
+    fn read_file(&self, file: LayoutFile) -> Result<Option<Vec<u8>>>;
+
+    /// Replaces `oci-layout` or `index.json` atomically: readers see the old bytes or
+    /// the new ones, never a mix.
+    fn write_file(&self, file: LayoutFile, bytes: &[u8]) -> Result<()>;
+
+    /// The size of a stored blob, `None` when it is not stored.
+    fn blob_size(&self, digest: &Digest) -> Result<Option<u64>>;
+
+    /// A streaming reader of a stored blob, as stored (not verified; the verifying reader
+    /// is [`Layout::blob_reader`](crate::Layout::blob_reader)).
+    /// [`BlobNotFound`](crate::ErrorKind::BlobNotFound) when it is not stored.
+    fn blob_reader(&self, digest: &Digest) -> Result<BlobReader>;
+
+    /// A writer for a new blob hashed with `algorithm`: the blob appears only when
+    /// [`BlobWriter::commit`] succeeds. Fails with
+    /// [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm) for an algorithm
+    /// this build cannot compute.
+    fn blob_writer(&self, algorithm: &DigestAlgorithm) -> Result<BlobWriter>;
+
+    /// Deletes a blob; `false` when it was not stored.
+    fn delete_blob(&self, digest: &Digest) -> Result<bool>;
+
+    /// Every file under `blobs/`: the blobs, and the paths that are not digests.
+    fn list_blobs(&self) -> Result<BlobListing>;
+
+    /// Makes every change so far durable and visible to other readers of the location.
+    /// A no-op for drivers whose changes are visible at once (a directory); a tar
+    /// archive is rewritten here, see [`Tar`](crate::Tar).
+    fn commit(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What [`Driver::list_blobs`] found under `blobs/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlobListing {
+    /// The blobs, with their stored sizes, sorted by digest.
+    pub blobs: Vec<(Digest, u64)>,
+    /// Paths under `blobs/` (relative to the layout root) that are not
+    /// `blobs/<algorithm>/<encoded>` of a digest. Hidden files (`.name`, such as the
+    /// temporary files of blob writers in flight) are not listed.
+    pub invalid_paths: Vec<String>,
+}
+
+/// A streaming reader of one stored blob, which knows the blob's stored size.
+pub struct BlobReader {
+    inner: Inner,
+    size: u64,
+}
+
+enum Inner {
+    /// A whole file: copies from it can stay in the kernel (`copy_file_range`).
+    File(File),
+    Boxed(Box<dyn Read + Send>),
+}
+
+impl BlobReader {
+    /// A reader of `size` bytes from `inner` (for driver implementations).
+    #[must_use]
+    pub fn new(inner: Box<dyn Read + Send>, size: u64) -> Self {
+        Self { inner: Inner::Boxed(inner), size }
+    }
+
+    /// A reader of a file that holds exactly the blob, `size` bytes (for driver
+    /// implementations): archives are then written from it with in-kernel copies.
+    #[must_use]
+    pub fn from_file(file: File, size: u64) -> Self {
+        Self { inner: Inner::File(file), size }
+    }
+
+    /// The stored size of the blob.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The file, when the reader reads a whole file from its current position.
+    pub(crate) fn into_file(self) -> Result<File, Self> {
+        match self.inner {
+            Inner::File(file) => Ok(file),
+            Inner::Boxed(_) => Err(self),
+        }
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.inner {
+            Inner::File(f) => f.read(buf),
+            Inner::Boxed(r) => r.read(buf),
+        }
+    }
+}
+
+impl fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobReader").field("size", &self.size).finish_non_exhaustive()
+    }
+}

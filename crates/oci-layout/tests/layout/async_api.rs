@@ -1,0 +1,129 @@
+//! The async API (feature `tokio`, always on for tests): chunked writers, streaming
+//! readers, the `spawn_blocking` boundary.
+
+use oci_layout::{AsyncLayout, ErrorKind, Layout};
+use oci_spec_types::{Digest, DigestAlgorithm, MediaType};
+use tokio::io::AsyncReadExt as _;
+
+use crate::common::random_bytes;
+
+fn layout() -> (tempfile::TempDir, AsyncLayout) {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = AsyncLayout::new(Layout::init_dir(tmp.path()).unwrap());
+    (tmp, layout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_in_blob_out() {
+    let (_tmp, layout) = layout();
+    let data = random_bytes(5, 3 * 1024 * 1024 + 333);
+    let digest = Digest::sha256(&data);
+    let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
+    for chunk in data.chunks(16 * 1024) {
+        w.write_chunk(chunk.to_vec()).await.unwrap();
+    }
+    assert_eq!(w.bytes_written(), data.len() as u64);
+    w.commit(data.len() as u64, digest.clone()).await.unwrap();
+    assert!(layout.has_blob(digest.clone()).await.unwrap());
+
+    // Read back as chunks and as an AsyncRead.
+    let mut r = layout.blob_reader(digest.clone()).await.unwrap();
+    assert_eq!(r.size(), data.len() as u64);
+    let mut chunks = Vec::new();
+    while let Some(c) = r.chunk().await.unwrap() {
+        chunks.extend_from_slice(&c);
+    }
+    assert_eq!(chunks, data);
+    let mut r = layout.blob_reader(digest.clone()).await.unwrap();
+    let mut all = Vec::new();
+    r.read_to_end(&mut all).await.unwrap();
+    assert_eq!(all, data);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn failed_and_abandoned_writers_leave_nothing() {
+    let (tmp, layout) = layout();
+    let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
+    w.write_all(b"abc").await.unwrap();
+    let err = w.commit(3, Digest::sha256(b"abd")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnexpectedDigest);
+
+    let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
+    w.write_all(b"abc").await.unwrap();
+    let err = w.commit(4, Digest::sha256(b"abc")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnexpectedSize);
+
+    let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
+    w.write_all(&random_bytes(1, 2 * 1024 * 1024)).await.unwrap();
+    drop(w);
+    // The blocking side notices the closed channel and removes its temporary file.
+    let alg_dir = tmp.path().join("blobs/sha256");
+    for _ in 0..200 {
+        if std::fs::read_dir(&alg_dir).unwrap().next().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(std::fs::read_dir(&alg_dir).unwrap().count(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_tar_layout_opened_on_the_blocking_pool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("a.tar");
+    let layout = AsyncLayout::open_with({
+        let path = path.clone();
+        move || Layout::open_or_init_tar(path)
+    })
+    .await
+    .unwrap();
+    let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
+    w.write_all(b"in a tar").await.unwrap();
+    let (digest, size) = w.finish().await.unwrap();
+    assert_eq!((digest.clone(), size), (Digest::sha256(b"in a tar"), 8));
+    layout.commit().await.unwrap();
+    let reopened = AsyncLayout::open_with(move || Layout::open_tar(path)).await.unwrap();
+    assert_eq!(reopened.read_blob(digest).await.unwrap(), b"in a tar");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_corrupt_blob_fails_the_async_reader() {
+    let (tmp, layout) = layout();
+    let (digest, _) = {
+        let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
+        w.write_all(b"original").await.unwrap();
+        w.finish().await.unwrap()
+    };
+    std::fs::write(tmp.path().join(oci_layout::blob_path(&digest)), b"tampered").unwrap();
+    let mut r = layout.blob_reader(digest).await.unwrap();
+    let err = r.read_to_end(&mut Vec::new()).await.unwrap_err();
+    assert_eq!(oci_layout::Error::io(err).kind(), ErrorKind::UnexpectedDigest);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn index_operations_and_the_blocking_boundary() {
+    let (_tmp, layout) = layout();
+    let config = layout.write_json_blob(&serde_json::json!({"a": 1}), MediaType::IMAGE_CONFIG).await.unwrap();
+    let manifest = oci_spec_types::ImageManifest::new(config.clone(), vec![]);
+    let manifest = layout.write_json_blob(&manifest, MediaType::IMAGE_MANIFEST).await.unwrap();
+    layout
+        .blocking({
+            let manifest = manifest.clone();
+            move |l| l.tag("v1", manifest)
+        })
+        .await
+        .unwrap();
+    assert_eq!(layout.resolve("v1").await.unwrap().digest, manifest.digest);
+    assert_eq!(layout.read_index().await.unwrap().manifests.len(), 1);
+    assert!(layout.fsck().await.unwrap().is_ok());
+    assert!(layout.gc().await.unwrap().removed.is_empty());
+    assert_eq!(layout.read_blob(config.digest.clone()).await.unwrap(), br#"{"a":1}"#);
+    layout.tag("v2", manifest.clone()).await.unwrap();
+    assert_eq!(layout.tags().await.unwrap(), ["v1", "v2"]);
+    assert_eq!(layout.remove_manifest_descriptor("v1").await.unwrap().len(), 1);
+    assert_eq!(layout.tags().await.unwrap(), ["v2"]);
+    assert_eq!(layout.blob_size(config.digest.clone()).await.unwrap(), Some(7));
+    assert!(layout.delete_blob(config.digest.clone()).await.unwrap());
+    assert_eq!(layout.blob_size(config.digest.clone()).await.unwrap(), None);
+    layout.commit().await.unwrap();
+}
