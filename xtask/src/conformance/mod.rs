@@ -18,6 +18,7 @@
 //! `report.html` (see [`report`]), and ends with exactly
 //! `conformance: N passed, M failed, K skipped`.
 
+pub mod auth;
 pub mod distribution;
 pub mod expected;
 pub mod layout;
@@ -121,6 +122,7 @@ pub const SUITES: &[Suite] = &[
     Suite { name: "spec", detect: spec::detect, run: spec::run },
     Suite { name: "reference", detect: reference::detect, run: reference::run },
     Suite { name: "distribution", detect: distribution::detect, run: distribution::run },
+    Suite { name: "auth", detect: auth::detect, run: auth::run },
     Suite { name: "layout", detect: layout::detect, run: layout::run },
 ];
 

@@ -1,0 +1,256 @@
+//! The client: configuration and the one request pipeline every endpoint goes through.
+
+use std::sync::Arc;
+
+use http::header::{AUTHORIZATION, LOCATION};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use oci_reference::Reference;
+
+use crate::auth::{AuthConfig, Authenticator};
+use crate::exchange::Exchange;
+use crate::transport::{ResponseBody, Transport, TransportConfig};
+use crate::{Body, Error, ErrorKind, Result, RetryPolicy};
+
+/// How many redirects a GET or HEAD follows.
+const MAX_REDIRECTS: usize = 10;
+/// How much of an error body is read to report the registry's `errors[]`.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Limits and policies of a [`Client`]; every field has a default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// The largest manifest accepted (GET) or sent (PUT); 4 MiB by default, what most
+    /// registries accept.
+    pub max_manifest_bytes: usize,
+    /// The largest tag list, catalog or referrers page read; 4 MiB by default.
+    pub max_list_bytes: usize,
+    /// How many pages a listing follows at most; 1000 by default.
+    pub max_pages: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self { max_manifest_bytes: 4 << 20, max_list_bytes: 4 << 20, max_pages: 1000 }
+    }
+}
+
+/// Builds a [`Client`]; see [`Client::builder`].
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    transport: TransportConfig,
+    auth: Option<AuthConfig>,
+    retry: RetryPolicy,
+    options: ClientOptions,
+}
+
+impl ClientBuilder {
+    /// Connection settings: TLS, proxies, timeouts, plain-HTTP hosts.
+    #[must_use]
+    pub fn transport(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
+    /// Credentials and token settings; by default credentials come from the docker and
+    /// podman configuration files ([`AuthConfig::from_env`]).
+    #[must_use]
+    pub fn auth(mut self, config: AuthConfig) -> Self {
+        self.auth = Some(config);
+        self
+    }
+
+    /// When and how often requests are sent again.
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Limits and policies.
+    #[must_use]
+    pub fn options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The client. Fails with an error of kind [`Config`](ErrorKind::Config) for
+    /// unusable transport settings.
+    pub fn build(self) -> Result<Client> {
+        let transport = Transport::new(self.transport)?;
+        let exchange: Arc<dyn Exchange> = Arc::new(transport.clone());
+        let auth = Authenticator::new(self.auth.unwrap_or_else(AuthConfig::from_env), exchange);
+        Ok(Client { inner: Arc::new(Inner { transport, auth, retry: self.retry, options: self.options }) })
+    }
+}
+
+/// A registry client. Cheap to clone: clones share connections, tokens and caches.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    auth: Authenticator,
+    retry: RetryPolicy,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("transport", &self.inner.transport)
+            .field("retry", &self.inner.retry)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scopes a request needs, as `repository:<name>:<actions>` strings.
+#[must_use]
+#[allow(dead_code)] // used by the endpoint modules as they land
+pub(crate) fn repository_scopes(reference: &Reference, push: bool) -> Vec<String> {
+    let actions = if push { "pull,push" } else { "pull" };
+    vec![format!("repository:{}:{actions}", reference.path())]
+}
+
+impl Client {
+    /// A builder with every default.
+    #[must_use]
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The client's limits and policies.
+    #[must_use]
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    /// The URL of `path_and_query` (starting with `/v2/`) on `reference`'s registry
+    /// (its endpoint host: `registry-1.docker.io` for Docker Hub), over HTTP for plain
+    /// hosts and HTTPS otherwise.
+    pub(crate) fn url(&self, reference: &Reference, path_and_query: &str) -> Result<Uri> {
+        let host = reference.endpoint_host();
+        let scheme = self.inner.transport.scheme_for(host);
+        format!("{scheme}://{host}{path_and_query}").parse().map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, format!("building a URL for {reference}")).with_source(e)
+        })
+    }
+
+    /// Sends a request through the whole pipeline: authorization for `scopes`, retries
+    /// of idempotent requests with replayable bodies, redirects of GET and HEAD (with
+    /// `Authorization` dropped when a redirect leaves the origin), and one
+    /// re-authentication after a 401 when the body can be sent again. Returns the
+    /// response whatever its status; see [`Client::expect`].
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Body,
+        scopes: &[String],
+    ) -> Result<Response<ResponseBody>> {
+        let replay = body.try_clone();
+        let request = self.authorized(&method, &uri, &headers, body, scopes).await?;
+        let sent_headers = request.headers().clone();
+        let (response, answered_by) = self.send_following_redirects(request).await?;
+        // A 401 from storage a redirect led to is not the registry's to answer.
+        if response.status() != StatusCode::UNAUTHORIZED || !crate::url::same_origin(&uri, &answered_by) {
+            return Ok(response);
+        }
+        let Some(body) = replay else { return Ok(response) };
+        let auth = &self.inner.auth;
+        if !auth.on_unauthorized(&uri, &sent_headers, response.headers(), scopes).await? {
+            return Ok(response);
+        }
+        drop(response);
+        let request = self.authorized(&method, &uri, &headers, body, scopes).await?;
+        Ok(self.send_following_redirects(request).await?.0)
+    }
+
+    async fn authorized(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Body,
+        scopes: &[String],
+    ) -> Result<Request<Body>> {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(uri.clone())
+            .body(body)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{method} {uri}")).with_source(e))?;
+        request.headers_mut().extend(headers.clone());
+        self.inner.auth.authorize(&mut request, scopes).await?;
+        Ok(request)
+    }
+
+    /// Sends `request`, following redirects of GET and HEAD; returns the last response
+    /// and the URL that answered it.
+    async fn send_following_redirects(
+        &self,
+        request: Request<Body>,
+    ) -> Result<(Response<ResponseBody>, Uri)> {
+        let follows = request.method() == Method::GET || request.method() == Method::HEAD;
+        let (method, origin, mut headers) =
+            (request.method().clone(), request.uri().clone(), request.headers().clone());
+        let mut response = self.inner.transport.send_with_retry(request, &self.inner.retry).await?;
+        let mut current = origin.clone();
+        for _ in 0..MAX_REDIRECTS {
+            if !follows || !response.status().is_redirection() {
+                return Ok((response, current));
+            }
+            let Some(location) = response.headers().get(LOCATION).and_then(|v| v.to_str().ok()) else {
+                return Ok((response, current));
+            };
+            let next = crate::url::resolve(&current, location)?;
+            if !crate::url::same_origin(&origin, &next) {
+                // Blob downloads redirect to storage: never send the registry's credentials there.
+                headers.remove(AUTHORIZATION);
+            }
+            tracing::debug!(from = %current, to = %next.host().unwrap_or_default(), "following a redirect");
+            let mut request =
+                Request::builder().method(method.clone()).uri(next.clone()).body(Body::empty()).map_err(
+                    |e| Error::new(ErrorKind::InvalidResponse, format!("redirect to {next}")).with_source(e),
+                )?;
+            *request.headers_mut() = headers.clone();
+            response = self.inner.transport.send_with_retry(request, &self.inner.retry).await?;
+            current = next;
+        }
+        Err(Error::new(
+            ErrorKind::InvalidResponse,
+            format!("{method} {origin}: more than {MAX_REDIRECTS} redirects"),
+        ))
+    }
+
+    /// `response` when its status is one of `ok`; otherwise an error of kind
+    /// [`Status`](ErrorKind::Status) with the registry's error entries, read from a
+    /// bounded part of the body.
+    pub(crate) async fn expect(
+        response: Response<ResponseBody>,
+        ok: &[StatusCode],
+        context: &str,
+    ) -> Result<Response<ResponseBody>> {
+        if ok.contains(&response.status()) {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.into_body().bytes(ERROR_BODY_LIMIT).await.unwrap_or_default();
+        Err(Error::from_status(status, &body, context))
+    }
+
+    /// Pings the registry of `reference` (`GET /v2/`): `Ok` when it answers 200, or 401
+    /// with a challenge (remembered for registries that later answer 401 without one).
+    pub async fn ping(&self, reference: &Reference) -> Result<()> {
+        let uri = self.url(reference, "/v2/")?;
+        let response = self.send(Method::GET, uri.clone(), HeaderMap::new(), Body::empty(), &[]).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            self.inner.auth.remember_challenge(&uri, response.headers())?;
+            return Ok(());
+        }
+        Self::expect(response, &[StatusCode::OK], &format!("GET {uri}")).await.map(drop)
+    }
+}

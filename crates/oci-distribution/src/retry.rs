@@ -1,0 +1,245 @@
+//! Retries: which requests are sent again, after how long.
+
+use std::time::{Duration, SystemTime};
+
+use http::header::RETRY_AFTER;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+
+use crate::transport::{ResponseBody, Transport};
+use crate::{Body, ErrorKind, Result};
+
+/// When and how often a failed request is sent again.
+///
+/// A request is retried only when sending it again is safe and possible: its method is
+/// idempotent (GET, HEAD, PUT, DELETE, OPTIONS) and its body can be replayed
+/// ([`Body::try_clone`]; a stream is never sent twice). It is retried after a
+/// connection error or timeout before any response, and after a response with status
+/// 408, 429, 500, 502, 503 or 504.
+///
+/// The delay before retry `n` (counting from 0) is `initial_backoff * backoff_factor^n`,
+/// at most `max_backoff`, varied by ±`jitter`; a `Retry-After` header (seconds or an
+/// HTTP date) replaces it, capped at `max_retry_after`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Retries after the first attempt. Default: 4.
+    pub max_retries: u32,
+    /// The delay before the first retry. Default: 250 ms.
+    pub initial_backoff: Duration,
+    /// What each further delay is multiplied by. Default: 2.
+    pub backoff_factor: u32,
+    /// The longest delay, before jitter. Default: 3 s.
+    pub max_backoff: Duration,
+    /// How much delays vary at random, as a fraction (0.1 is ±10 %). Default: 0.1.
+    pub jitter: f64,
+    /// The longest `Retry-After` honored; longer ones wait this long. Default: 60 s.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(250),
+            backoff_factor: 2,
+            max_backoff: Duration::from_secs(3),
+            jitter: 0.1,
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    #[must_use]
+    pub fn none() -> Self {
+        Self { max_retries: 0, ..Self::default() }
+    }
+
+    /// The same policy with at most `max_retries` retries.
+    #[must_use]
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// The same policy with another backoff: the first delay, and the longest.
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// The same policy with another cap on `Retry-After`.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The delay before retry `retry` (0 for the first), with jitter.
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+        let factor = self.backoff_factor.saturating_pow(retry);
+        let delay = self.initial_backoff.saturating_mul(factor).min(self.max_backoff);
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        delay.mul_f64(1.0 + jitter * (2.0 * fastrand::f64() - 1.0))
+    }
+
+    /// The delay before retry `retry` after a response with `headers`: its
+    /// `Retry-After` (capped), or the backoff.
+    pub(crate) fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
+        let retry_after = headers
+            .and_then(|h| h.get(RETRY_AFTER))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        match retry_after {
+            Some(after) => after.min(self.max_retry_after),
+            None => self.backoff(retry),
+        }
+    }
+}
+
+/// A `Retry-After` value: delay-seconds or an HTTP date (a past date is no delay).
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Whether sending a request with `method` twice has the effect of sending it once.
+fn is_idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
+}
+
+/// The statuses worth trying again.
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Sends `request`, again when it fails in a way `policy` retries; see [`RetryPolicy`].
+/// When the retries are used up on a retryable status, the last response is returned.
+pub(crate) async fn send_with_retry(
+    transport: &Transport,
+    request: Request<Body>,
+    policy: &RetryPolicy,
+) -> Result<Response<ResponseBody>> {
+    let (parts, body) = request.into_parts();
+    let idempotent = is_idempotent(&parts.method);
+    let mut body = Some(body);
+    let mut retry = 0;
+    loop {
+        let replay = if idempotent && retry < policy.max_retries {
+            body.as_ref().and_then(Body::try_clone)
+        } else {
+            None
+        };
+        let can_retry = replay.is_some();
+        let this_body = match replay {
+            Some(copy) => copy,
+            None => body.take().unwrap_or_default(),
+        };
+        let mut request = Request::new(this_body);
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        *request.extensions_mut() = parts.extensions.clone();
+
+        let delay = match transport.send(request).await {
+            Ok(response) if can_retry && is_retryable_status(response.status()) => {
+                let delay = policy.delay(retry, Some(response.headers()));
+                tracing::debug!(
+                    status = response.status().as_u16(),
+                    ?delay,
+                    retry,
+                    "retrying after a status"
+                );
+                // Read the (small) error body while waiting, so the connection can be reused.
+                let _ = tokio::time::timeout(delay, response.into_body().bytes(64 * 1024)).await;
+                delay
+            }
+            Err(e) if can_retry && matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout) => {
+                let delay = policy.backoff(retry);
+                tracing::debug!(error = %e, ?delay, retry, "retrying after an error");
+                delay
+            }
+            result => return result,
+        };
+        tokio::time::sleep(delay).await;
+        retry += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        for (value, want) in [
+            ("0", Some(0)),
+            ("120", Some(120)),
+            (" 7 ", Some(7)),
+            ("99999999999999999999999", Some(u64::MAX)),
+            ("Sun, 06 Nov 1994 08:50:07 GMT", Some(30)),
+            ("Sunday, 06-Nov-94 08:49:47 GMT", Some(10)),
+            ("Sun Nov  6 08:49:38 1994", Some(1)),
+            ("Sun, 06 Nov 1994 08:00:00 GMT", Some(0)),
+            ("-1", None),
+            ("1.5", None),
+            ("880.092µs", None),
+            ("", None),
+            ("soon", None),
+        ] {
+            assert_eq!(parse_retry_after(value, now), want.map(Duration::from_secs), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_replaces_backoff() {
+        let policy = RetryPolicy::default();
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "3600".parse().unwrap());
+        assert_eq!(policy.delay(0, Some(&headers)), Duration::from_secs(60));
+        headers.insert(RETRY_AFTER, "2".parse().unwrap());
+        assert_eq!(policy.delay(3, Some(&headers)), Duration::from_secs(2));
+        headers.insert(RETRY_AFTER, "garbage".parse().unwrap());
+        assert!(policy.delay(0, Some(&headers)) <= Duration::from_millis(275));
+    }
+
+    #[test]
+    fn backoff_grows_within_bounds() {
+        let policy = RetryPolicy::default();
+        for (retry, base_ms) in [(0, 250.0), (1, 500.0), (2, 1000.0), (3, 2000.0), (4, 3000.0), (30, 3000.0)]
+        {
+            for _ in 0..200 {
+                let ms = policy.backoff(retry).as_secs_f64() * 1000.0;
+                assert!(ms >= base_ms * 0.9 - 1e-6 && ms <= base_ms * 1.1 + 1e-6, "retry {retry}: {ms} ms");
+            }
+        }
+        let steady = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        assert_eq!(steady.backoff(1), Duration::from_millis(500));
+        assert_eq!(RetryPolicy::none().max_retries, 0);
+    }
+
+    #[test]
+    fn which_requests_and_statuses() {
+        for m in [Method::GET, Method::HEAD, Method::PUT, Method::DELETE, Method::OPTIONS] {
+            assert!(is_idempotent(&m), "{m}");
+        }
+        for m in [Method::POST, Method::PATCH, Method::CONNECT] {
+            assert!(!is_idempotent(&m), "{m}");
+        }
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+        for s in [200, 201, 202, 400, 401, 403, 404, 416, 501, 505] {
+            assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The transport's settings.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ProxyConfig;
+
+/// How the [`Transport`](super::Transport) connects: TLS, plain HTTP hosts, proxies,
+/// timeouts, pooling.
+///
+/// Start from [`TransportConfig::default()`] and change fields or chain the `with_*`
+/// helpers:
+///
+/// ```
+/// use std::time::Duration;
+/// use oci_distribution::transport::{ProxyConfig, TransportConfig};
+///
+/// let config = TransportConfig::default()
+///     .with_ca_file("/etc/docker/certs.d/r.example:5000/ca.crt")
+///     .with_plain_http_host("build-cache.internal:5000")
+///     .with_proxy(ProxyConfig::none());
+/// assert_eq!(config.connect_timeout, Duration::from_secs(30));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TransportConfig {
+    /// The rustls configuration for `https://`, used as given except for its ALPN
+    /// protocols, which the transport sets (`h2` and `http/1.1`, or `http/1.1` only).
+    /// When set, the CA and client certificate fields below must stay empty.
+    ///
+    /// When `None` (the default), one is built: the crypto provider installed
+    /// process-wide (else ring's, with the `ring` feature), the system's roots (with the
+    /// `native-roots` feature) plus [`ca_files`](Self::ca_files) and
+    /// [`ca_pem`](Self::ca_pem), and the client certificate if given. When there is no
+    /// provider or no root certificate at all, the transport still works for plain
+    /// HTTP and `https://` requests fail with an error of kind
+    /// [`Config`](crate::ErrorKind::Config) that says what is missing.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// PEM files of CA certificates to trust, besides the system's roots.
+    pub ca_files: Vec<PathBuf>,
+    /// PEM bundles of CA certificates to trust, besides the system's roots.
+    pub ca_pem: Vec<Vec<u8>>,
+    /// The client certificate chain (PEM) to present to servers that ask for one;
+    /// needs [`client_key_pem`](Self::client_key_pem).
+    pub client_cert_pem: Option<Vec<u8>>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of the client certificate.
+    pub client_key_pem: Option<Vec<u8>>,
+    /// Hosts, each with an optional `:port` (without one, any port matches), that are
+    /// spoken to over plain `http://` (see [`Transport::scheme_for`](super::Transport::scheme_for)).
+    pub plain_http_hosts: Vec<String>,
+    /// Speak plain HTTP to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`).
+    /// Default: `true`.
+    pub plain_http_loopback: bool,
+    /// The time limit for connecting: TCP, a proxy tunnel and the TLS handshake.
+    /// Default: 30 s.
+    pub connect_timeout: Duration,
+    /// How long a response body may go without delivering a byte before reading it
+    /// fails with an error of kind [`Timeout`](crate::ErrorKind::Timeout). It bounds
+    /// each wait, not the whole body, so large downloads are not cut short.
+    /// Default: 60 s.
+    pub stall_timeout: Duration,
+    /// The time limit from sending a request (its body included) to receiving the
+    /// response's headers. Default: none.
+    pub response_timeout: Option<Duration>,
+    /// How long an idle pooled connection is kept. Default: 90 s.
+    pub pool_idle_timeout: Duration,
+    /// How many idle connections are kept per host. Default: 32.
+    pub pool_max_idle_per_host: usize,
+    /// The `User-Agent` of requests that do not set one.
+    /// Default: `oci-distribution/<version>`.
+    pub user_agent: String,
+    /// Offer HTTP/2 by ALPN over TLS (falling back to HTTP/1.1 when the server does not
+    /// take it). Plain HTTP always uses HTTP/1.1. Default: `true`.
+    pub http2: bool,
+    /// Proxies. Default: from the environment.
+    pub proxy: ProxyConfig,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            ca_files: Vec::new(),
+            ca_pem: Vec::new(),
+            client_cert_pem: None,
+            client_key_pem: None,
+            plain_http_hosts: Vec::new(),
+            plain_http_loopback: true,
+            connect_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(60),
+            response_timeout: None,
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle_per_host: 32,
+            user_agent: concat!("oci-distribution/", env!("CARGO_PKG_VERSION")).to_owned(),
+            http2: true,
+            proxy: ProxyConfig::default(),
+        }
+    }
+}
+
+impl fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportConfig")
+            .field("tls", &self.tls.as_ref().map(|_| "ClientConfig { .. }"))
+            .field("ca_files", &self.ca_files)
+            .field("ca_pem", &self.ca_pem.len())
+            .field("client_cert_pem", &self.client_cert_pem.is_some())
+            .field("client_key_pem", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
+            .field("plain_http_hosts", &self.plain_http_hosts)
+            .field("plain_http_loopback", &self.plain_http_loopback)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("user_agent", &self.user_agent)
+            .field("http2", &self.http2)
+            .field("proxy", &self.proxy)
+            .finish()
+    }
+}
+
+impl TransportConfig {
+    /// The same settings with `tls` as the TLS configuration.
+    #[must_use]
+    pub fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The same settings, also trusting the CA certificates of the PEM file at `path`.
+    #[must_use]
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_files.push(path.into());
+        self
+    }
+
+    /// The same settings, also trusting the CA certificates of a PEM bundle.
+    #[must_use]
+    pub fn with_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem.push(pem.into());
+        self
+    }
+
+    /// The same settings with a client certificate chain and its private key (PEM).
+    #[must_use]
+    pub fn with_client_cert(mut self, cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        self.client_cert_pem = Some(cert_pem.into());
+        self.client_key_pem = Some(key_pem.into());
+        self
+    }
+
+    /// The same settings, also speaking plain HTTP to `host` (`name` or `name:port`).
+    #[must_use]
+    pub fn with_plain_http_host(mut self, host: impl Into<String>) -> Self {
+        self.plain_http_hosts.push(host.into());
+        self
+    }
+
+    /// The same settings, with or without plain HTTP for loopback hosts.
+    #[must_use]
+    pub fn with_plain_http_loopback(mut self, plain: bool) -> Self {
+        self.plain_http_loopback = plain;
+        self
+    }
+
+    /// The same settings with another connect time limit.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The same settings with another stall timeout for response bodies.
+    #[must_use]
+    pub fn with_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
+        self
+    }
+
+    /// The same settings with a time limit for response headers.
+    #[must_use]
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = Some(timeout);
+        self
+    }
+
+    /// The same settings with another pool idle timeout and idle connections per host.
+    #[must_use]
+    pub fn with_pool(mut self, idle_timeout: Duration, max_idle_per_host: usize) -> Self {
+        self.pool_idle_timeout = idle_timeout;
+        self.pool_max_idle_per_host = max_idle_per_host;
+        self
+    }
+
+    /// The same settings with another default `User-Agent`.
+    #[must_use]
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The same settings, offering HTTP/2 over TLS or not.
+    #[must_use]
+    pub fn with_http2(mut self, http2: bool) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// The same settings with other proxies.
+    #[must_use]
+    pub fn with_proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = proxy;
+        self
+    }
+}

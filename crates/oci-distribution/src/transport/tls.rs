@@ -1,0 +1,140 @@
+//! The rustls client configuration: the caller's, or one built from the crypto provider,
+//! the root certificates and an optional client certificate.
+
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::client::ClientConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::TransportConfig;
+use crate::{Error, ErrorKind, Result};
+
+/// What the transport can do for `https://` URLs.
+pub(super) enum Tls {
+    /// A configuration with the transport's ALPN protocols set.
+    Ready(Arc<ClientConfig>),
+    /// Nothing to build a configuration from (no crypto provider or no root
+    /// certificates): `https://` requests fail with this explanation.
+    Unavailable(&'static str),
+}
+
+const NO_PROVIDER: &str = "no rustls crypto provider: install one process-wide \
+    (rustls::crypto::CryptoProvider::install_default), enable the `ring` feature, or give a TLS configuration";
+const NO_ROOTS: &str = "no root certificates: enable the `native-roots` feature, give a CA bundle \
+    (ca_files, ca_pem), or give a TLS configuration";
+
+fn config_error(what: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Config, what)
+}
+
+/// The TLS configuration `config` asks for; an error for unusable TLS settings (a
+/// missing or malformed CA bundle, a certificate without its key...).
+pub(super) fn build(config: &TransportConfig) -> Result<Tls> {
+    let mut client = match &config.tls {
+        Some(tls) => {
+            if !config.ca_files.is_empty()
+                || !config.ca_pem.is_empty()
+                || config.client_cert_pem.is_some()
+                || config.client_key_pem.is_some()
+            {
+                return Err(config_error(
+                    "a TLS configuration was given together with CA bundles or a client certificate: \
+                     put them in the TLS configuration",
+                ));
+            }
+            ClientConfig::clone(tls)
+        }
+        None => match from_parts(config)? {
+            Ok(client) => client,
+            Err(why) => return Ok(Tls::Unavailable(why)),
+        },
+    };
+    client.alpn_protocols =
+        if config.http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
+    Ok(Tls::Ready(Arc::new(client)))
+}
+
+#[cfg_attr(feature = "ring", allow(clippy::unnecessary_wraps))] // `None` without the `ring` feature
+fn provider() -> Option<Arc<CryptoProvider>> {
+    if let Some(provider) = CryptoProvider::get_default() {
+        return Some(Arc::clone(provider));
+    }
+    #[cfg(feature = "ring")]
+    return Some(Arc::new(rustls::crypto::ring::default_provider()));
+    #[cfg(not(feature = "ring"))]
+    None
+}
+
+/// The configuration built from the CA and client certificate fields, or why there is none.
+fn from_parts(config: &TransportConfig) -> Result<Result<ClientConfig, &'static str>> {
+    let mut roots = RootCertStore::empty();
+    #[cfg(feature = "native-roots")]
+    {
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            tracing::debug!(error = %e, "loading the system's root certificates");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, "system root certificates");
+    }
+    for path in &config.ca_files {
+        let what = format!("CA bundle {}", path.display());
+        let pem =
+            std::fs::read(path).map_err(|e| config_error(format!("reading the {what}")).with_source(e))?;
+        add_pem(&mut roots, &pem, &what)?;
+    }
+    for (i, pem) in config.ca_pem.iter().enumerate() {
+        add_pem(&mut roots, pem, &format!("CA bundle #{} of ca_pem", i + 1))?;
+    }
+    let identity = client_identity(config)?;
+    if roots.is_empty() {
+        return Ok(Err(NO_ROOTS));
+    }
+    let Some(provider) = provider() else { return Ok(Err(NO_PROVIDER)) };
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| config_error("the crypto provider supports no safe TLS version").with_source(e))?
+        .with_root_certificates(roots);
+    let client = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| config_error("using the client certificate").with_source(e))?,
+    };
+    Ok(Ok(client))
+}
+
+type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn client_identity(config: &TransportConfig) -> Result<Option<Identity>> {
+    let (cert, key) = match (&config.client_cert_pem, &config.client_key_pem) {
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (cert, key),
+        _ => return Err(config_error("a client certificate needs both the certificate and its private key")),
+    };
+    let chain = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| config_error("reading the client certificate").with_source(e))?;
+    if chain.is_empty() {
+        return Err(config_error("the client certificate PEM holds no certificate"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key)
+        .map_err(|e| config_error("reading the client certificate's private key").with_source(e))?;
+    Ok(Some((chain, key)))
+}
+
+fn add_pem(roots: &mut RootCertStore, pem: &[u8], what: &str) -> Result<()> {
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| config_error(format!("reading the {what}")).with_source(e))?;
+        roots.add(cert).map_err(|e| config_error(format!("a certificate of the {what}")).with_source(e))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(config_error(format!("the {what} holds no certificate")));
+    }
+    Ok(())
+}

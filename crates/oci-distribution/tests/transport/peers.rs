@@ -1,0 +1,269 @@
+//! The peers of the transport's tests: HTTP/1.1 and HTTP/2 servers over TCP or TLS,
+//! a CA with server and client certificates made for the run, and a CONNECT proxy.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Frame;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+pub(crate) type TestBody = BoxBody<Bytes, Infallible>;
+pub(crate) type Handler =
+    Arc<dyn Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<TestBody>> + Send>> + Send + Sync>;
+
+pub(crate) fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<TestBody>> + Send + 'static,
+{
+    Arc::new(move |req| Box::pin(f(req)))
+}
+
+pub(crate) fn full(bytes: impl Into<Bytes>) -> TestBody {
+    Full::new(bytes.into()).boxed()
+}
+
+pub(crate) fn reply(status: u16, body: impl Into<Bytes>) -> Response<TestBody> {
+    Response::builder().status(status).body(full(body)).unwrap()
+}
+
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) connections: Arc<AtomicUsize>,
+}
+
+impl Server {
+    pub(crate) fn url(&self, scheme: &str, path: &str) -> String {
+        format!("{scheme}://{}{path}", self.addr)
+    }
+}
+
+/// An HTTP/1.1 and HTTP/2 server (over TLS when `tls` is given) that drops its first
+/// `drop_first` connections unanswered.
+pub(crate) async fn serve(tls: Option<Arc<ServerConfig>>, drop_first: usize, handler: Handler) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            if counter.fetch_add(1, SeqCst) < drop_first {
+                drop(tcp);
+                continue;
+            }
+            let (handler, tls) = (Arc::clone(&handler), tls.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let handler = Arc::clone(&handler);
+                    async move { Ok::<_, Infallible>(handler(req).await) }
+                });
+                let builder = auto::Builder::new(TokioExecutor::new());
+                match tls {
+                    None => drop(builder.serve_connection(TokioIo::new(tcp), service).await),
+                    Some(tls) => {
+                        if let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(tcp).await {
+                            drop(builder.serve_connection(TokioIo::new(stream), service).await);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Server { addr, connections }
+}
+
+/// A server that answers each request with `statuses` in turn (the last one repeats),
+/// counting requests and keeping their bodies.
+pub(crate) async fn scripted(statuses: &[(u16, &'static str)]) -> (Server, Arc<Mutex<Vec<Bytes>>>) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let (seen, statuses) = (Arc::clone(&bodies), statuses.to_vec());
+    let server = serve(
+        None,
+        0,
+        handler(move |req: Request<Incoming>| {
+            let (seen, statuses) = (Arc::clone(&seen), statuses.clone());
+            async move {
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                let n = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(body);
+                    seen.len()
+                };
+                let (status, retry_after) = statuses[(n - 1).min(statuses.len() - 1)];
+                let mut response = reply(status, format!("answer {n}"));
+                if !retry_after.is_empty() {
+                    response.headers_mut().insert("retry-after", retry_after.parse().unwrap());
+                }
+                response
+            }
+        }),
+    )
+    .await;
+    (server, bodies)
+}
+
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) other_ca_pem: String,
+    pub(crate) server: Arc<ServerConfig>,
+    pub(crate) server_http1: Arc<ServerConfig>,
+    pub(crate) server_mtls: Arc<ServerConfig>,
+    pub(crate) client_cert_pem: String,
+    pub(crate) client_key_pem: String,
+}
+
+pub(crate) fn new_ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = KeyPair::generate().unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    (pem, Issuer::new(params, key))
+}
+
+pub(crate) fn leaf(
+    issuer: &Issuer<'static, KeyPair>,
+    sans: Vec<SanType>,
+    usage: ExtendedKeyUsagePurpose,
+) -> (String, KeyPair) {
+    let mut params = CertificateParams::new(Vec::new()).unwrap();
+    params.subject_alt_names = sans;
+    params.extended_key_usages.push(usage);
+    let key = KeyPair::generate().unwrap();
+    (params.signed_by(&key, issuer).unwrap().pem(), key)
+}
+
+/// A CA, a server certificate for 127.0.0.1, localhost and registry.test, and a client
+/// certificate, made once per run.
+pub(crate) fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (ca_pem, ca) = new_ca("transport test CA");
+        let sans = vec![
+            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            SanType::DnsName("localhost".try_into().unwrap()),
+            SanType::DnsName("registry.test".try_into().unwrap()),
+        ];
+        let (server_pem, server_key) = leaf(&ca, sans, ExtendedKeyUsagePurpose::ServerAuth);
+        let client_sans = vec![SanType::DnsName("client.test".try_into().unwrap())];
+        let (client_cert_pem, client_key) = leaf(&ca, client_sans, ExtendedKeyUsagePurpose::ClientAuth);
+        let chain = vec![CertificateDer::from_pem_slice(server_pem.as_bytes()).unwrap()];
+        let key = || PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+        let config = |alpn: &[&[u8]], mtls: bool| {
+            let builder = ServerConfig::builder();
+            let builder = if mtls {
+                let mut roots = RootCertStore::empty();
+                roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
+                builder.with_client_cert_verifier(
+                    WebPkiClientVerifier::builder(Arc::new(roots)).build().unwrap(),
+                )
+            } else {
+                builder.with_no_client_auth()
+            };
+            let mut config = builder.with_single_cert(chain.clone(), key()).unwrap();
+            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+            Arc::new(config)
+        };
+        Pki {
+            other_ca_pem: new_ca("another CA").0,
+            server: config(&[b"h2", b"http/1.1"], false),
+            server_http1: config(&[b"http/1.1"], false),
+            server_mtls: config(&[b"h2", b"http/1.1"], true),
+            ca_pem,
+            client_cert_pem,
+            client_key_pem: client_key.serialize_pem(),
+        }
+    })
+}
+
+pub(crate) fn echo() -> Handler {
+    handler(|req: Request<Incoming>| async move {
+        let agent =
+            req.headers().get("user-agent").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        reply(200, format!("{} {} {:?} {agent}", req.method(), req.uri().path(), req.version()))
+    })
+}
+/// A body that sends one chunk of a longer announced length, then nothing.
+pub(crate) struct Stall(pub(crate) bool);
+
+impl http_body::Body for Stall {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Pending
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"partial")))))
+        }
+    }
+}
+
+/// A proxy that records each request line and its `Proxy-Authorization`, tunnels
+/// CONNECT to the requested port on 127.0.0.1 and answers other requests itself.
+pub(crate) async fn proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8; 1];
+                    if client.read(&mut byte).await.unwrap() == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8(head).unwrap();
+                let line = head.lines().next().unwrap().to_owned();
+                let auth = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .starts_with("proxy-authorization:")
+                            .then(|| l[20..].trim().to_owned())
+                    })
+                    .unwrap_or_default();
+                log.lock().unwrap().push(format!("{line} | {auth}"));
+                if let Some(target) = line.strip_prefix("CONNECT ") {
+                    let port = target.split_whitespace().next().unwrap().rsplit_once(':').unwrap().1;
+                    let mut upstream =
+                        TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).await.unwrap();
+                    client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                } else {
+                    let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{line}", line.len());
+                    client.write_all(answer.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
