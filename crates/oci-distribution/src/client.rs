@@ -6,7 +6,9 @@ use http::header::{AUTHORIZATION, LOCATION};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use oci_reference::Reference;
 
+use crate::api::ReferrersState;
 use crate::auth::{AuthConfig, Authenticator};
+use crate::cache::ResponseCache;
 use crate::exchange::Exchange;
 use crate::transport::{ResponseBody, Transport, TransportConfig};
 use crate::{Body, Error, ErrorKind, Result, RetryPolicy};
@@ -27,11 +29,28 @@ pub struct ClientOptions {
     pub max_list_bytes: usize,
     /// How many pages a listing follows at most; 1000 by default.
     pub max_pages: usize,
+    /// How many bytes the cache of responses addressed by digest (manifests fetched by
+    /// digest, image configurations) holds; 16 MiB by default, 0 turns it off.
+    pub cache_bytes: usize,
+    /// Whether pushing a manifest with a `subject` to a registry without the referrers
+    /// API adds it to the index at the subject's fallback tag (`<alg>-<hex>`); on by
+    /// default.
+    pub referrers_tag_writes: bool,
+    /// Whether the index a fallback-tag update replaced is then deleted; off by default,
+    /// as not every registry allows deleting manifests.
+    pub referrers_tag_gc: bool,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { max_manifest_bytes: 4 << 20, max_list_bytes: 4 << 20, max_pages: 1000 }
+        Self {
+            max_manifest_bytes: 4 << 20,
+            max_list_bytes: 4 << 20,
+            max_pages: 1000,
+            cache_bytes: 16 << 20,
+            referrers_tag_writes: true,
+            referrers_tag_gc: false,
+        }
     }
 }
 
@@ -80,7 +99,10 @@ impl ClientBuilder {
         let transport = Transport::new(self.transport)?;
         let exchange: Arc<dyn Exchange> = Arc::new(transport.clone());
         let auth = Authenticator::new(self.auth.unwrap_or_else(AuthConfig::from_env), exchange);
-        Ok(Client { inner: Arc::new(Inner { transport, auth, retry: self.retry, options: self.options }) })
+        let cache = ResponseCache::new(self.options.cache_bytes);
+        let referrers = ReferrersState::default();
+        let inner = Inner { transport, auth, retry: self.retry, options: self.options, cache, referrers };
+        Ok(Client { inner: Arc::new(inner) })
     }
 }
 
@@ -95,6 +117,10 @@ struct Inner {
     auth: Authenticator,
     retry: RetryPolicy,
     options: ClientOptions,
+    /// Responses addressed by digest.
+    cache: ResponseCache,
+    /// Per-repository referrers API support and fallback-tag update locks.
+    referrers: ReferrersState,
 }
 
 impl std::fmt::Debug for Client {
@@ -109,7 +135,6 @@ impl std::fmt::Debug for Client {
 
 /// The scopes a request needs, as `repository:<name>:<actions>` strings.
 #[must_use]
-#[allow(dead_code)] // used by the endpoint modules as they land
 pub(crate) fn repository_scopes(reference: &Reference, push: bool) -> Vec<String> {
     let actions = if push { "pull,push" } else { "pull" };
     vec![format!("repository:{}:{actions}", reference.path())]
@@ -126,6 +151,16 @@ impl Client {
     #[must_use]
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// The cache of responses addressed by digest.
+    pub(crate) fn cache(&self) -> &ResponseCache {
+        &self.inner.cache
+    }
+
+    /// The referrers API state of the repositories this client talked to.
+    pub(crate) fn referrers_state(&self) -> &ReferrersState {
+        &self.inner.referrers
     }
 
     /// The URL of `path_and_query` (starting with `/v2/`) on `reference`'s registry
@@ -240,6 +275,34 @@ impl Client {
         let status = response.status();
         let body = response.into_body().bytes(ERROR_BODY_LIMIT).await.unwrap_or_default();
         Err(Error::from_status(status, &body, context))
+    }
+
+    /// Sends a raw request to `reference`'s registry through the client's whole pipeline
+    /// (authorization for `scopes`, retries, redirects, one re-authentication after a
+    /// 401) and returns the response whatever its status. `path_and_query` starts with
+    /// `/v2/`, or is an absolute URL on the registry's own origin (an upload `Location`).
+    ///
+    /// This is the low-level escape hatch for what the typed methods do not cover
+    /// (conformance checks, registry extensions); scopes are strings such as
+    /// `repository:<name>:pull,push`.
+    pub async fn execute(
+        &self,
+        reference: &Reference,
+        method: Method,
+        path_and_query: &str,
+        headers: HeaderMap,
+        body: Body,
+        scopes: &[String],
+    ) -> Result<Response<ResponseBody>> {
+        let base = self.url(reference, "/v2/")?;
+        let uri = crate::url::resolve(&base, path_and_query)?;
+        if !crate::url::same_origin(&base, &uri) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{method} {uri}: not on the registry of {reference}"),
+            ));
+        }
+        self.send(method, uri, headers, body, scopes).await
     }
 
     /// Pings the registry of `reference` (`GET /v2/`): `Ok` when it answers 200, or 401

@@ -17,11 +17,11 @@ use serde_json::Value;
 use crate::Result;
 use crate::conformance::{Case, CaseNames, Outcome};
 
-/// Whether `json` has the image-layout cases format (`tar_fixtures` and `negative_cases`).
+/// Whether `json` has the image-layout cases format (the `layout` suite's format, whose
+/// documents this suite checks).
 #[must_use]
 pub fn detect(json: &Value) -> bool {
-    json.get("tar_fixtures").is_some_and(Value::is_array)
-        && json.get("negative_cases").is_some_and(Value::is_array)
+    crate::conformance::layout::detect(json)
 }
 
 /// Checks the fixtures' documents and the negative cases.

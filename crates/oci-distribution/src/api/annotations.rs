@@ -1,0 +1,162 @@
+//! The seeds' conveniences over manifests: the image of a platform, an image's
+//! configuration, and the annotations of a reference (an image's configuration labels
+//! with its manifest's annotations over them).
+
+use oci_reference::Reference;
+use oci_spec_types::{Annotations, ImageConfig, ImageManifest, Manifest, MediaType, Platform};
+
+use super::ManifestResponse;
+use super::manifests::pinned;
+use crate::{Client, Error, ErrorKind, Result};
+
+/// How deep `get_manifest_for_platform` follows indexes of indexes.
+const MAX_INDEX_DEPTH: usize = 8;
+
+/// Whether `media_type` is an image configuration (OCI or Docker), whose labels count
+/// as annotations; artifacts' configurations are something else.
+fn is_image_config(media_type: &MediaType) -> bool {
+    media_type.matches(&MediaType::IMAGE_CONFIG) || media_type.matches(&MediaType::DOCKER_CONFIG)
+}
+
+/// The labels of `config` with the annotations of `manifest` over them.
+fn merge(config: Option<&ImageConfig>, manifest: &ImageManifest) -> Annotations {
+    let labels = config.and_then(ImageConfig::labels).cloned().unwrap_or_default();
+    labels.merged(&manifest.annotations)
+}
+
+impl Client {
+    /// The image manifest for `platform`: the manifest `reference` names when it is an
+    /// image, else the entry of the index (or of indexes nested in it) that
+    /// [`ImageIndex::select`](oci_spec_types::ImageIndex::select) picks for `platform`.
+    /// An index without a matching entry is an error of kind
+    /// [`InvalidInput`](ErrorKind::InvalidInput).
+    ///
+    /// ```no_run
+    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// let reference = "registry.example/app:1.0".parse().unwrap();
+    /// let arm64 = client.get_manifest_for_platform(&reference, &"linux/arm64".parse().unwrap()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_manifest_for_platform(
+        &self,
+        reference: &Reference,
+        platform: &Platform,
+    ) -> Result<ManifestResponse> {
+        let mut response = self.get_manifest(reference).await?;
+        for _ in 0..MAX_INDEX_DEPTH {
+            let Manifest::Index(index) = &response.manifest else { return Ok(response) };
+            let Some(entry) = index.select(platform) else {
+                let why = format!(
+                    "{reference}: no manifest for {platform} among the {} of index {}",
+                    index.manifests.len(),
+                    response.digest
+                );
+                return Err(Error::new(ErrorKind::InvalidInput, why));
+            };
+            response = self.get_manifest(&pinned(reference, &entry.digest)?).await?;
+        }
+        let why = format!("{reference}: indexes nested more than {MAX_INDEX_DEPTH} deep");
+        Err(Error::new(ErrorKind::InvalidResponse, why))
+    }
+
+    /// The configuration of the image manifest `reference` names, read with
+    /// [`Client::get_blob_bytes`] up to
+    /// [`ClientOptions::max_manifest_bytes`](crate::ClientOptions). An index is an
+    /// error of kind [`InvalidInput`](ErrorKind::InvalidInput): pick an image with
+    /// [`Client::get_manifest_for_platform`] first.
+    pub async fn get_config(&self, reference: &Reference) -> Result<ImageConfig> {
+        let response = self.get_manifest(reference).await?;
+        let Manifest::Image(image) = &response.manifest else {
+            let why = format!("{reference}: an index ({}) has no configuration", response.media_type);
+            return Err(Error::new(ErrorKind::InvalidInput, why));
+        };
+        self.image_config(reference, image).await
+    }
+
+    /// The configuration of `image`, a manifest of `reference`'s repository.
+    pub(super) async fn image_config(
+        &self,
+        reference: &Reference,
+        image: &ImageManifest,
+    ) -> Result<ImageConfig> {
+        let limit = self.options().max_manifest_bytes;
+        let bytes = self.get_blob_bytes(reference, &image.config, limit).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            let why = format!("{reference}: configuration {}", image.config.digest);
+            Error::new(ErrorKind::InvalidResponse, why).with_source(e)
+        })
+    }
+
+    /// The annotations of the image `reference` names: its configuration's labels, with
+    /// its manifest's annotations taking precedence over labels of the same key.
+    ///
+    /// For an index, `platform` narrows the answer to the image
+    /// [`ImageIndex::select`](oci_spec_types::ImageIndex::select) picks (an error of
+    /// kind [`InvalidInput`](ErrorKind::InvalidInput) when none matches); without a
+    /// platform the index's own annotations are returned. A reference with a digest
+    /// pins the manifest; `platform` is not used for an image.
+    ///
+    /// ```no_run
+    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// let reference = "registry.example/app:1.0".parse().unwrap();
+    /// let amd64 = "linux/amd64".parse().unwrap();
+    /// let annotations = client.annotations(&reference, Some(&amd64)).await?;
+    /// println!("version {:?}", annotations.version());
+    /// # Ok(()) }
+    /// ```
+    pub async fn annotations(
+        &self,
+        reference: &Reference,
+        platform: Option<&Platform>,
+    ) -> Result<Annotations> {
+        let response = match platform {
+            Some(platform) => self.get_manifest_for_platform(reference, platform).await?,
+            None => self.get_manifest(reference).await?,
+        };
+        let image = match &response.manifest {
+            Manifest::Image(image) => image,
+            Manifest::Index(index) => return Ok(index.annotations.clone()),
+            _ => {
+                let why = format!("{reference}: a manifest of type {}", response.media_type);
+                return Err(Error::new(ErrorKind::InvalidResponse, why));
+            }
+        };
+        if !is_image_config(&image.config.media_type) {
+            return Ok(image.annotations.clone());
+        }
+        let config = self.image_config(reference, image).await?;
+        Ok(merge(Some(&config), image))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec_types::{Descriptor, ExecConfig};
+
+    #[test]
+    fn manifest_annotations_win_over_labels() {
+        let mut config = ImageConfig::new(&Platform::new("linux", "amd64"));
+        let mut labels = Annotations::new();
+        labels.insert("org.opencontainers.image.version", "label");
+        labels.insert("maintainer", "label");
+        let mut exec = ExecConfig::default();
+        exec.labels = Some(labels);
+        config.config = Some(exec);
+        let mut manifest = ImageManifest::new(Descriptor::empty(), vec![]);
+        manifest.annotations.insert("org.opencontainers.image.version", "manifest");
+        manifest.annotations.insert("org.example.only", "manifest");
+        let merged = merge(Some(&config), &manifest);
+        let pairs: Vec<(&str, &str)> = merged.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("maintainer", "label"),
+                ("org.example.only", "manifest"),
+                ("org.opencontainers.image.version", "manifest")
+            ]
+        );
+        assert_eq!(merge(None, &manifest).len(), 2);
+        assert!(is_image_config(&MediaType::DOCKER_CONFIG) && !is_image_config(&MediaType::EMPTY));
+    }
+}

@@ -1,0 +1,552 @@
+//! Manifests: GET, HEAD, PUT and DELETE, with the full `Accept` list, a size cap and
+//! digest checks; small verified blob reads.
+//!
+//! Digests are computed over the bytes received. A reference's digest is an assertion:
+//! the bytes must hash to it, and so must the `Docker-Content-Digest` header. For a tag
+//! the header is only a hint (registries have sent wrong or malformed ones): a
+//! disagreement is logged and the bytes are trusted.
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use oci_reference::Reference;
+use oci_spec_types::{Descriptor, Digest, DigestAlgorithm, MANIFEST_ACCEPT, Manifest, MediaType};
+
+use crate::cache::{Entry, Kind};
+use crate::client::repository_scopes;
+use crate::{Body, Client, Error, ErrorKind, Result};
+
+/// The header registries put the digest of a manifest or blob in.
+pub(super) const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
+/// The header a registry with the referrers API answers a manifest PUT with when the
+/// manifest has a subject.
+const OCI_SUBJECT: &str = "oci-subject";
+
+/// A manifest as the registry served it: the exact bytes, their media type and digest,
+/// and the parsed document (an OCI or Docker image manifest or index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ManifestResponse {
+    /// The bytes as received; the digest is computed over them.
+    pub bytes: Bytes,
+    /// The media type, from `Content-Type` when it names a manifest type, else from the
+    /// document's `mediaType`, else the OCI type of its kind.
+    pub media_type: MediaType,
+    /// The digest of the bytes (with the reference's algorithm when it has a digest,
+    /// else sha256).
+    pub digest: Digest,
+    /// The parsed manifest.
+    pub manifest: Manifest,
+}
+
+impl ManifestResponse {
+    /// Parses `bytes` whose digest is known, with the media type a registry sent.
+    fn parse(bytes: Bytes, header: Option<MediaType>, digest: Digest, context: &str) -> Result<Self> {
+        // A header that names no manifest type (`application/json`, `text/plain`) says
+        // nothing about the document; schema 1 is named so it is refused clearly.
+        let hint = header.filter(|h| h.is_manifest() || h.essence().contains(".manifest.v1+"));
+        let manifest = Manifest::from_slice(&bytes, hint.as_ref()).map_err(|e| {
+            Error::new(ErrorKind::InvalidResponse, format!("{context}: the manifest")).with_source(e)
+        })?;
+        let media_type = hint.unwrap_or_else(|| manifest.media_type());
+        Ok(Self { bytes, media_type, digest, manifest })
+    }
+
+    /// A descriptor of this manifest: media type, digest and size.
+    #[must_use]
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::new(self.media_type.clone(), self.digest.clone(), self.bytes.len() as u64)
+    }
+}
+
+/// The value of header `name`, when it is text.
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The essence of `Content-Type` (`type/subtype`, parameters dropped).
+pub(super) fn content_type(headers: &HeaderMap) -> Option<MediaType> {
+    header_str(headers, CONTENT_TYPE.as_str()).map(|ct| MediaType::from(MediaType::from(ct).essence()))
+}
+
+/// `Docker-Content-Digest`, when present: parsed, or the text that does not parse.
+fn docker_content_digest(headers: &HeaderMap) -> Option<Result<Digest, String>> {
+    let value = header_str(headers, DOCKER_CONTENT_DIGEST)?;
+    Some(Digest::parse(value).map_err(|_| value.to_owned()))
+}
+
+/// The `Accept` header of manifest requests: the four manifest types, no `q=`
+/// parameters (GCR refused them).
+fn manifest_accept() -> HeaderValue {
+    let list: Vec<&str> = MANIFEST_ACCEPT.iter().map(MediaType::as_str).collect();
+    HeaderValue::from_str(&list.join(", ")).unwrap_or(HeaderValue::from_static("*/*"))
+}
+
+/// The digest of `reference`, typed.
+pub(super) fn reference_digest(reference: &Reference) -> Result<Option<Digest>> {
+    reference
+        .digest()
+        .map(|d| {
+            Digest::parse(d).map_err(|e| {
+                Error::new(ErrorKind::InvalidInput, format!("the digest of {reference}")).with_source(e)
+            })
+        })
+        .transpose()
+}
+
+/// `reference`'s repository at `digest` (its tag dropped).
+pub(super) fn pinned(reference: &Reference, digest: &Digest) -> Result<Reference> {
+    reference
+        .without_tag()
+        .with_digest(digest.as_str())
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{reference} at {digest}")).with_source(e))
+}
+
+/// The digest of `bytes` with `algorithm`.
+pub(super) fn compute(algorithm: &DigestAlgorithm, bytes: &[u8], context: &str) -> Result<Digest> {
+    Digest::compute(algorithm, bytes).map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, format!("{context}: cannot compute a {algorithm} digest"))
+            .with_source(e)
+    })
+}
+
+/// Fails unless `bytes` hash to `expected`.
+pub(super) fn verify(expected: &Digest, bytes: &[u8], context: &str) -> Result<()> {
+    let actual = compute(&expected.algorithm(), bytes, context)?;
+    if &actual == expected {
+        return Ok(());
+    }
+    let why = format!("{context}: the content hashes to {actual}, not {expected}");
+    Err(Error::new(ErrorKind::DigestMismatch, why))
+}
+
+/// The digest of manifest bytes a GET received: checked against the reference's digest
+/// and `Docker-Content-Digest` when the reference has one; for a tag the header is a
+/// hint, and a disagreement only logs a warning.
+fn received_digest(
+    headers: &HeaderMap,
+    bytes: &[u8],
+    expected: Option<&Digest>,
+    context: &str,
+) -> Result<Digest> {
+    let header = docker_content_digest(headers);
+    if let Some(expected) = expected {
+        verify(expected, bytes, context)?;
+        return match header {
+            Some(Ok(h)) if &h != expected => Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("{context}: Docker-Content-Digest is {h}, the requested digest is {expected}"),
+            )),
+            Some(Err(text)) => Err(Error::new(
+                ErrorKind::InvalidResponse,
+                format!("{context}: Docker-Content-Digest {text:?} is not a digest"),
+            )),
+            _ => Ok(expected.clone()),
+        };
+    }
+    let sha256 = Digest::sha256(bytes);
+    match header {
+        Some(Ok(h)) if h == sha256 => {}
+        // A registry announcing another algorithm: keep its digest when the bytes match it.
+        Some(Ok(h)) if h.algorithm() != sha256.algorithm() && h.verify(bytes).unwrap_or(false) => {
+            return Ok(h);
+        }
+        Some(Ok(h)) => {
+            let what = "Docker-Content-Digest disagrees with the bytes; trusting the bytes";
+            tracing::warn!(header = %h, computed = %sha256, "{context}: {what}");
+        }
+        Some(Err(text)) => {
+            tracing::warn!(header = %text, "{context}: Docker-Content-Digest is not a digest; ignored");
+        }
+        None => {}
+    }
+    Ok(sha256)
+}
+
+/// The descriptor a HEAD answer describes: the digest from `Docker-Content-Digest`
+/// (required unless the reference has a digest, and equal to it when both are there),
+/// the size from `Content-Length`, the media type from `Content-Type`.
+fn head_descriptor(headers: &HeaderMap, expected: Option<&Digest>, context: &str) -> Result<Descriptor> {
+    let invalid = |what: &str| Error::new(ErrorKind::InvalidResponse, format!("{context}: {what}"));
+    let digest = match (docker_content_digest(headers), expected) {
+        (Some(Err(text)), _) => {
+            return Err(invalid(&format!("Docker-Content-Digest {text:?} is not a digest")));
+        }
+        (Some(Ok(h)), Some(e)) if &h != e => {
+            let why = format!("{context}: Docker-Content-Digest is {h}, the requested digest is {e}");
+            return Err(Error::new(ErrorKind::DigestMismatch, why));
+        }
+        (Some(Ok(h)), _) => h,
+        (None, Some(e)) => e.clone(),
+        (None, None) => return Err(invalid("no Docker-Content-Digest for a tag")),
+    };
+    let size = header_str(headers, CONTENT_LENGTH.as_str())
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| invalid("no valid Content-Length"))?;
+    let media_type = content_type(headers).ok_or_else(|| invalid("no Content-Type"))?;
+    Ok(Descriptor::new(media_type, digest, size))
+}
+
+impl Client {
+    fn manifest_url(&self, reference: &Reference) -> Result<http::Uri> {
+        let api_reference = reference.reference_or_default();
+        self.url(reference, &format!("/v2/{}/manifests/{api_reference}", reference.path()))
+    }
+
+    /// Fetches the manifest `reference` names (its digest when it has one, else its tag,
+    /// else `latest`), accepting the OCI and Docker image and index types.
+    ///
+    /// The body is read up to [`ClientOptions::max_manifest_bytes`](crate::ClientOptions)
+    /// (a larger `Content-Length` is refused before reading). When the reference has a
+    /// digest the bytes must hash to it (else an error of kind
+    /// [`DigestMismatch`](ErrorKind::DigestMismatch)), and the answer may come from the
+    /// client's cache of responses addressed by digest.
+    ///
+    /// ```no_run
+    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// use oci_spec_types::Manifest;
+    ///
+    /// let reference = "registry.example/app:1.0".parse().unwrap();
+    /// let response = client.get_manifest(&reference).await?;
+    /// println!("{} {} ({} bytes)", response.media_type, response.digest, response.bytes.len());
+    /// if let Manifest::Index(index) = &response.manifest {
+    ///     println!("{} platforms", index.manifests.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_manifest(&self, reference: &Reference) -> Result<ManifestResponse> {
+        let expected = reference_digest(reference)?;
+        let (host, repository) = (reference.endpoint_host(), reference.path());
+        let uri = self.manifest_url(reference)?;
+        let context = format!("GET {uri}");
+        if let Some(digest) = &expected {
+            if let Some(hit) = self.cache().get(host, repository, Kind::Manifest, digest) {
+                return ManifestResponse::parse(hit.bytes, hit.media_type, digest.clone(), &context);
+            }
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, manifest_accept());
+        let scopes = repository_scopes(reference, false);
+        let response = self.send(Method::GET, uri, headers, Body::empty(), &scopes).await?;
+        let response = Self::expect(response, &[StatusCode::OK], &context).await?;
+        let (parts, body) = response.into_parts();
+        let bytes = body.bytes(self.options().max_manifest_bytes).await?;
+        let digest = received_digest(&parts.headers, &bytes, expected.as_ref(), &context)?;
+        let response = ManifestResponse::parse(bytes, content_type(&parts.headers), digest, &context)?;
+        let entry = Entry { bytes: response.bytes.clone(), media_type: Some(response.media_type.clone()) };
+        self.cache().insert(host, repository, Kind::Manifest, &response.digest, entry);
+        Ok(response)
+    }
+
+    /// Asks whether the manifest `reference` names exists (`HEAD`), without counting as
+    /// a pull on registries that rate-limit GETs. `None` when the registry answers 404;
+    /// otherwise its descriptor (digest from `Docker-Content-Digest`, required unless
+    /// the reference has a digest; size from `Content-Length`; media type from
+    /// `Content-Type`).
+    pub async fn head_manifest(&self, reference: &Reference) -> Result<Option<Descriptor>> {
+        let expected = reference_digest(reference)?;
+        let uri = self.manifest_url(reference)?;
+        let context = format!("HEAD {uri}");
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, manifest_accept());
+        let scopes = repository_scopes(reference, false);
+        let response = self.send(Method::HEAD, uri, headers, Body::empty(), &scopes).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = Self::expect(response, &[StatusCode::OK], &context).await?;
+        head_descriptor(response.headers(), expected.as_ref(), &context).map(Some)
+    }
+
+    /// Pushes manifest `bytes` of `media_type` to `reference` (its digest when it has
+    /// one, which the bytes must hash to, else its tag), and returns their digest.
+    ///
+    /// Manifests larger than [`ClientOptions::max_manifest_bytes`](crate::ClientOptions)
+    /// are refused before sending. A `Docker-Content-Digest` answer must agree with the
+    /// bytes. When the manifest has a `subject`, a registry answering with `OCI-Subject`
+    /// is known to have the referrers API; when it does not have it, the manifest is
+    /// added to the index at the subject's fallback tag (unless
+    /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off): see
+    /// [`Client::referrers`].
+    ///
+    /// ```no_run
+    /// # async fn f(client: oci_distribution::Client, manifest: oci_spec_types::ImageManifest) -> oci_distribution::Result<()> {
+    /// use oci_spec_types::MediaType;
+    ///
+    /// let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
+    /// let reference = "registry.example/app:1.0".parse().unwrap();
+    /// let digest = client.put_manifest(&reference, bytes, &MediaType::IMAGE_MANIFEST).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_manifest(
+        &self,
+        reference: &Reference,
+        bytes: impl Into<Bytes>,
+        media_type: &MediaType,
+    ) -> Result<Digest> {
+        let bytes = bytes.into();
+        let (digest, answer) = self.put_manifest_only(reference, bytes.clone(), media_type).await?;
+        let hint = Some(media_type).filter(|m| m.is_manifest());
+        let Ok(manifest) = Manifest::from_slice(&bytes, hint) else { return Ok(digest) };
+        let Some(subject) = manifest.subject() else { return Ok(digest) };
+        if answer.contains_key(OCI_SUBJECT) {
+            self.set_referrers_supported(reference, true);
+        } else if self.options().referrers_tag_writes {
+            let size = bytes.len() as u64;
+            let entry = super::referrers::referrer_descriptor(&manifest, media_type, digest.clone(), size);
+            self.update_referrers_tag(reference, subject, super::referrers::Change::Add(Box::new(entry)))
+                .await?;
+        }
+        Ok(digest)
+    }
+
+    /// The PUT alone: no referrers bookkeeping. Returns the digest and the answer's headers.
+    pub(super) async fn put_manifest_only(
+        &self,
+        reference: &Reference,
+        bytes: Bytes,
+        media_type: &MediaType,
+    ) -> Result<(Digest, HeaderMap)> {
+        let uri = self.manifest_url(reference)?;
+        let context = format!("PUT {uri}");
+        let max = self.options().max_manifest_bytes;
+        if bytes.len() > max {
+            let why =
+                format!("{context}: the manifest is {} bytes, more than the limit of {max}", bytes.len());
+            return Err(Error::new(ErrorKind::SizeMismatch, why));
+        }
+        let digest = match reference_digest(reference)? {
+            Some(expected) => {
+                verify(&expected, &bytes, &context)?;
+                expected
+            }
+            None => Digest::sha256(&bytes),
+        };
+        let content_type = HeaderValue::from_str(media_type.as_str()).map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, format!("{context}: media type {media_type:?}"))
+                .with_source(e)
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, content_type);
+        let scopes = repository_scopes(reference, true);
+        let body = Body::from_bytes(bytes.clone());
+        let response = self.send(Method::PUT, uri, headers, body, &scopes).await?;
+        let response = Self::expect(response, &[StatusCode::CREATED, StatusCode::OK], &context).await?;
+        match docker_content_digest(response.headers()) {
+            Some(Ok(h))
+                if h != digest
+                    && !(h.algorithm() != digest.algorithm() && h.verify(&bytes).unwrap_or(false)) =>
+            {
+                let why = format!("{context}: the registry stored {h}, the manifest is {digest}");
+                return Err(Error::new(ErrorKind::DigestMismatch, why));
+            }
+            Some(Err(text)) => {
+                tracing::warn!(header = %text, "{context}: Docker-Content-Digest is not a digest");
+            }
+            _ => {}
+        }
+        let entry = Entry { bytes, media_type: Some(media_type.clone()) };
+        self.cache().insert(reference.endpoint_host(), reference.path(), Kind::Manifest, &digest, entry);
+        Ok((digest, response.headers().clone()))
+    }
+
+    /// Deletes the manifest `reference` pins by digest (a registry answers 202; some
+    /// forbid deleting, which is an error with [`Error::is_unsupported`]).
+    ///
+    /// When the manifest has a `subject` and the registry lacks the referrers API, it is
+    /// also taken out of the subject's fallback-tag index (unless
+    /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off); finding the
+    /// subject costs one manifest GET, often answered by the cache.
+    pub async fn delete_manifest(&self, reference: &Reference) -> Result<()> {
+        let Some(digest) = reference_digest(reference)? else {
+            let why = format!("{reference}: deleting a manifest needs its digest, not a tag");
+            return Err(Error::new(ErrorKind::InvalidInput, why));
+        };
+        let subject = if self.options().referrers_tag_writes {
+            match self.get_manifest(reference).await {
+                Ok(m) => m.manifest.subject().cloned(),
+                Err(e) => {
+                    tracing::debug!(error = %e, "looking for the subject of a manifest before deleting it");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        self.delete_manifest_only(reference, &digest).await?;
+        if let Some(subject) = subject {
+            self.update_referrers_tag(reference, &subject, super::referrers::Change::Remove(digest)).await?;
+        }
+        Ok(())
+    }
+
+    /// The DELETE alone: no referrers bookkeeping.
+    pub(super) async fn delete_manifest_only(&self, reference: &Reference, digest: &Digest) -> Result<()> {
+        let reference = pinned(reference, digest)?;
+        let uri = self.manifest_url(&reference)?;
+        let context = format!("DELETE {uri}");
+        let scopes = vec![format!("repository:{}:delete", reference.path())];
+        let response = self.send(Method::DELETE, uri, HeaderMap::new(), Body::empty(), &scopes).await?;
+        Self::expect(response, &[StatusCode::ACCEPTED, StatusCode::OK], &context).await?;
+        self.cache().remove(reference.endpoint_host(), reference.path(), digest);
+        Ok(())
+    }
+
+    /// The whole content of a small blob of `reference`'s repository (its tag or digest
+    /// is not used), verified against `descriptor`'s size and digest; blobs larger than
+    /// `limit` are refused before the request. Embedded `data` that matches the
+    /// descriptor is returned without a request, and verified blobs are kept in the
+    /// client's cache of responses addressed by digest. Stream large blobs instead.
+    pub async fn get_blob_bytes(
+        &self,
+        reference: &Reference,
+        descriptor: &Descriptor,
+        limit: usize,
+    ) -> Result<Bytes> {
+        let digest = &descriptor.digest;
+        let path = format!("/v2/{}/blobs/{digest}", reference.path());
+        let uri = self.url(reference, &path)?;
+        let context = format!("GET {uri}");
+        let size = usize::try_from(descriptor.size).unwrap_or(usize::MAX);
+        if size > limit {
+            let why = format!("{context}: the blob is {size} bytes, more than the limit of {limit}");
+            return Err(Error::new(ErrorKind::SizeMismatch, why));
+        }
+        if let (Some(data), Some(true)) = (&descriptor.data, descriptor.data_matches()) {
+            return Ok(Bytes::from(data.clone()));
+        }
+        let (host, repository) = (reference.endpoint_host(), reference.path());
+        if let Some(hit) = self.cache().get(host, repository, Kind::Blob, digest) {
+            return Ok(hit.bytes);
+        }
+        let scopes = repository_scopes(reference, false);
+        let response = self.send(Method::GET, uri, HeaderMap::new(), Body::empty(), &scopes).await?;
+        let response = Self::expect(response, &[StatusCode::OK], &context).await?;
+        let bytes = response.into_body().bytes(size).await?;
+        if bytes.len() != size {
+            let why = format!("{context}: received {} bytes, the descriptor says {size}", bytes.len());
+            return Err(Error::new(ErrorKind::SizeMismatch, why));
+        }
+        verify(digest, &bytes, &context)?;
+        self.cache().insert(
+            host,
+            repository,
+            Kind::Blob,
+            digest,
+            Entry { bytes: bytes.clone(), media_type: None },
+        );
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn accept_lists_the_four_types_without_q() {
+        assert_eq!(
+            manifest_accept().to_str().unwrap(),
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, \
+             application/vnd.docker.distribution.manifest.v2+json, \
+             application/vnd.docker.distribution.manifest.list.v2+json"
+        );
+    }
+
+    #[test]
+    fn content_type_keeps_the_essence() {
+        let h = headers(&[("content-type", " application/vnd.oci.image.index.v1+json; charset=utf-8")]);
+        assert_eq!(content_type(&h), Some(MediaType::IMAGE_INDEX));
+        assert_eq!(content_type(&headers(&[("content-type", "")])), None);
+        assert_eq!(content_type(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn the_digest_header_asserts_for_digests_and_hints_for_tags() {
+        let bytes = b"{}";
+        let right = Digest::sha256(bytes);
+        let wrong = Digest::sha256(b"other");
+        let header = |d: &str| headers(&[(DOCKER_CONTENT_DIGEST, d)]);
+        // By digest: the bytes and the header must both agree.
+        assert_eq!(received_digest(&header(right.as_str()), bytes, Some(&right), "GET x").unwrap(), right);
+        assert_eq!(received_digest(&HeaderMap::new(), bytes, Some(&right), "GET x").unwrap(), right);
+        let e = received_digest(&header(wrong.as_str()), bytes, Some(&right), "GET x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DigestMismatch);
+        assert!(e.to_string().contains("Docker-Content-Digest is sha256:"), "{e}");
+        let e = received_digest(&HeaderMap::new(), b"tampered", Some(&right), "GET x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DigestMismatch);
+        let e = received_digest(&header(right.encoded()), bytes, Some(&right), "GET x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "Huawei's header without sha256:");
+        // By tag: the bytes win over a wrong or malformed header.
+        for h in [header(wrong.as_str()), header(right.encoded()), HeaderMap::new()] {
+            assert_eq!(received_digest(&h, bytes, None, "GET x").unwrap(), right);
+        }
+        let sha512 = Digest::compute(&DigestAlgorithm::SHA512, bytes).unwrap();
+        assert_eq!(received_digest(&header(sha512.as_str()), bytes, None, "GET x").unwrap(), sha512);
+        assert_eq!(received_digest(&HeaderMap::new(), bytes, Some(&sha512), "GET x").unwrap(), sha512);
+    }
+
+    #[test]
+    fn head_needs_a_digest_for_tags_a_size_and_a_type() {
+        let d = Digest::sha256(b"m");
+        let full = [
+            ("docker-content-digest", d.as_str()),
+            ("content-length", "1"),
+            ("content-type", "application/vnd.oci.image.manifest.v1+json"),
+        ];
+        let got = head_descriptor(&headers(&full), None, "HEAD x").unwrap();
+        assert_eq!(got, Descriptor::new(MediaType::IMAGE_MANIFEST, d.clone(), 1));
+        assert_eq!(head_descriptor(&headers(&full[1..]), Some(&d), "HEAD x").unwrap().digest, d);
+        let e = head_descriptor(&headers(&full[1..]), None, "HEAD x").unwrap_err();
+        assert_eq!(e.to_string(), "invalid response: HEAD x: no Docker-Content-Digest for a tag");
+        let other = Digest::sha256(b"n");
+        let e = head_descriptor(&headers(&full), Some(&other), "HEAD x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DigestMismatch);
+        let e = head_descriptor(&headers(&[full[0], full[2]]), None, "HEAD x").unwrap_err();
+        assert_eq!(e.to_string(), "invalid response: HEAD x: no valid Content-Length");
+        let e = head_descriptor(&headers(&full[..2]), None, "HEAD x").unwrap_err();
+        assert_eq!(e.to_string(), "invalid response: HEAD x: no Content-Type");
+    }
+
+    #[test]
+    fn parses_any_manifest_type_and_falls_back_to_the_body() {
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#;
+        let bytes = Bytes::from_static(index);
+        let d = Digest::sha256(index);
+        // No useful header: the document's mediaType.
+        for header in [None, Some(MediaType::JSON), Some(MediaType::from("text/plain"))] {
+            let r = ManifestResponse::parse(bytes.clone(), header, d.clone(), "GET x").unwrap();
+            assert_eq!(r.media_type, MediaType::DOCKER_MANIFEST_LIST);
+            assert!(matches!(r.manifest, Manifest::Index(_)));
+        }
+        // No mediaType in the body either: the header, else the OCI type of its kind.
+        let bare = Bytes::from_static(br#"{"schemaVersion":2,"manifests":[]}"#);
+        let r = ManifestResponse::parse(bare.clone(), Some(MediaType::DOCKER_MANIFEST_LIST), d.clone(), "x")
+            .unwrap();
+        assert_eq!(r.media_type, MediaType::DOCKER_MANIFEST_LIST);
+        let r = ManifestResponse::parse(bare, None, d.clone(), "x").unwrap();
+        assert_eq!((r.media_type.clone(), r.descriptor().size), (MediaType::IMAGE_INDEX, 34));
+        let v1 = Bytes::from_static(br#"{"schemaVersion":1,"fsLayers":[]}"#);
+        let e =
+            ManifestResponse::parse(v1, Some(MediaType::DOCKER_MANIFEST_V1_SIGNED), d, "GET x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        assert!(e.to_string().contains("unsupported manifest media type"), "{e}");
+    }
+
+    #[test]
+    fn pinning_drops_the_tag() {
+        let r = Reference::parse_strict("r.example/a/b:t").unwrap();
+        let d = Digest::sha256(b"x");
+        assert_eq!(pinned(&r, &d).unwrap().as_str(), format!("r.example/a/b@{d}"));
+        assert_eq!(reference_digest(&pinned(&r, &d).unwrap()).unwrap(), Some(d));
+        assert_eq!(reference_digest(&r).unwrap(), None);
+    }
+}

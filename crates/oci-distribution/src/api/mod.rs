@@ -1,0 +1,17 @@
+//! The distribution-spec endpoints, as `impl Client` blocks by topic.
+
+mod annotations;
+pub(crate) mod blobs;
+#[cfg(test)]
+mod fake;
+mod manifests;
+mod referrers;
+mod tags;
+#[cfg(test)]
+mod tests;
+pub(crate) mod upload;
+
+pub use manifests::ManifestResponse;
+pub(crate) use referrers::ReferrersState;
+pub use referrers::{FallbackPolicy, ReferrersOptions};
+pub use tags::{CatalogOptions, ListOptions, TagsOptions};

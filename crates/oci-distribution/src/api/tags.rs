@@ -1,0 +1,261 @@
+//! Tag lists and the catalog, with `n`/`last` and `Link` pagination.
+//!
+//! The next page is the `rel="next"` link of the answer, followed verbatim (Quay puts
+//! opaque tokens in it) and only on the registry's own origin, for at most
+//! [`ClientOptions::max_pages`](crate::ClientOptions) pages of at most
+//! [`ClientOptions::max_list_bytes`](crate::ClientOptions) each. `null` lists read as
+//! empty; `null` entries (Sonatype Nexus) and entries that are not tags (digests listed
+//! by `JFrog` Artifactory) are skipped with a warning.
+
+use std::fmt::Write as _;
+
+use http::header::ACCEPT;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use oci_reference::Reference;
+use oci_spec_types::{RepositoryList, TagList};
+use serde::Deserialize;
+
+use crate::auth::scope::REGISTRY_CATALOG;
+use crate::client::repository_scopes;
+use crate::link::next_page;
+use crate::{Body, Client, Error, ErrorKind, Result};
+
+/// Which part of a tag list or catalog to read: the seeds' `Last`, `Count` and
+/// `AllPages`.
+///
+/// ```
+/// use oci_distribution::TagsOptions;
+///
+/// let everything = TagsOptions::all_pages();
+/// let first_ten = TagsOptions::first_page(10);
+/// let next_ten = TagsOptions::after("v1.9", 10);
+/// assert_eq!(next_ten.last.as_deref(), Some("v1.9"));
+/// assert!(everything.all_pages && !first_ten.all_pages);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListOptions {
+    /// The page size asked for (`n`); the registry's default when `None`. ECR refuses
+    /// more than 1000.
+    pub n: Option<u32>,
+    /// Start after this entry (`last`).
+    pub last: Option<String>,
+    /// Follow `rel="next"` links and return every page's entries; otherwise only the
+    /// first page.
+    pub all_pages: bool,
+}
+
+/// The options of [`Client::tags`].
+pub type TagsOptions = ListOptions;
+/// The options of [`Client::catalog`].
+pub type CatalogOptions = ListOptions;
+
+impl ListOptions {
+    /// Every entry, page after page.
+    #[must_use]
+    pub fn all_pages() -> Self {
+        Self { all_pages: true, ..Self::default() }
+    }
+
+    /// The first `n` entries.
+    #[must_use]
+    pub fn first_page(n: u32) -> Self {
+        Self { n: Some(n), ..Self::default() }
+    }
+
+    /// The `n` entries after `last`.
+    #[must_use]
+    pub fn after(last: impl Into<String>, n: u32) -> Self {
+        Self { n: Some(n), last: Some(last.into()), all_pages: false }
+    }
+
+    /// The same options, following every page.
+    #[must_use]
+    pub fn with_all_pages(mut self) -> Self {
+        self.all_pages = true;
+        self
+    }
+
+    /// `?n=..&last=..`, or nothing.
+    fn query(&self) -> String {
+        let mut params = Vec::new();
+        if let Some(n) = self.n {
+            params.push(format!("n={n}"));
+        }
+        if let Some(last) = &self.last {
+            params.push(format!("last={}", query_escape(last)));
+        }
+        if params.is_empty() { String::new() } else { format!("?{}", params.join("&")) }
+    }
+}
+
+/// Percent-encodes everything but the unreserved characters of RFC 3986.
+pub(super) fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// A page as registries send it: tolerant of `null` for the list and its entries.
+#[derive(Deserialize)]
+struct TagPage {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<Option<String>>>,
+}
+
+#[derive(Deserialize)]
+struct CatalogPage {
+    #[serde(default)]
+    repositories: Option<Vec<Option<String>>>,
+}
+
+/// Whether `tag` matches the tag grammar `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_tag(tag: &str) -> bool {
+    let b = tag.as_bytes();
+    (1..=128).contains(&b.len())
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+}
+
+/// The usable entries of a page: `null`s and entries `keep` refuses are dropped with a
+/// warning.
+fn usable(entries: Option<Vec<Option<String>>>, keep: fn(&str) -> bool, context: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in entries.unwrap_or_default() {
+        match entry {
+            Some(e) if keep(&e) => out.push(e),
+            Some(e) => tracing::warn!(entry = %e, "{context}: skipping an invalid entry"),
+            None => tracing::warn!("{context}: skipping a null entry"),
+        }
+    }
+    out
+}
+
+impl Client {
+    /// Reads a list page by page, handing each page's body to `each`.
+    async fn list_pages(
+        &self,
+        mut uri: Uri,
+        scopes: &[String],
+        all_pages: bool,
+        mut each: impl FnMut(&[u8], &str) -> Result<()>,
+    ) -> Result<()> {
+        let max_pages = self.options().max_pages.max(1);
+        for _ in 0..max_pages {
+            let context = format!("GET {uri}");
+            let mut headers = HeaderMap::new();
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            let response = self.send(Method::GET, uri.clone(), headers, Body::empty(), scopes).await?;
+            let response = Self::expect(response, &[StatusCode::OK], &context).await?;
+            let next = next_page(response.headers(), &uri)?;
+            let bytes = response.into_body().bytes(self.options().max_list_bytes).await?;
+            each(&bytes, &context)?;
+            match next {
+                Some(next) if all_pages => uri = next,
+                _ => return Ok(()),
+            }
+        }
+        let why = format!("GET {uri}: more than {max_pages} pages");
+        Err(Error::new(ErrorKind::InvalidResponse, why))
+    }
+
+    /// The tags of `reference`'s repository (its tag or digest is not used): one page,
+    /// or every page with [`ListOptions::all_pages`], in the registry's order.
+    ///
+    /// ```no_run
+    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// use oci_distribution::TagsOptions;
+    ///
+    /// let repository = "registry.example/app".parse().unwrap();
+    /// let all = client.tags(&repository, TagsOptions::all_pages()).await?;
+    /// let page = client.tags(&repository, TagsOptions::after("v1.9", 10)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn tags(&self, reference: &Reference, options: TagsOptions) -> Result<TagList> {
+        let path = format!("/v2/{}/tags/list{}", reference.path(), options.query());
+        let uri = self.url(reference, &path)?;
+        let scopes = repository_scopes(reference, false);
+        let mut list = TagList::default();
+        list.name = reference.path().to_owned();
+        self.list_pages(uri, &scopes, options.all_pages, |bytes, context| {
+            let page: TagPage = serde_json::from_slice(bytes).map_err(|e| {
+                Error::new(ErrorKind::InvalidResponse, format!("{context}: the tag list")).with_source(e)
+            })?;
+            if let Some(name) = page.name.filter(|n| !n.is_empty()) {
+                list.name = name;
+            }
+            list.tags.extend(usable(page.tags, is_tag, context));
+            Ok(())
+        })
+        .await?;
+        Ok(list)
+    }
+
+    /// The repositories of `registry`'s registry (only its registry is used), with the
+    /// `registry:catalog:*` scope; one page, or every page with
+    /// [`ListOptions::all_pages`]. Many registries refuse the catalog or list only
+    /// what the credentials may read.
+    pub async fn catalog(&self, registry: &Reference, options: CatalogOptions) -> Result<RepositoryList> {
+        let uri = self.url(registry, &format!("/v2/_catalog{}", options.query()))?;
+        let scopes = vec![REGISTRY_CATALOG.to_owned()];
+        let mut list = RepositoryList::default();
+        self.list_pages(uri, &scopes, options.all_pages, |bytes, context| {
+            let page: CatalogPage = serde_json::from_slice(bytes).map_err(|e| {
+                Error::new(ErrorKind::InvalidResponse, format!("{context}: the catalog")).with_source(e)
+            })?;
+            list.repositories.extend(usable(page.repositories, |r| !r.is_empty(), context));
+            Ok(())
+        })
+        .await?;
+        Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries() {
+        assert_eq!(ListOptions::all_pages().query(), "");
+        assert_eq!(ListOptions::first_page(3).query(), "?n=3");
+        assert_eq!(ListOptions::after("v1.0", 2).query(), "?n=2&last=v1.0");
+        let catalog = ListOptions { last: Some("org/app x".into()), ..ListOptions::default() };
+        assert_eq!(catalog.query(), "?last=org%2Fapp%20x");
+        assert_eq!(query_escape("application/vnd.x+json"), "application%2Fvnd.x%2Bjson");
+    }
+
+    #[test]
+    fn tag_grammar() {
+        for ok in ["a", "_", "v1.0-rc.1", "A_b", &"x".repeat(128)] {
+            assert!(is_tag(ok), "{ok}");
+        }
+        for bad in ["", ".a", "-a", "sha256:abc", "a/b", &"x".repeat(129)] {
+            assert!(!is_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_tolerate_nulls_and_skip_invalid_entries() {
+        let page: TagPage = serde_json::from_str(r#"{"name":"a/b","tags":null}"#).unwrap();
+        assert!(usable(page.tags, is_tag, "x").is_empty());
+        let page: TagPage = serde_json::from_str(
+            r#"{"name":"a/b","tags":["v1",null,"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","v2"]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.name.as_deref(), Some("a/b"));
+        assert_eq!(usable(page.tags, is_tag, "x"), ["v1", "v2"]);
+        let page: CatalogPage = serde_json::from_str(r#"{"repositories":["a/b",null,"",  "c"]}"#).unwrap();
+        assert_eq!(usable(page.repositories, |r| !r.is_empty(), "x"), ["a/b", "c"]);
+        let page: CatalogPage = serde_json::from_str("{}").unwrap();
+        assert!(usable(page.repositories, |r| !r.is_empty(), "x").is_empty());
+    }
+}

@@ -1,0 +1,306 @@
+//! Blob uploads: the policies of the distribution spec, skipping blobs the repository
+//! has, cross-repository mounts, and recovery when the registry loses track of a
+//! chunked upload. The session is an explicit state machine ([`state`]) driven by
+//! [`driver`].
+
+mod content;
+mod driver;
+mod mount;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method, Uri};
+use oci_reference::Reference;
+use oci_spec_types::Descriptor;
+
+pub use self::content::BlobContent;
+use self::content::Content;
+use self::driver::{Exchanger, Upload};
+pub use self::mount::MountOutcome;
+use self::state::Answer;
+use crate::api::blobs::blob_url;
+use crate::auth::scope::scope_repository;
+use crate::client::repository_scopes;
+use crate::progress::{Progress, Reporter};
+use crate::{Body, Client, Error, ErrorKind, Result};
+
+/// How much of an upload response's body is kept (registries answer uploads with empty
+/// bodies, or small JSON errors).
+const ANSWER_LIMIT: usize = 64 * 1024;
+
+/// How a blob's content is sent (distribution-spec "pushing blobs").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UploadPolicy {
+    /// `POST` to open a session, then one `PUT ?digest=` with the whole content. What
+    /// every registry supports; the default.
+    #[default]
+    Monolithic,
+    /// One `POST ?digest=` with the whole content. Registries without it (distribution
+    /// 2.8) open a session instead: bytes are then sent with a `PUT` into it; a stream,
+    /// already spent, fails with an error of kind [`InvalidInput`](crate::ErrorKind::InvalidInput).
+    SinglePost,
+    /// `POST`, `PATCH`es of `chunk_size` bytes (at least the registry's
+    /// `OCI-Chunk-Min-Length`) with `Content-Range`, then an empty `PUT ?digest=`.
+    /// Streamed content is buffered one chunk at a time.
+    Chunked {
+        /// The size of each chunk but the last, in bytes.
+        chunk_size: u64,
+    },
+    /// `POST`, one `PATCH` with the whole content (without `Content-Length` when the
+    /// stream's length is unknown), then an empty `PUT ?digest=`.
+    Streamed,
+}
+
+/// How a blob is pushed; every field has a default.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct PushOptions {
+    /// How the content is sent. [`UploadPolicy::Monolithic`] by default.
+    pub policy: UploadPolicy,
+    /// Ask first (`HEAD`) whether the repository has the blob, and send nothing when it
+    /// does. On by default.
+    pub skip_existing: bool,
+    /// A repository of the same registry that has the blob: mount it from there
+    /// (`POST ?mount=<digest>&from=<repository>`) before uploading. When the registry
+    /// refuses or answers with an upload session, the content is uploaded (into that
+    /// session). A repository on another registry is ignored. None by default.
+    pub mount_from: Option<Reference>,
+    /// Without `mount_from`, try a mount without `from` (registries that find the blob
+    /// by digest mount it; others open a session the content then goes into). Off by
+    /// default.
+    pub anonymous_mount: bool,
+    /// Told how many bytes were sent, per blob. None by default.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        Self {
+            policy: UploadPolicy::default(),
+            skip_existing: true,
+            mount_from: None,
+            anonymous_mount: false,
+            progress: None,
+        }
+    }
+}
+
+impl PushOptions {
+    /// The same options with another upload policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: UploadPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The same options, checking for an existing blob first or not.
+    #[must_use]
+    pub fn with_skip_existing(mut self, skip_existing: bool) -> Self {
+        self.skip_existing = skip_existing;
+        self
+    }
+
+    /// The same options, mounting from `repository` first.
+    #[must_use]
+    pub fn with_mount_from(mut self, repository: Reference) -> Self {
+        self.mount_from = Some(repository);
+        self
+    }
+
+    /// The same options, trying a mount without `from` first or not.
+    #[must_use]
+    pub fn with_anonymous_mount(mut self, anonymous_mount: bool) -> Self {
+        self.anonymous_mount = anonymous_mount;
+        self
+    }
+
+    /// The same options, reporting progress to `progress`.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+}
+
+impl fmt::Debug for PushOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushOptions")
+            .field("policy", &self.policy)
+            .field("skip_existing", &self.skip_existing)
+            .field("mount_from", &self.mount_from.as_ref().map(ToString::to_string))
+            .field("anonymous_mount", &self.anonymous_mount)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushOutcome {
+    /// The repository had the blob already; no content was sent.
+    Existed,
+    /// The registry mounted the blob from another repository (`None`: a mount without
+    /// `from`); no content was sent.
+    Mounted {
+        /// The repository it was mounted from, when one was named.
+        from: Option<Reference>,
+    },
+    /// The content was uploaded.
+    Uploaded(UploadStats),
+}
+
+/// How an upload went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadStats {
+    /// The policy the content was sent with ([`SinglePost`](UploadPolicy::SinglePost)
+    /// becomes [`Monolithic`](UploadPolicy::Monolithic) when the registry opened a
+    /// session instead).
+    pub policy: UploadPolicy,
+    /// Content bytes sent, counting those sent again after a resync.
+    pub bytes_sent: u64,
+    /// How many `PATCH` requests carried content.
+    pub patches: u32,
+    /// How often the registry lost track of the offset and the upload went on from the
+    /// offset it reported.
+    pub resyncs: u32,
+    /// Whether the content went into a session a mount attempt opened.
+    pub mount_session: bool,
+    /// Whether the registry accepted the blob on a `PATCH` (`201`, as ECR does).
+    pub early_accept: bool,
+}
+
+/// The client's pipeline as the upload driver's [`Exchanger`], with the push's scopes.
+struct Registry<'a> {
+    client: &'a Client,
+    scopes: &'a [String],
+}
+
+impl Exchanger for Registry<'_> {
+    async fn exchange(&self, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Result<Answer> {
+        let response = self.client.send(method.clone(), uri.clone(), headers, body, self.scopes).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.bytes(ANSWER_LIMIT).await.unwrap_or_default();
+        Ok(Answer { method, url: uri, status: parts.status, headers: parts.headers, body })
+    }
+}
+
+/// `/v2/<name>/blobs/uploads/` on `reference`'s registry, with `query` when not empty.
+fn uploads_url(client: &Client, reference: &Reference, query: &str) -> Result<Uri> {
+    let path = format!("/v2/{}/blobs/uploads/", reference.path());
+    if query.is_empty() {
+        client.url(reference, &path)
+    } else {
+        client.url(reference, &format!("{path}?{query}"))
+    }
+}
+
+/// An error for a policy that cannot work: chunks of no bytes.
+fn check_policy(policy: UploadPolicy) -> Result<()> {
+    if policy == (UploadPolicy::Chunked { chunk_size: 0 }) {
+        return Err(Error::new(ErrorKind::InvalidInput, "a chunked upload needs a chunk size above 0"));
+    }
+    Ok(())
+}
+
+/// The scopes of a push to `target`, with `pull` on a mount source.
+fn push_scopes(target: &Reference, from: Option<&Reference>) -> Vec<String> {
+    let mut scopes = repository_scopes(target, true);
+    if let Some(from) = from.filter(|f| f.path() != target.path()) {
+        scopes.push(scope_repository(from.path(), &["pull"]));
+    }
+    scopes
+}
+
+impl Client {
+    /// Pushes the blob `descriptor` describes to `reference`'s repository, with
+    /// `content`; see [`PushOptions`] and [`UploadPolicy`].
+    ///
+    /// Content is checked against the descriptor before the blob is committed: bytes
+    /// before anything is sent, a stream as it is read (the piece that completes it is
+    /// sent only after its digest matched). A mismatch fails with an error of kind
+    /// [`DigestMismatch`](crate::ErrorKind::DigestMismatch) or
+    /// [`SizeMismatch`](crate::ErrorKind::SizeMismatch), and the upload session is cancelled:
+    /// the registry never stores a blob that is not the descriptor's.
+    ///
+    /// Upload URLs (`Location`) are resolved against the request they answer and must
+    /// stay on the registry's origin; one elsewhere fails with an error of kind
+    /// [`InvalidResponse`](crate::ErrorKind::InvalidResponse) before anything is sent there.
+    /// When the registry loses track of a chunked upload (`416`), the upload goes on from
+    /// the offset the registry reports, as far as the content can go back (bytes: any
+    /// offset; a stream: within the chunk just sent). Refusals are errors of kind
+    /// [`Status`](crate::ErrorKind::Status) with the registry's error entries.
+    ///
+    /// ```no_run
+    /// # async fn push(client: &oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// use oci_distribution::{BlobContent, PushOptions, PushOutcome, UploadPolicy};
+    /// use oci_reference::Reference;
+    /// use oci_spec_types::{Descriptor, MediaType};
+    ///
+    /// let reference = Reference::parse_strict("registry.example/app").expect("a reference");
+    /// let bytes = b"layer content".to_vec();
+    /// let layer = Descriptor::for_bytes(MediaType::from("application/vnd.oci.image.layer.v1.tar"), &bytes);
+    /// // In memory, POST then PUT; skipped when the repository has it.
+    /// let outcome = client.push_blob(&reference, &layer, bytes.clone(), PushOptions::default()).await?;
+    /// assert!(matches!(outcome, PushOutcome::Uploaded(_) | PushOutcome::Existed));
+    /// // Streamed from a reader, in chunks of 8 MiB.
+    /// let reader = std::io::Cursor::new(bytes);
+    /// let options = PushOptions::default().with_policy(UploadPolicy::Chunked { chunk_size: 8 << 20 });
+    /// client.push_blob(&reference, &layer, BlobContent::from_reader(reader, None), options).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn push_blob(
+        &self,
+        reference: &Reference,
+        descriptor: &Descriptor,
+        content: impl Into<BlobContent>,
+        options: PushOptions,
+    ) -> Result<PushOutcome> {
+        check_policy(options.policy)?;
+        let digest = &descriptor.digest;
+        let reporter =
+            Arc::new(Reporter::new(options.progress.clone(), digest.clone(), Some(descriptor.size)));
+        let mount_from =
+            options.mount_from.as_ref().filter(|f| f.endpoint_host() == reference.endpoint_host());
+        let scopes = push_scopes(reference, mount_from);
+        let mut content = Content::new(content.into(), descriptor, Arc::clone(&reporter))?;
+        let single_post_stream = options.policy == UploadPolicy::SinglePost && !content.can_send_again();
+        // A HEAD also learns how the registry authenticates, before a stream is sent.
+        if options.skip_existing || single_post_stream {
+            let size = self.head_blob_with(reference, digest, &scopes).await?;
+            if options.skip_existing && size == Some(descriptor.size) {
+                reporter.report(descriptor.size);
+                return Ok(PushOutcome::Existed);
+            }
+        }
+        let registry = Registry { client: self, scopes: &scopes };
+        let origin = uploads_url(self, reference, "")?;
+        let blob = blob_url(self, reference, digest)?;
+        let mut upload = Upload {
+            exchanger: &registry,
+            origin: &origin,
+            blob_url: &blob,
+            digest,
+            size: descriptor.size,
+            policy: options.policy,
+            content: &mut content,
+            reporter: &reporter,
+            stats: UploadStats { policy: options.policy, ..UploadStats::default() },
+        };
+        if mount_from.is_some() || options.anonymous_mount {
+            let url = uploads_url(self, reference, &mount::mount_query(digest, mount_from))?;
+            if let Some(outcome) = upload.try_mount(url, mount_from).await? {
+                return Ok(outcome);
+            }
+        }
+        let single_post = uploads_url(self, reference, &format!("digest={digest}"))?;
+        upload.start_and_run(single_post).await
+    }
+}

@@ -1,0 +1,77 @@
+//! Finding the test registries and building a client for each.
+
+use oci_distribution::auth::AuthConfig;
+use oci_distribution::auth::credentials::{Credential, StaticCredentials};
+use oci_distribution::{Client, TransportConfig};
+use oci_reference::Reference;
+
+/// One running registry and a client configured for it.
+pub(crate) struct Target {
+    /// `plain`, `basic`, `token` or `tls`.
+    pub(crate) name: &'static str,
+    /// `host:port` of the registry.
+    pub(crate) host: String,
+    /// A client with the credentials and CA this registry needs.
+    pub(crate) client: Client,
+}
+
+impl Target {
+    /// A reference to `repository[:tag|@digest]` on this registry, strictly parsed.
+    pub(crate) fn reference(&self, rest: &str) -> Reference {
+        Reference::parse_strict(&format!("{}/{rest}", self.host)).expect("a valid test reference")
+    }
+
+    /// A repository name unique to this test run and `test`.
+    #[allow(clippy::unused_self)] // `target.repository(..)` reads as the per-target helper it is
+    pub(crate) fn repository(&self, test: &str) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        format!("e2e/{test}-{}-{n}", std::process::id())
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Every configured registry, or none (the caller's test then says it was skipped);
+/// panics when `OCI_REQUIRE_PEERS=1` and a registry is missing.
+pub(crate) fn targets(test: &str) -> Vec<Target> {
+    let required = env("OCI_REQUIRE_PEERS").as_deref() == Some("1");
+    // The TLS registry needs a crypto provider; `cargo test -p oci-distribution` alone
+    // does not enable the crate's `ring` feature. Installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut out = Vec::new();
+    for (name, var) in [
+        ("plain", "OCI_TEST_REGISTRY_PLAIN"),
+        ("basic", "OCI_TEST_REGISTRY_BASIC"),
+        ("token", "OCI_TEST_REGISTRY_TOKEN"),
+        ("tls", "OCI_TEST_REGISTRY_TLS"),
+    ] {
+        let Some(url) = env(var) else {
+            assert!(!required, "{var} is not set but OCI_REQUIRE_PEERS=1");
+            continue;
+        };
+        let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h).trim_end_matches('/').to_owned();
+        // Loopback hosts get plain HTTP by default; the TLS registry is on loopback too.
+        let mut transport = TransportConfig::default().with_plain_http_loopback(!url.starts_with("https://"));
+        if let Some(ca) = env("OCI_TEST_CA_FILE") {
+            transport = transport.with_ca_file(ca);
+        }
+        let mut credentials = StaticCredentials::new();
+        if let (Some(user), Some(password)) = (env("OCI_TEST_USERNAME"), env("OCI_TEST_PASSWORD")) {
+            credentials.insert(&host, Credential::basic(user, password));
+        }
+        let client = Client::builder()
+            .transport(transport)
+            .auth(AuthConfig::default().with_credentials(credentials))
+            .build()
+            .expect("a client for the test registry");
+        out.push(Target { name, host, client });
+    }
+    if out.is_empty() {
+        eprintln!("skipped {test}: no test registry (run under `cargo xtask test` or `cargo xtask peers`)");
+    }
+    out
+}
