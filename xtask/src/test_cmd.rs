@@ -11,6 +11,10 @@
 //! ([`peers::BackgroundServer`](crate::peers::BackgroundServer)), pushes the URLs into
 //! [`Context::env`] and keeps the servers in [`Context::servers`]; they stop when the
 //! context is dropped at the end of the run, whatever the outcome.
+//!
+//! The `registry-conformance` step runs the registry suite of [`conformance::registry`]
+//! against each of those registries (plain, basic, token, TLS) and fails when a case
+//! fails on any of them.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -69,6 +73,11 @@ pub const STEPS: &[Step] = &[
         name: "conformance",
         description: "cargo xtask conformance (all vector suites)",
         run: conformance_step,
+    },
+    Step {
+        name: "registry-conformance",
+        description: "cargo xtask conformance registry against each registry of the peers step",
+        run: registry_conformance_step,
     },
     Step { name: "deny", description: "cargo deny check bans licenses sources", run: deny },
     Step {
@@ -172,6 +181,50 @@ fn conformance_step(_ctx: &mut Context) -> Result<()> {
     }
 }
 
+/// The registries the `peers` step started (named as in [`crate::registry`]), as targets
+/// of the registry suite: credentials for `basic` and `token`, the test CA for `tls`.
+pub fn registry_targets(
+    env: &[(String, String)],
+) -> Result<Vec<(&'static str, conformance::registry::Target)>> {
+    let get = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| format!("{name} is not set: the peers step starts the registries"))
+    };
+    let mut targets = Vec::new();
+    for (name, login, tls) in
+        [("plain", false, false), ("basic", true, false), ("token", true, false), ("tls", false, true)]
+    {
+        let url = get(&format!("OCI_TEST_REGISTRY_{}", name.to_ascii_uppercase()))?;
+        let (username, password) = if login {
+            (Some(get("OCI_TEST_USERNAME")?), Some(get("OCI_TEST_PASSWORD")?))
+        } else {
+            (None, None)
+        };
+        let ca_file = if tls { Some(get("OCI_TEST_CA_FILE")?.into()) } else { None };
+        targets.push((name, conformance::registry::Target { url, username, password, ca_file }));
+    }
+    Ok(targets)
+}
+
+/// Runs the registry suite against each registry of the `peers` step; reports go to
+/// `target/conformance/registry-<name>/`. Fails when a case failed on any of them.
+fn registry_conformance_step(ctx: &mut Context) -> Result<()> {
+    let mut failed = Vec::new();
+    for (name, target) in registry_targets(&ctx.env)? {
+        let results = conformance::registry::run(&target)?;
+        let counts = conformance::print_results(&results);
+        let dir = workspace::target_dir().join("conformance").join(format!("registry-{name}"));
+        let (_, html) = conformance::report::write(&dir, &results)?;
+        println!("registry-conformance {name} ({}): {counts}; report {}", target.url, html.display());
+        if counts.failed > 0 {
+            failed.push(format!("{name}: {} failed (see {})", counts.failed, html.display()));
+        }
+    }
+    if failed.is_empty() { Ok(()) } else { Err(format!("registry conformance: {}", failed.join("; "))) }
+}
+
 fn deny(ctx: &mut Context) -> Result<()> {
     let installed = ctx
         .cargo(&["deny", "--version"])
@@ -254,6 +307,36 @@ mod tests {
     #[test]
     fn the_steps_are_in_the_documented_order() {
         let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["fmt", "clippy", "peers", "test", "conformance", "deny", "doc"]);
+        assert_eq!(
+            names,
+            ["fmt", "clippy", "peers", "test", "conformance", "registry-conformance", "deny", "doc"]
+        );
+    }
+
+    #[test]
+    fn the_registry_suite_runs_against_the_four_peers() {
+        let env: Vec<(String, String)> = [
+            ("OCI_TEST_REGISTRY_PLAIN", "http://127.0.0.1:1"),
+            ("OCI_TEST_REGISTRY_BASIC", "http://127.0.0.1:2"),
+            ("OCI_TEST_REGISTRY_TOKEN", "http://127.0.0.1:3"),
+            ("OCI_TEST_REGISTRY_TLS", "https://127.0.0.1:4"),
+            ("OCI_TEST_USERNAME", "u"),
+            ("OCI_TEST_PASSWORD", "p"),
+            ("OCI_TEST_CA_FILE", "/ca.pem"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let targets = registry_targets(&env).unwrap();
+        let names: Vec<&str> = targets.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["plain", "basic", "token", "tls"]);
+        let (plain, basic, tls) = (&targets[0].1, &targets[1].1, &targets[3].1);
+        assert_eq!(
+            (plain.url.as_str(), plain.username.as_deref(), plain.ca_file.as_deref()),
+            ("http://127.0.0.1:1", None, None)
+        );
+        assert_eq!((basic.username.as_deref(), basic.password.as_deref()), (Some("u"), Some("p")));
+        assert_eq!(tls.ca_file.as_deref(), Some(std::path::Path::new("/ca.pem")));
+        assert!(registry_targets(&env[1..]).unwrap_err().contains("OCI_TEST_REGISTRY_PLAIN is not set"));
     }
 }

@@ -5,7 +5,7 @@
 //! four types, with their exact bytes and digest), streams blobs with their size and
 //! digest verified while streaming (resuming with `Range` after a dropped
 //! connection), uploads in every form the spec allows (POST+PUT, single POST, chunked
-//! PATCHes with `416` recovery, streamed, cross-repository mount), lists tags and the
+//! `PATCH` requests with `416` recovery, streamed, cross-repository mount), lists tags and the
 //! catalog page by page, and finds referrers through the API or the fallback tag.
 //! Every request goes through one pipeline: authorization (anonymous, basic, bearer
 //! tokens cached per scope), retries of idempotent requests, redirects without leaking

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::verify::COPY_BUFFER;
-use crate::{Error, ErrorKind, FsckReport, GcReport, Layout, Result};
+use crate::{BlobWriter, Error, ErrorKind, FsckReport, GcReport, Layout, Result};
 
 /// How many chunks may wait between the async side and the blocking thread.
 const CHANNEL_CHUNKS: usize = 8;
@@ -171,25 +171,17 @@ impl AsyncLayout {
     /// blocking thread while the caller produces the next chunk.
     pub async fn blob_writer(&self, algorithm: DigestAlgorithm) -> Result<AsyncBlobWriter> {
         let writer = self.blocking(move |l| l.blob_writer(&algorithm)).await?;
-        let (tx, mut rx) = mpsc::channel::<Message>(CHANNEL_CHUNKS);
-        let task = tokio::task::spawn_blocking(move || {
-            let mut writer = writer;
-            while let Some(message) = rx.blocking_recv() {
-                match message {
-                    Message::Chunk(bytes) => writer.write_all(&bytes)?,
-                    Message::Commit { size, digest, reply } => {
-                        let _ = reply.send(writer.commit(size, &digest).map(|()| (digest, size)));
-                        return Ok(());
-                    }
-                    Message::Finish { reply } => {
-                        let _ = reply.send(writer.finish());
-                        return Ok(());
-                    }
-                }
-            }
-            Ok(()) // dropped without commit: the writer discards its temporary file
-        });
-        Ok(AsyncBlobWriter { tx, task: Some(task), written: 0 })
+        Ok(AsyncBlobWriter::spawn(writer))
+    }
+
+    /// [`blob_writer`](Self::blob_writer) for content whose digest the caller checks
+    /// itself while streaming it, such as a verified registry download: the bytes are
+    /// not hashed a second time, and the commit trusts the digest (see
+    /// [`BlobWriter::without_hashing`](crate::BlobWriter::without_hashing)). Commit only
+    /// once the caller's check passed.
+    pub async fn blob_writer_without_hashing(&self, algorithm: DigestAlgorithm) -> Result<AsyncBlobWriter> {
+        let writer = self.blocking(move |l| l.blob_writer(&algorithm)).await?;
+        Ok(AsyncBlobWriter::spawn(writer.without_hashing()))
     }
 
     /// A reader streaming a blob (its digest checked) from a blocking thread.
@@ -241,6 +233,29 @@ pub struct AsyncBlobWriter {
 }
 
 impl AsyncBlobWriter {
+    /// Starts the blocking thread that feeds `writer`.
+    fn spawn(writer: BlobWriter) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Message>(CHANNEL_CHUNKS);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut writer = writer;
+            while let Some(message) = rx.blocking_recv() {
+                match message {
+                    Message::Chunk(bytes) => writer.write_all(&bytes)?,
+                    Message::Commit { size, digest, reply } => {
+                        let _ = reply.send(writer.commit(size, &digest).map(|()| (digest, size)));
+                        return Ok(());
+                    }
+                    Message::Finish { reply } => {
+                        let _ = reply.send(writer.finish());
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(()) // dropped without commit: the writer discards its temporary file
+        });
+        Self { tx, task: Some(task), written: 0 }
+    }
+
     /// Hands one chunk to the writer (no copy for `Bytes` or `Vec<u8>`).
     pub async fn write_chunk(&mut self, chunk: impl Into<Bytes>) -> Result<()> {
         let chunk = chunk.into();

@@ -15,6 +15,12 @@ pub trait BlobSink: Write + Send {
     /// Publishes what was written as the blob `digest`, atomically: readers never see a
     /// partial blob. The writer has already checked size and digest.
     fn persist(self: Box<Self>, digest: &Digest) -> Result<()>;
+
+    /// Told by [`BlobWriter::without_hashing`], before anything is written, that the
+    /// writer does no work of its own between writes: a sink that overlaps its writes
+    /// with the caller's hashing on a helper thread gains nothing then, and may write
+    /// directly. Does nothing by default.
+    fn caller_does_not_hash(&mut self) {}
 }
 
 /// A blob being written: an [`io::Write`] that hashes everything it stores, and
@@ -22,7 +28,9 @@ pub trait BlobSink: Write + Send {
 ///
 /// Dropping a writer without committing discards what it wrote. With the crate's
 /// drivers, two writers of the same blob at once both succeed and leave one correct
-/// file: each writes its own temporary file and renames it into place.
+/// copy: in a directory each writes its own temporary file and renames it into place;
+/// in a [`Tar`](crate::Tar) the second to commit finds the blob stored and drops its
+/// bytes.
 ///
 /// ```
 /// use std::io::Write;
@@ -47,6 +55,9 @@ pub trait BlobSink: Write + Send {
 pub struct BlobWriter {
     sink: Box<dyn BlobSink>,
     digester: Digester,
+    /// Whether what is written is hashed (see [`BlobWriter::without_hashing`]).
+    hashing: bool,
+    written: u64,
 }
 
 impl BlobWriter {
@@ -57,7 +68,42 @@ impl BlobWriter {
         let digester = Digester::new(algorithm).map_err(|e| {
             Error::new(ErrorKind::UnsupportedAlgorithm).with_detail(algorithm.to_string()).with_source(e)
         })?;
-        Ok(Self { sink, digester })
+        Ok(Self { sink, digester, hashing: true, written: 0 })
+    }
+
+    /// The same writer, not hashing what it writes: for content whose digest the
+    /// caller checks itself while streaming it (a registry client verifying a download),
+    /// which would otherwise be hashed twice. [`commit`](Self::commit) then checks the
+    /// size and the digest's algorithm but trusts the digest: commit only after the
+    /// caller's own check passed. [`finish`](Self::finish) fails, as there is no digest
+    /// to publish under. Call it before writing anything.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use oci_layout::Layout;
+    /// use oci_spec_types::{Digest, DigestAlgorithm};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let layout = Layout::init_dir(dir.path())?;
+    /// let mut w = layout.blob_writer(&DigestAlgorithm::SHA256)?.without_hashing();
+    /// w.write_all(b"hello")?; // bytes a verifying download handed out
+    /// w.commit(5, &Digest::sha256(b"hello"))?;
+    /// assert_eq!(layout.read_blob(&Digest::sha256(b"hello"))?, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn without_hashing(mut self) -> Self {
+        self.hashing = false;
+        self.sink.caller_does_not_hash();
+        self
+    }
+
+    /// Counts (and hashes, unless turned off) bytes the sink took.
+    fn took(&mut self, bytes: &[u8]) {
+        self.written += bytes.len() as u64;
+        if self.hashing {
+            self.digester.update(bytes);
+        }
     }
 
     /// The algorithm the content is hashed with.
@@ -69,12 +115,13 @@ impl BlobWriter {
     /// How many bytes were written so far.
     #[must_use]
     pub fn bytes_written(&self) -> u64 {
-        self.digester.bytes_written()
+        self.written
     }
 
     /// Publishes the blob if exactly `size` bytes with digest `expected` were written.
     /// Otherwise fails with [`ErrorKind::UnexpectedSize`] (checked first) or
-    /// [`ErrorKind::UnexpectedDigest`] and leaves nothing behind.
+    /// [`ErrorKind::UnexpectedDigest`] and leaves nothing behind. A writer
+    /// [`without_hashing`](Self::without_hashing) takes the digest on trust.
     pub fn commit(mut self, size: u64, expected: &Digest) -> Result<()> {
         self.sink.flush().map_err(|e| Error::io(e).with_digest(expected.clone()))?;
         let written = self.bytes_written();
@@ -89,8 +136,10 @@ impl BlobWriter {
                 .with_digest(expected.clone())
                 .with_detail(format!("the writer computes {algorithm} digests")));
         }
-        let actual = self.digester.finalize();
-        if &actual != expected {
+        let actual = self.hashing.then(|| self.digester.finalize());
+        if let Some(actual) = actual
+            && &actual != expected
+        {
             return Err(Error::new(ErrorKind::UnexpectedDigest)
                 .with_digest(expected.clone())
                 .with_detail(format!("got {actual}")));
@@ -99,8 +148,13 @@ impl BlobWriter {
     }
 
     /// Publishes the blob under the digest of whatever was written, and returns that
-    /// digest and the size.
+    /// digest and the size. A writer [`without_hashing`](Self::without_hashing) has no
+    /// digest: it fails with [`ErrorKind::UnexpectedDigest`] and stores nothing.
     pub fn finish(mut self) -> Result<(Digest, u64)> {
+        if !self.hashing {
+            return Err(Error::new(ErrorKind::UnexpectedDigest)
+                .with_detail("a writer without hashing has no digest: commit it with the expected one"));
+        }
         self.sink.flush()?;
         let size = self.bytes_written();
         let digest = self.digester.finalize();
@@ -112,13 +166,13 @@ impl BlobWriter {
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.sink.write(buf)?;
-        self.digester.update(&buf[..n]);
+        self.took(&buf[..n]);
         Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.sink.write_all(buf)?;
-        self.digester.update(buf);
+        self.took(buf);
         Ok(())
     }
 
@@ -184,6 +238,35 @@ mod tests {
         assert_eq!(rec.0.lock().unwrap().1, Some(expected));
         let err = BlobWriter::new(&"md5".parse().unwrap(), Box::new(rec)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm);
+    }
+
+    #[test]
+    fn without_hashing_checks_size_and_algorithm_and_trusts_the_digest() {
+        let rec = Recorder::default();
+        let mut w =
+            BlobWriter::new(&DigestAlgorithm::SHA256, Box::new(rec.clone())).unwrap().without_hashing();
+        w.write_all(b"abc").unwrap();
+        assert_eq!(w.bytes_written(), 3);
+        let err = w.commit(4, &Digest::sha256(b"abc")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedSize);
+        let mut w =
+            BlobWriter::new(&DigestAlgorithm::SHA256, Box::new(rec.clone())).unwrap().without_hashing();
+        w.write_all(b"abc").unwrap();
+        let sha512 = Digest::compute(&DigestAlgorithm::SHA512, b"abc").unwrap();
+        assert_eq!(w.commit(3, &sha512).unwrap_err().kind(), ErrorKind::UnexpectedDigest);
+        assert_eq!(rec.0.lock().unwrap().1, None);
+        let mut w =
+            BlobWriter::new(&DigestAlgorithm::SHA256, Box::new(rec.clone())).unwrap().without_hashing();
+        w.write_all(b"abc").unwrap();
+        let err = w.finish().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedDigest);
+        assert!(err.to_string().ends_with("commit it with the expected one"), "{err}");
+        let mut w =
+            BlobWriter::new(&DigestAlgorithm::SHA256, Box::new(rec.clone())).unwrap().without_hashing();
+        w.write_all(b"abc").unwrap();
+        let trusted = Digest::sha256(b"the caller vouches for this");
+        w.commit(3, &trusted).unwrap();
+        assert_eq!(rec.0.lock().unwrap().1, Some(trusted));
     }
 
     #[test]

@@ -239,6 +239,10 @@ impl Write for DirSink {
 }
 
 impl BlobSink for DirSink {
+    fn caller_does_not_hash(&mut self) {
+        self.file.direct();
+    }
+
     fn persist(self: Box<Self>, digest: &Digest) -> Result<()> {
         let dir = self.blobs.join(digest.algorithm_str());
         let target = dir.join(digest.encoded());

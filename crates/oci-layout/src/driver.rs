@@ -60,7 +60,8 @@ pub trait Driver: fmt::Debug + Send + Sync {
 
     /// Makes every change so far durable and visible to other readers of the location.
     /// A no-op for drivers whose changes are visible at once (a directory); a tar
-    /// archive is rewritten here, see [`Tar`](crate::Tar).
+    /// archive's staging copy is completed and put in place here, see
+    /// [`Tar`](crate::Tar).
     fn commit(&self) -> Result<()> {
         Ok(())
     }

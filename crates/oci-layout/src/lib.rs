@@ -39,8 +39,9 @@
 //! - Nothing half-written is ever visible. A blob is written to a temporary file
 //!   (`.tmp-*`, skipped by readers) and renamed into place only after
 //!   [`BlobWriter::commit`] checked its size and digest; `index.json` and `oci-layout`
-//!   are replaced the same way; a tar layout is rewritten into a temporary archive
-//!   renamed over the old one. Two writers of one blob both succeed with one file.
+//!   are replaced the same way; a tar layout's changes go to a temporary archive
+//!   beside it, which [`Layout::commit`] puts in place of the old one at once. Two
+//!   writers of one blob both succeed with one copy stored.
 //! - No blob is ever held whole in memory: reads and writes stream through fixed
 //!   buffers (256 KiB). [`Layout::read_blob`] exists for manifests and configs.
 //! - Digests are computed over the bytes stored; [`Layout::blob_reader`] checks them

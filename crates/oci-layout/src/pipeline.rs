@@ -31,6 +31,8 @@ enum Mode<W: Write + Send + 'static> {
     Inline(W),
     /// The helper thread owns the writer.
     Threaded(Helper<W>),
+    /// Writes go straight to the writer (see [`PipelinedWriter::direct`]).
+    Direct(W),
     /// Finished or failed.
     Done,
 }
@@ -118,6 +120,17 @@ impl<W: Write + Send + 'static> PipelinedWriter<W> {
         Self { buf: Vec::new(), mode: Mode::Inline(out) }
     }
 
+    /// From now on, writes go straight to the writer on the caller's thread: for a
+    /// caller that does no work of its own between writes, which a helper thread could
+    /// overlap the writes with. Only before anything was written; later it does nothing.
+    pub(crate) fn direct(&mut self) {
+        if self.buf.is_empty()
+            && let Mode::Inline(out) = mem::replace(&mut self.mode, Mode::Done)
+        {
+            self.mode = Mode::Direct(out);
+        }
+    }
+
     /// Hands the full chunk to the helper (starting it on the first one).
     fn dispatch(&mut self) -> io::Result<()> {
         if let Mode::Inline(_) = self.mode {
@@ -144,6 +157,10 @@ impl<W: Write + Send + 'static> PipelinedWriter<W> {
                 out.flush()?;
                 Ok(out)
             }
+            Mode::Direct(mut out) => {
+                out.flush()?;
+                Ok(out)
+            }
             Mode::Threaded(mut helper) => {
                 if !self.buf.is_empty() {
                     helper.send(mem::take(&mut self.buf))?;
@@ -157,6 +174,9 @@ impl<W: Write + Send + 'static> PipelinedWriter<W> {
 
 impl<W: Write + Send + 'static> Write for PipelinedWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if let Mode::Direct(out) = &mut self.mode {
+            return out.write(data);
+        }
         if self.buf.capacity() == 0 {
             self.buf.reserve_exact(CHUNK.min(data.len().max(4096)));
         }
@@ -210,6 +230,26 @@ mod tests {
             w.finish().unwrap();
             assert!(*out.0.lock().unwrap() == data, "length {len}");
         }
+    }
+
+    #[test]
+    fn direct_writes_arrive_in_order_without_a_helper() {
+        let data: Vec<u8> = (0..3 * CHUNK + 5).map(|i| u8::try_from(i % 251).unwrap()).collect();
+        let out = Shared::default();
+        let mut w = PipelinedWriter::new(out.clone());
+        w.direct();
+        assert!(matches!(w.mode, Mode::Direct(_)));
+        for piece in data.chunks(400_000) {
+            w.write_all(piece).unwrap();
+        }
+        assert!(matches!(w.mode, Mode::Direct(_)), "no helper thread");
+        w.finish().unwrap();
+        assert!(*out.0.lock().unwrap() == data);
+        // Too late once something was written: it stays buffered.
+        let mut w = PipelinedWriter::new(Shared::default());
+        w.write_all(b"x").unwrap();
+        w.direct();
+        assert!(matches!(w.mode, Mode::Inline(_)));
     }
 
     struct Failing;

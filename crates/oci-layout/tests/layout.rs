@@ -19,6 +19,8 @@ mod index_ops;
 mod round_trip;
 #[path = "layout/tar_safety.rs"]
 mod tar_safety;
+#[path = "layout/tar_writes.rs"]
+mod tar_writes;
 #[path = "layout/vectors.rs"]
 mod vectors;
 #[path = "layout/writers.rs"]

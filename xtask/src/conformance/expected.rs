@@ -113,6 +113,7 @@ mod tests {
                 Case { name: "b".into(), outcome: Outcome::Pass },
                 Case { name: "c".into(), outcome: Outcome::Pass },
             ],
+            ..FileResult::default()
         }]
     }
 

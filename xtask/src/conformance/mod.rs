@@ -14,6 +14,12 @@
 //! [`expected`]) turn from failures into skips; a listed case that passes, or an entry
 //! that names no case, is a failure, so the list stays honest.
 //!
+//! The `registry` suite has no vector format: it runs the distribution-spec conformance
+//! workflows of `conformance_tests.json` through our client against the registry of
+//! `--registry URL` (see [`registry`]), one report group per subtree of its tree.
+//! Without `--registry` it says in one line that it was skipped for want of a target
+//! (the embedded registry does not exist yet) and counts no case.
+//!
 //! The run prints one line per suite and file, the failing cases, writes `junit.xml` and
 //! `report.html` (see [`report`]), and ends with exactly
 //! `conformance: N passed, M failed, K skipped`.
@@ -23,10 +29,11 @@ pub mod distribution;
 pub mod expected;
 pub mod layout;
 pub mod reference;
+pub mod registry;
 pub mod report;
 pub mod spec;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -129,8 +136,9 @@ pub const SUITES: &[Suite] = &[
 /// The suite that talks to a live registry; it has no vector format.
 const REGISTRY_SUITE: &str = "registry";
 
-/// The cases of one vector file as checked by one suite.
-#[derive(Debug, Clone)]
+/// The cases of one vector file as checked by one suite (for the registry suite: of one
+/// subtree of its tree).
+#[derive(Debug, Clone, Default)]
 pub struct FileResult {
     /// The suite's name.
     pub suite: String,
@@ -140,17 +148,27 @@ pub struct FileResult {
     pub file_name: String,
     /// The checked cases.
     pub cases: Vec<Case>,
+    /// Remarks on passing cases (case name to remark), shown in `report.html` only: how
+    /// a case passed, e.g. through the client's fallback when a registry lacks an API.
+    pub notes: BTreeMap<String, String>,
 }
 
 /// The command-line options of `cargo xtask conformance`.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Suites to run; empty means every vector suite.
+    /// Suites to run; empty means every suite (the registry suite needs `--registry`).
     pub suites: Vec<String>,
     /// Extra vector directories (`--vectors DIR`, repeatable).
     pub vectors: Vec<PathBuf>,
     /// The registry under test (`--registry URL`), for the registry suite.
     pub registry: Option<String>,
+    /// The user the registry suite logs in as (`--username`, else `OCI_USERNAME`).
+    pub username: Option<String>,
+    /// That user's password (`--password`, else `OCI_PASSWORD`).
+    pub password: Option<String>,
+    /// CA certificates (PEM) the registry suite trusts (`--ca-file`, else
+    /// `OCI_TEST_CA_FILE`).
+    pub ca_file: Option<PathBuf>,
     /// Where `junit.xml` and `report.html` go (`--report DIR`); default
     /// `<workspace>/target/conformance`.
     pub report_dir: Option<PathBuf>,
@@ -159,13 +177,18 @@ pub struct Options {
 }
 
 const USAGE: &str = "\
-usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL] [--report DIR] [-v]
+usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL [--username U --password P]
+                               [--ca-file PATH]] [--report DIR] [-v]
 
-  SUITE           one of the known suites (default: all vector suites)
-  --vectors DIR   also run every *.json in DIR (repeatable)
-  --registry URL  the registry the `registry` suite talks to
-  --report DIR    where junit.xml and report.html go (default: target/conformance)
-  -v, --verbose   list vector files that no selected suite recognizes";
+  SUITE            one of the known suites (default: all of them)
+  --vectors DIR    also run every *.json in DIR (repeatable)
+  --registry URL   the registry the `registry` suite talks to: http://host:port is plain HTTP,
+                   https://host:port (or host:port) TLS
+  --username U     log in to the registry as U (default: $OCI_USERNAME)
+  --password P     the password of U (default: $OCI_PASSWORD)
+  --ca-file PATH   trust the CA certificates of PATH (PEM) too (default: $OCI_TEST_CA_FILE)
+  --report DIR     where junit.xml and report.html go (default: target/conformance)
+  -v, --verbose    list vector files that no selected suite recognizes";
 
 impl Options {
     /// Parses the arguments after `conformance`; `Ok(None)` means help was asked for.
@@ -180,6 +203,9 @@ impl Options {
                 "-v" | "--verbose" => options.verbose = true,
                 "--vectors" => options.vectors.push(value("--vectors")?.into()),
                 "--registry" => options.registry = Some(value("--registry")?),
+                "--username" => options.username = Some(value("--username")?),
+                "--password" => options.password = Some(value("--password")?),
+                "--ca-file" => options.ca_file = Some(value("--ca-file")?.into()),
                 "--report" => options.report_dir = Some(value("--report")?.into()),
                 flag if flag.starts_with('-') => {
                     return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
@@ -224,8 +250,9 @@ struct VectorFile {
     json: Value,
 }
 
-/// Runs the selected suites, prints the results, writes the reports and returns the
-/// totals. The last line printed is `conformance: N passed, M failed, K skipped`.
+/// Runs the selected suites (the registry suite against `options.registry`), prints the
+/// results, writes the reports and returns the totals. The last line printed is
+/// `conformance: N passed, M failed, K skipped`.
 pub fn run(options: &Options) -> Result<Counts> {
     let selected: Vec<&Suite> = if options.suites.is_empty() {
         SUITES.iter().collect()
@@ -245,6 +272,7 @@ pub fn run(options: &Options) -> Result<Counts> {
                 file: file.display.clone(),
                 file_name: file.file_name.clone(),
                 cases,
+                notes: BTreeMap::new(),
             });
         }
     }
@@ -271,11 +299,48 @@ pub fn run(options: &Options) -> Result<Counts> {
             file: "expected-differences.json".to_owned(),
             file_name: "expected-differences.json".to_owned(),
             cases: stale,
+            notes: BTreeMap::new(),
         });
     }
+    // After the expected differences: the registry suite's verdicts are the registry's,
+    // not differences from upstream's vectors.
+    let registry_selected = options.suites.is_empty() || options.suites.iter().any(|s| s == REGISTRY_SUITE);
+    let registry_skipped = match (&options.registry, registry_selected) {
+        (Some(url), true) => {
+            let target = registry::Target::with_env_defaults(
+                url,
+                options.username.clone(),
+                options.password.clone(),
+                options.ca_file.clone(),
+            );
+            results.extend(registry::run(&target)?);
+            false
+        }
+        (None, true) => true,
+        (_, false) => false,
+    };
 
+    let total = print_results(&results);
+    if registry_skipped {
+        println!(
+            "registry: skipped, no target (the embedded registry does not exist yet; give --registry URL)"
+        );
+    }
+
+    let report_dir =
+        options.report_dir.clone().unwrap_or_else(|| workspace::target_dir().join("conformance"));
+    let (junit, html) = report::write(&report_dir, &results)?;
+    println!("reports: {}, {}", junit.display(), html.display());
+    println!("conformance: {total}");
+    Ok(total)
+}
+
+/// Prints one line of counts per suite and file, and under it each failing case with its
+/// message; returns the totals.
+#[must_use = "the totals say whether a case failed"]
+pub fn print_results(results: &[FileResult]) -> Counts {
     let mut total = Counts::default();
-    for result in &results {
+    for result in results {
         let counts = Counts::of(&result.cases);
         total.add(counts);
         println!("{}/{}: {counts}", result.suite, result.file);
@@ -288,16 +353,7 @@ pub fn run(options: &Options) -> Result<Counts> {
             }
         }
     }
-    if options.registry.is_some() || options.suites.iter().any(|s| s == REGISTRY_SUITE) {
-        println!("registry: skipped (no registry suite yet)");
-    }
-
-    let report_dir =
-        options.report_dir.clone().unwrap_or_else(|| workspace::target_dir().join("conformance"));
-    let (junit, html) = report::write(&report_dir, &results)?;
-    println!("reports: {}, {}", junit.display(), html.display());
-    println!("conformance: {total}");
-    Ok(total)
+    total
 }
 
 /// Reads every `*.json` of `dirs` (sorted by name within a directory), skipping paths
@@ -363,6 +419,12 @@ mod tests {
             "/tmp/v",
             "--registry",
             "http://127.0.0.1:5000",
+            "--username",
+            "u",
+            "--password",
+            "p",
+            "--ca-file",
+            "/tmp/ca.pem",
             "--report",
             "out",
             "-v",
@@ -373,6 +435,8 @@ mod tests {
         assert_eq!(options.suites, ["spec"]);
         assert_eq!(options.vectors, [PathBuf::from("/tmp/v")]);
         assert_eq!(options.registry.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!((options.username.as_deref(), options.password.as_deref()), (Some("u"), Some("p")));
+        assert_eq!(options.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
         assert_eq!(options.report_dir, Some(PathBuf::from("out")));
         assert!(options.verbose);
         assert!(Options::parse(&args(&["--help"])).unwrap().is_none());

@@ -192,7 +192,7 @@ pub fn html(results: &[FileResult]) -> String {
         );
         for case in &result.cases {
             let (class, label, message) = match &case.outcome {
-                Outcome::Pass => ("pass", "pass", ""),
+                Outcome::Pass => ("pass", "pass", result.notes.get(&case.name).map_or("", String::as_str)),
                 Outcome::Fail(m) => ("fail", "FAIL", m.as_str()),
                 Outcome::Skip(m) => ("skip", "skip", m.as_str()),
             };
@@ -227,6 +227,7 @@ mod tests {
                 },
                 Case { name: "grammar[0]".into(), outcome: Outcome::Skip("unknown group".into()) },
             ],
+            notes: [(r#"parse[0] "a<b""#.to_owned(), "via <fallback>".to_owned())].into_iter().collect(),
         }]
     }
 
@@ -291,6 +292,8 @@ mod tests {
             "<td class=\"msg\">expected &lt;error&gt; &amp; &quot;kind&quot;\nline 2\u{FFFD}</td>"
         ));
         assert!(html.contains("<tr class=\"skip\">"));
+        assert!(html.contains("<td class=\"outcome\">pass</td><td class=\"msg\">via &lt;fallback&gt;</td>"));
+        assert!(!junit_xml(&sample()).contains("fallback"), "notes are for the HTML report only");
         assert!(!html.contains("<script"));
     }
 

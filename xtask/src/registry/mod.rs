@@ -111,6 +111,16 @@ impl TestRegistries {
         })
     }
 
+    /// Starts only a `plain` registry (plain HTTP, no auth) in `work_dir`, after emptying
+    /// it: the benchmarks' peer. Returns its base URL and the server, which stops the
+    /// registry when dropped. The registry must be installed ([`PACKAGES`]).
+    pub fn start_plain(work_dir: &Path) -> Result<(String, BackgroundServer)> {
+        let mut peers = Peers::prepare(work_dir)?;
+        let url = peers.start_registry("plain", Kind::Plain)?;
+        let server = peers.servers.pop().ok_or("the registry was not kept")?;
+        Ok((url, server))
+    }
+
     /// The variables that tell the client's tests where the peers are.
     #[must_use]
     pub fn env(&self) -> Vec<(String, String)> {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ::tar::EntryType;
+use oci_spec_types::Digest;
 
 use crate::driver::BlobListing;
 use crate::error::IoContext;
@@ -126,8 +127,8 @@ impl Archive {
     }
 
     /// A handle on the archive positioned at the start of `span`, for a copy by the
-    /// kernel. It shares its position with the other handles of the file: only commits,
-    /// which hold the driver's lock, use one (every other reader reads by offset).
+    /// kernel. It shares its position with the other handles of the file: only holders
+    /// of the driver's lock use one (every other reader reads by offset).
     pub(crate) fn file_at(&self, span: Span) -> Result<File> {
         let mut file = self.file.try_clone().at(&self.path)?;
         file.seek(SeekFrom::Start(span.offset)).at(&self.path)?;
@@ -136,9 +137,19 @@ impl Archive {
 
     /// A streaming reader of a span.
     pub(crate) fn reader(&self, span: Span) -> BlobReader {
-        let reader =
-            SpanReader { file: Arc::clone(&self.file), pos: span.offset, end: span.offset + span.size };
-        BlobReader::new(Box::new(reader), span.size)
+        span_reader(&self.file, span)
+    }
+
+    /// The blobs, in the order of the archive.
+    pub(crate) fn blobs_in_order(&self) -> Vec<(Digest, Span)> {
+        let mut blobs: Vec<(Digest, Span)> = self
+            .list_blobs()
+            .blobs
+            .into_iter()
+            .filter_map(|(digest, _)| self.get(&paths::blob_path(&digest)).map(|span| (digest, span)))
+            .collect();
+        blobs.sort_by_key(|(_, span)| span.offset);
+        blobs
     }
 
     /// The blobs under `blobs/`, and the files there that are not blobs.
@@ -197,6 +208,12 @@ fn describe<R: Read>(entry_type: EntryType, entry: &tar::Entry<'_, R>) -> String
     }
 }
 
+/// A streaming reader of `span` of a shared file, by position.
+pub(crate) fn span_reader(file: &Arc<File>, span: Span) -> BlobReader {
+    let reader = SpanReader { file: Arc::clone(file), pos: span.offset, end: span.offset + span.size };
+    BlobReader::new(Box::new(reader), span.size)
+}
+
 /// Reads a range of a shared file by position, without moving a shared cursor.
 struct SpanReader {
     file: Arc<File>,
@@ -251,35 +268,40 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write as _;
-
-    use oci_spec_types::Digest;
-
     use super::*;
-    use crate::archive::write::ArchiveWriter;
+    use crate::archive::write::{ArchiveFile, Source};
 
     #[test]
     fn lists_blobs_and_serves_them_by_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        let mut out = ArchiveFile::create(&path, None).unwrap();
         let good = Digest::sha256(b"good");
-        let mut w = ArchiveWriter::new(Vec::new());
-        for (name, data) in [
-            (crate::blob_path(&good), &b"good"[..]),
-            ("blobs/sha256/bad".to_owned(), b"x"),
-            ("blobs/sha256/.hidden".to_owned(), b"x"),
-            ("blobs/x".to_owned(), b"x"),
-            ("other".to_owned(), b"x"),
-        ] {
-            w.file(&name, &mut &data[..], data.len() as u64).unwrap();
+        let other = Digest::sha256(b"other");
+        out.append_blob(&other, Source::Reader(&mut &b"other"[..]), 5).unwrap();
+        out.append_blob(&good, Source::Reader(&mut &b"good"[..]), 4).unwrap();
+        out.seal(b"{}", false).unwrap();
+        out.persist().map_err(|b| b.1).unwrap();
+        // Files that are not blobs, added by hand before the end marker.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 1024);
+        for name in ["blobs/sha256/bad", "blobs/sha256/.hidden", "blobs/x", "other"] {
+            bytes.extend(crate::archive::write::file_entry(name, b"x"));
         }
-        let bytes = w.finish().unwrap();
-        let mut tmp = tempfile::NamedTempFile::new().unwrap();
-        tmp.write_all(&bytes).unwrap();
-        let archive = Archive::open(tmp.path()).unwrap();
+        bytes.extend([0u8; 1024]);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let archive = Archive::open(&path).unwrap();
         let listing = archive.list_blobs();
-        assert_eq!(listing.blobs, [(good.clone(), 4)]);
+        let mut sorted = vec![(good.clone(), 4), (other.clone(), 5)];
+        sorted.sort();
+        assert_eq!(listing.blobs, sorted);
         assert_eq!(listing.invalid_paths, ["blobs/sha256/bad", "blobs/x"]);
+        // blobs/, blobs/sha256/, then each blob's header and data block.
         let span = archive.get(&crate::blob_path(&good)).unwrap();
-        assert_eq!(span, Span { offset: 512, size: 4 });
+        assert_eq!(span, Span { offset: 5 * 512, size: 4 });
+        let order: Vec<Digest> = archive.blobs_in_order().into_iter().map(|(d, _)| d).collect();
+        assert_eq!(order, [other, good]);
         let mut content = String::new();
         archive.reader(span).read_to_string(&mut content).unwrap();
         assert_eq!(content, "good");

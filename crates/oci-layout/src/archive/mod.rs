@@ -1,25 +1,24 @@
 //! The tar driver: a layout as one archive file.
 
 mod index;
+mod session;
+mod sink;
 mod write;
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use oci_spec_types::{Digest, DigestAlgorithm};
-use tempfile::TempDir;
 
 use self::index::Archive;
-use self::write::{Contents, write_archive};
-use crate::atomic::TEMP_PREFIX;
+use self::session::State;
+use self::sink::Shared;
+use self::write::{ArchiveFile, Source, parent_dir};
+use crate::atomic;
 use crate::driver::BlobListing;
 use crate::error::IoContext;
-use crate::paths::blob_path;
-use crate::{
-    BlobReader, BlobWriter, Directory, Driver, Error, ErrorKind, Layout, LayoutFile, Result, WriteOptions,
-};
+use crate::{BlobReader, BlobWriter, Driver, Error, ErrorKind, Layout, LayoutFile, Result, WriteOptions};
 
 /// A layout as one tar archive, as `skopeo`'s `oci-archive:` and `docker save` write
 /// them.
@@ -33,42 +32,53 @@ use crate::{
 /// end-of-archive marker ([`ErrorKind::TruncatedArchive`]). Other files (such as the
 /// `manifest.json` of `docker save`) are tolerated and ignored.
 ///
-/// **Writing** is copy-on-write. Changes (blobs, `index.json`, deletions) are staged in
-/// a hidden temporary directory beside the archive (`.tmp-*`) and are visible through
-/// this driver at once; [`commit`](Driver::commit) then streams a new archive into a
-/// temporary file beside the old one and renames it over the old one. Until then
-/// the old archive is untouched, and dropping the driver without committing discards
-/// the changes. The new archive is deterministic: `oci-layout`, `blobs/`, the blobs
-/// sorted by digest, then `index.json` last, with ustar headers of mtime 0, uid and gid
-/// 0, no user or group names, mode 0644 (files) and 0755 (directories): the same
-/// content always gives the same bytes. Files that are not part of a layout (such as
-/// `manifest.json`) are not carried over.
+/// **Writing** goes to a *staging archive*: a hidden temporary file beside the archive
+/// (`.tmp-*`, same directory), which [`commit`](Driver::commit) completes with
+/// `index.json` and the end-of-archive marker, flushes to disk when
+/// [`WriteOptions::fsync`] says so, and puts in place of the archive. Until then the
+/// archive is untouched, and dropping the driver without committing removes the
+/// staging archive (and every other temporary file). Changes are visible through this
+/// driver at once: the staging archive's entries are indexed by offset as they are
+/// appended, and `index.json` waits in memory.
 ///
-/// The cost: each commit rewrites the whole archive (every stored byte is copied once
-/// more, without hashing), and a blob written before a commit is written twice (to
-/// staging, then into the archive). Batch edits into one commit; to turn another
-/// layout into an archive, [`Tar::export`] streams it in one pass.
+/// - A blob writer streams its bytes straight into the end of the staging archive
+///   while it hashes them, after room for the header; when the blob commits, the
+///   header (with the final name and size) is written in front of them. A commit that
+///   fails (size or digest mismatch) or a writer dropped truncates the staging archive
+///   back to where the entry started, so it is left as it was, byte for byte. Each
+///   byte of a blob is thus written once.
+/// - Only one writer streams into the archive at a time. A writer created while
+///   another one is there (rare: concurrent writers) writes a temporary file of its
+///   own, appended by the kernel (`copy_file_range`) when it commits, or as soon as the
+///   other writer is done; its blob is readable meanwhile. Committing the layout while
+///   a writer is still streaming moves its bytes to such a file: the writer goes on
+///   and its blob lands in the next commit.
+/// - A blob already stored (committed or staged) is not stored twice: the second copy
+///   is dropped when it commits. To replace a damaged blob, delete it first.
+/// - Editing an archive that has content copies its `oci-layout` and blobs (skipping
+///   deleted ones; by the kernel) into the staging archive the first time a blob is
+///   written or at the commit: one full copy per editing session. Deleting a blob that
+///   is already in the staging archive, or replacing `oci-layout` by one of another
+///   length, makes the commit copy the staging archive once more, without them.
+///
+/// A commit swaps the new archive with the old one (`renameat2(RENAME_EXCHANGE)` on
+/// Linux, else a rename over it) and removes the old one: renamed over a file, the new
+/// one would be written out by ext4 before the rename returns (`auto_da_alloc`, about
+/// 0.4 s per GiB); swapped, it is written back later like any file. Without `fsync`,
+/// as in a [`Directory`](crate::Directory), a power loss soon after a commit can thus
+/// leave the archive's data unwritten; a crash of the process cannot.
+///
+/// The archive is deterministic: `oci-layout`, `blobs/`, then the blobs in the order
+/// they were first committed (each algorithm's `blobs/<alg>/` entry before its first
+/// blob), then `index.json` last, with ustar headers of mtime 0, uid and gid 0, no user
+/// or group names, mode 0644 (files) and 0755 (directories). The same writes in the
+/// same order give the same bytes; [`Tar::export`] writes the blobs sorted by digest,
+/// so an export depends only on the content. Files that are not part of a layout (such
+/// as `manifest.json`, or paths under `blobs/` that are not digests) are not carried
+/// over by a commit.
 pub struct Tar {
-    path: PathBuf,
+    shared: Arc<Shared>,
     options: WriteOptions,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    /// The committed archive, when there is one.
-    archive: Option<Archive>,
-    /// Changes not yet committed.
-    staging: Option<Staging>,
-}
-
-struct Staging {
-    /// Removed (with everything in it) when dropped.
-    _dir: TempDir,
-    /// Staged blobs and root files.
-    store: Directory,
-    /// Archive blobs deleted since the last commit.
-    deleted: BTreeSet<Digest>,
 }
 
 impl Tar {
@@ -84,7 +94,8 @@ impl Tar {
     pub fn with_options(path: impl Into<PathBuf>, options: WriteOptions) -> Result<Self> {
         let path = path.into();
         let archive = if path.exists() { Some(Archive::open(&path)?) } else { None };
-        Ok(Self { path, options, state: Mutex::new(State { archive, staging: None }) })
+        let state = State::new(archive);
+        Ok(Self { shared: Arc::new(Shared::new(path, state)), options })
     }
 
     /// The archive at `path`, which must exist ([`ErrorKind::NotALayout`] otherwise).
@@ -97,8 +108,9 @@ impl Tar {
     }
 
     /// Writes every blob and both root files of `layout` as a deterministic archive at
-    /// `path` in one streaming pass (temporary file, then rename; an existing file is
-    /// replaced only when the new one is complete). The digests do not change.
+    /// `path` in one streaming pass, blobs sorted by digest (temporary file, then
+    /// rename; an existing file is replaced only when the new one is complete). The
+    /// digests do not change; blobs stored as files are copied by the kernel.
     pub fn export(layout: &Layout, path: impl AsRef<Path>) -> Result<()> {
         Self::export_with_options(layout, path, WriteOptions::default())
     }
@@ -115,34 +127,23 @@ impl Tar {
         }
         let image_layout = required(driver, LayoutFile::ImageLayout)?;
         let index = required(driver, LayoutFile::Index)?;
-        let mut open = |d: &Digest| driver.blob_reader(d);
-        write_archive(
-            path,
-            Contents { image_layout, index, blobs: listing.blobs, open: &mut open },
-            options.fsync,
-        )
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The staging area, created on first use.
-    fn staging<'a>(&self, state: &'a mut State) -> Result<&'a mut Staging> {
-        if let Some(staging) = state.staging.take() {
-            return Ok(state.staging.insert(staging));
+        let mut out = ArchiveFile::create(path, Some(&image_layout))?;
+        for (digest, size) in &listing.blobs {
+            match driver.blob_reader(digest)?.into_file() {
+                Ok(file) => out.append_blob(digest, Source::File(&file), *size)?,
+                Err(mut reader) => out.append_blob(digest, Source::Reader(&mut reader), *size)?,
+            };
         }
-        let parent = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let dir = tempfile::Builder::new().prefix(TEMP_PREFIX).tempdir_in(parent).at(parent)?;
-        let store = Directory::with_options(dir.path(), WriteOptions::default());
-        Ok(state.staging.insert(Staging { _dir: dir, store, deleted: BTreeSet::new() }))
+        out.seal(&index, options.fsync)?;
+        out.persist().map_err(|failed| failed.1)?;
+        if options.fsync {
+            atomic::sync_dir(parent_dir(path))?;
+        }
+        Ok(())
     }
 
     fn not_found(&self, digest: &Digest) -> Error {
-        Error::new(ErrorKind::BlobNotFound).with_path(&self.path).with_digest(digest.clone())
+        Error::new(ErrorKind::BlobNotFound).with_path(&self.shared.path).with_digest(digest.clone())
     }
 }
 
@@ -155,176 +156,80 @@ fn required(driver: &dyn Driver, file: LayoutFile) -> Result<Vec<u8>> {
     })
 }
 
-impl State {
-    /// The blob's size and whether it is staged, looking at staging first.
-    fn find_blob(&self, digest: &Digest) -> Result<Option<(u64, bool)>> {
-        if let Some(staging) = &self.staging {
-            if let Some(size) = staging.store.blob_size(digest)? {
-                return Ok(Some((size, true)));
-            }
-            if staging.deleted.contains(digest) {
-                return Ok(None);
-            }
-        }
-        let span = self.archive.as_ref().and_then(|a| a.get(&blob_path(digest)));
-        Ok(span.map(|s| (s.size, false)))
-    }
-
-    fn blob_reader(&self, digest: &Digest) -> Result<Option<BlobReader>> {
-        match self.find_blob(digest)? {
-            None => Ok(None),
-            Some((_, true)) => self.staging.as_ref().map(|s| s.store.blob_reader(digest)).transpose(),
-            Some((_, false)) => {
-                Ok(self.archive.as_ref().and_then(|a| Some(a.reader(a.get(&blob_path(digest))?))))
-            }
-        }
-    }
-
-    /// Like [`State::blob_reader`], for a commit: archive blobs come as a handle on the
-    /// archive positioned at the blob (the commit copies exactly the blob's size from
-    /// it, in the kernel), which only a commit holding the lock may use.
-    fn commit_source(&self, digest: &Digest) -> Result<Option<BlobReader>> {
-        match self.find_blob(digest)? {
-            Some((size, false)) => {
-                let found = self.archive.as_ref().and_then(|a| Some((a, a.get(&blob_path(digest))?)));
-                found.map(|(a, span)| Ok(BlobReader::from_file(a.file_at(span)?, size))).transpose()
-            }
-            _ => self.blob_reader(digest),
-        }
-    }
-
-    fn read_file(&self, file: LayoutFile) -> Result<Option<Vec<u8>>> {
-        if let Some(staging) = &self.staging {
-            if let Some(bytes) = staging.store.read_file(file)? {
-                return Ok(Some(bytes));
-            }
-        }
-        match &self.archive {
-            Some(archive) => archive.get(file.name()).map(|span| archive.read(span)).transpose(),
-            None => Ok(None),
-        }
-    }
-
-    fn list_blobs(&self) -> Result<BlobListing> {
-        let mut listing = self.archive.as_ref().map(Archive::list_blobs).unwrap_or_default();
-        if let Some(staging) = &self.staging {
-            let staged = staging.store.list_blobs()?;
-            listing.blobs.retain(|(d, _)| {
-                !staging.deleted.contains(d) && staged.blobs.binary_search_by(|(s, _)| s.cmp(d)).is_err()
-            });
-            listing.blobs.extend(staged.blobs);
-            listing.blobs.sort();
-            listing.invalid_paths.extend(staged.invalid_paths);
-        }
-        Ok(listing)
-    }
-}
-
 impl Driver for Tar {
     fn location(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     fn init(&self) -> Result<()> {
-        let mut state = self.lock();
-        if state.archive.is_some()
-            || state.read_file(LayoutFile::ImageLayout)?.is_some()
-            || self.path.exists()
-        {
-            return Err(Error::new(ErrorKind::AlreadyExists).with_path(&self.path));
+        let mut state = self.shared.lock();
+        if state.has_layout() || self.shared.path.exists() {
+            return Err(Error::new(ErrorKind::AlreadyExists).with_path(&self.shared.path));
         }
-        let staging = self.staging(&mut state)?;
         for file in [LayoutFile::ImageLayout, LayoutFile::Index] {
-            staging.store.write_file(file, &crate::layout::initial_bytes(file)?)?;
+            state.write_file(file, &crate::layout::initial_bytes(file)?)?;
         }
         Ok(())
     }
 
     fn remove(&self) -> Result<()> {
-        let mut state = self.lock();
+        let mut state = self.shared.lock();
         let is_layout =
             state.archive.as_ref().is_some_and(|a| a.get(LayoutFile::ImageLayout.name()).is_some());
         if !is_layout {
             return Err(Error::new(ErrorKind::NotALayout)
-                .with_path(&self.path)
+                .with_path(&self.shared.path)
                 .with_detail("no archive with an oci-layout file, refusing to delete"));
         }
-        std::fs::remove_file(&self.path).at(&self.path)?;
-        *state = State::default();
+        std::fs::remove_file(&self.shared.path).at(&self.shared.path)?;
+        state.archive = None;
+        state.session = None;
         Ok(())
     }
 
     fn read_file(&self, file: LayoutFile) -> Result<Option<Vec<u8>>> {
-        self.lock().read_file(file)
+        self.shared.lock().read_file(file)
     }
 
     fn write_file(&self, file: LayoutFile, bytes: &[u8]) -> Result<()> {
-        let mut state = self.lock();
-        self.staging(&mut state)?.store.write_file(file, bytes)
+        self.shared.lock().write_file(file, bytes)
     }
 
     fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
-        Ok(self.lock().find_blob(digest)?.map(|(size, _)| size))
+        Ok(self.shared.lock().blob_size(digest))
     }
 
     fn blob_reader(&self, digest: &Digest) -> Result<BlobReader> {
-        self.lock().blob_reader(digest)?.ok_or_else(|| self.not_found(digest))
+        self.shared.lock().blob_reader(digest).ok_or_else(|| self.not_found(digest))
     }
 
     fn blob_writer(&self, algorithm: &DigestAlgorithm) -> Result<BlobWriter> {
-        let mut state = self.lock();
-        self.staging(&mut state)?.store.blob_writer(algorithm)
+        sink::blob_writer(&self.shared, algorithm)
     }
 
     fn delete_blob(&self, digest: &Digest) -> Result<bool> {
-        let mut state = self.lock();
-        let in_archive = state.archive.as_ref().is_some_and(|a| a.get(&blob_path(digest)).is_some());
-        if !in_archive && state.staging.is_none() {
-            return Ok(false); // nothing to stage: the next commit stays a no-op
-        }
-        let staging = self.staging(&mut state)?;
-        let staged = staging.store.delete_blob(digest)?;
-        let newly_deleted = in_archive && staging.deleted.insert(digest.clone());
-        Ok(staged || newly_deleted)
+        self.shared.lock().delete_blob(digest)
     }
 
     fn list_blobs(&self) -> Result<BlobListing> {
-        self.lock().list_blobs()
+        Ok(self.shared.lock().list_blobs())
     }
 
-    /// Writes the staged changes into a new archive and renames it over the old one
-    /// (see the type's docs); a no-op when nothing is staged.
+    /// Completes the staging archive and puts it in place of the archive (see the type's
+    /// docs); a no-op when nothing changed. On failure the archive is untouched and
+    /// the changes stay staged.
     fn commit(&self) -> Result<()> {
-        let mut state = self.lock();
-        if state.staging.is_none() {
-            return Ok(());
-        }
-        let missing = |file: LayoutFile| {
-            Error::new(ErrorKind::NotALayout)
-                .with_path(&self.path)
-                .with_detail(format!("there is no {file} file"))
-        };
-        let image_layout =
-            state.read_file(LayoutFile::ImageLayout)?.ok_or_else(|| missing(LayoutFile::ImageLayout))?;
-        let index = state.read_file(LayoutFile::Index)?.ok_or_else(|| missing(LayoutFile::Index))?;
-        let listing = state.list_blobs()?;
-        let snapshot: &State = &state;
-        let mut open = |d: &Digest| snapshot.commit_source(d)?.ok_or_else(|| self.not_found(d));
-        let contents = Contents { image_layout, index, blobs: listing.blobs, open: &mut open };
-        write_archive(&self.path, contents, self.options.fsync)?;
-        let archive = Archive::open(&self.path)?;
-        *state = State { archive: Some(archive), staging: None };
-        Ok(())
+        self.shared.lock().commit(&self.shared.path, self.options.fsync)
     }
 }
 
 impl fmt::Debug for Tar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
+        let state = self.shared.lock();
         f.debug_struct("Tar")
-            .field("path", &self.path)
+            .field("path", &self.shared.path)
             .field("indexed", &state.archive.is_some())
-            .field("staged", &state.staging.is_some())
+            .field("staged", &state.session.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -78,7 +78,7 @@ fn tar_layout_is_staged_until_commit() {
     assert_eq!(layout.read_blob(&blob.digest).unwrap(), b"staged");
     assert_eq!(layout.tags().unwrap(), ["t"]);
     assert_eq!(read(&path), empty, "nothing written before commit");
-    assert_eq!(names_in(tmp.path()).len(), 2, "the archive and a hidden staging directory");
+    assert_eq!(names_in(tmp.path()).len(), 2, "the archive and a hidden staging archive");
 
     layout.commit().unwrap();
     assert_eq!(names_in(tmp.path()), ["image.tar"], "staging removed after commit");

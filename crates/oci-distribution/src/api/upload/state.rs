@@ -156,8 +156,16 @@ pub(crate) fn on_put(answer: &Answer, digest: &Digest) -> Result<()> {
 }
 
 /// An error when the answer's `Docker-Content-Digest` names another digest than `digest`.
+///
+/// A digest of another algorithm is not a disagreement: registries name a blob by their
+/// canonical algorithm (distribution 2.8 answers an upload committed as
+/// `?digest=sha512:...`, which it verified, with the content's sha256).
 pub(crate) fn check_digest_header(answer: &Answer, digest: &Digest) -> Result<()> {
     match answer.header(DOCKER_CONTENT_DIGEST) {
+        Some(got) if Digest::parse(got).is_ok_and(|h| h.algorithm() != digest.algorithm()) => {
+            tracing::debug!(header = got, %digest, "{}: Docker-Content-Digest of another algorithm", answer.context());
+            Ok(())
+        }
         Some(got) if got != digest.as_str() => Err(Error::new(
             ErrorKind::DigestMismatch,
             format!("{}: the registry stored {got} instead of {digest}", answer.context()),
@@ -392,6 +400,10 @@ mod tests {
             let a = answer(Method::PUT, "https://r.example:5000/x?digest=y", status, &headers);
             assert_eq!(on_put(&a, &d).map_err(|e| e.kind()), want, "{status} {headers:?}");
         }
+        // distribution 2.8 names a blob committed as sha512 by its sha256.
+        let sha512 = Digest::compute(&oci_spec_types::DigestAlgorithm::SHA512, b"blob").unwrap();
+        let canonical = vec![("docker-content-digest", d.as_str())];
+        assert!(on_put(&answer(Method::PUT, "https://r.example:5000/x", 201, &canonical), &sha512).is_ok());
         let e = on_put(&answer(Method::PUT, "https://r.example:5000/x", 400, &[]), &d).unwrap_err();
         assert_eq!(e.registry_errors()[0].code.as_str(), "BLOB_UPLOAD_INVALID");
         assert!(
