@@ -12,7 +12,7 @@
 //! streams every layer through the verifying reader (so it hashes too). Before each
 //! timed write (the disk's and the layouts'), dirty pages are flushed (`sync`) and as
 //! many bytes as the write will need are written and deleted, untimed, so that every
-//! write starts from the same warm page cache (see [`warm_up`]). Peak memory is the
+//! write starts from the same warm page cache (see `warm_up`). Peak memory is the
 //! process's `VmHWM`, reset before each phase where Linux allows it
 //! (`/proc/self/clear_refs`).
 //!
