@@ -14,8 +14,8 @@ use crate::paths::{self, BLOBS_DIR};
 use crate::pipeline::PipelinedWriter;
 use crate::{BlobReader, BlobSink, BlobWriter, Driver, Error, ErrorKind, LayoutFile, Result};
 
-/// How a [`Directory`] writes its files, and a [`Tar`](crate::Tar) its archive (its staging
-/// area is temporary and never flushed).
+/// How a [`Directory`] writes its files, and a [`Tar`](crate::Tar) its archive (with
+/// `fsync`, the staging archive is flushed before it replaces the old one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WriteOptions {

@@ -134,7 +134,8 @@ impl Layout {
     }
 
     /// Makes every change durable and visible ([`Driver::commit`]): required after
-    /// editing a [`Tar`] layout, whose archive is rewritten here; a no-op for a
+    /// editing a [`Tar`] layout, whose staging archive gets its `index.json` and replaces
+    /// the old archive here; a no-op for a
     /// directory.
     pub fn commit(&self) -> Result<()> {
         self.driver.commit()

@@ -44,8 +44,10 @@
 //!   writers of one blob both succeed with one copy stored.
 //! - No blob is ever held whole in memory: reads and writes stream through fixed
 //!   buffers (256 KiB). [`Layout::read_blob`] exists for manifests and configs.
-//! - Digests are computed over the bytes stored; [`Layout::blob_reader`] checks them
-//!   again as it reads.
+//! - Digests are computed over the bytes stored (unless the caller checks them itself
+//!   while streaming, as a registry client does for a download, and asks for a writer
+//!   [`without_hashing`](BlobWriter::without_hashing)); [`Layout::blob_reader`] checks
+//!   them again as it reads.
 //! - Unknown files in a layout and unknown media types in `index.json` are tolerated,
 //!   as the image-spec asks; a `docker save` archive (`manifest.json` beside
 //!   `index.json`) reads as a layout.
@@ -58,9 +60,10 @@
 //! `AsyncBlobWriter` takes a registry response chunk by chunk
 //! (`AsyncBlobWriter::write_chunk`) over a bounded channel to a blocking thread that
 //! hashes and writes, so the runtime never waits on the disk and a pull pipelines
-//! network and disk. `AsyncBlobReader` streams the other way and is a
-//! `tokio::io::AsyncRead`. Without the feature, call the blocking API from
-//! `tokio::task::spawn_blocking` yourself.
+//! network and disk (`AsyncLayout::blob_writer_without_hashing` for a download the
+//! client verifies: one hash per byte, written as it comes). `AsyncBlobReader` streams
+//! the other way and is a `tokio::io::AsyncRead`. Without the feature, call the
+//! blocking API from `tokio::task::spawn_blocking` yourself.
 //!
 //! # Features
 //! - `tokio` (off by default): `AsyncLayout`, `AsyncBlobWriter`, `AsyncBlobReader`.

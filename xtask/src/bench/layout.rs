@@ -8,7 +8,7 @@
 //! bytes (measured in the same run), so a write that goes on in the background while
 //! the next chunk is generated is still counted. Writing includes hashing every byte
 //! (the blob writer verifies what it stores) and, for the tar driver, the commit that
-//! copies the staged blobs into the archive (so every byte is written twice). Reading
+//! appends `index.json` to the staging archive and swaps it into place. Reading
 //! streams every layer through the verifying reader (so it hashes too). Before each
 //! timed write (the disk's and the layouts'), dirty pages are flushed (`sync`) and as
 //! many bytes as the write will need are written and deleted, untimed, so that every
@@ -24,7 +24,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::peak_memory_kib;
+use super::{peak_memory_kib, reset_peak_memory};
 use oci_layout::Layout;
 use oci_spec_types::{Descriptor, DigestAlgorithm, Digester, ImageManifest, MediaType};
 
@@ -131,7 +131,7 @@ fn disk_mb_per_s(dir: &Path, generation: Duration) -> Result<f64, String> {
 
 /// Lets earlier phases' dirty pages reach the disk (`sync`), untimed, so that one
 /// phase's write-back does not slow the next.
-fn settle() {
+pub(super) fn settle() {
     let _ = std::process::Command::new("sync").status();
 }
 
@@ -231,15 +231,8 @@ impl Drop for Scratch {
     }
 }
 
-/// Resets `VmHWM` to the current resident size (Linux 4.0+); a no-op elsewhere.
-fn reset_peak_memory() {
-    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/proc/self/clear_refs") {
-        let _ = f.write_all(b"5");
-    }
-}
-
 /// wyrand: a fast generator of incompressible bytes, deterministic, no dependency.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -250,7 +243,7 @@ impl Rng {
         folded
     }
 
-    fn fill(&mut self, buf: &mut [u8]) {
+    pub(super) fn fill(&mut self, buf: &mut [u8]) {
         for word in buf.chunks_exact_mut(8) {
             word.copy_from_slice(&self.next().to_le_bytes());
         }

@@ -6,25 +6,30 @@
 
 pub mod layout;
 pub mod reference;
+pub mod registry;
 
 use std::path::PathBuf;
 
 use crate::{Result, workspace};
 
 /// The workloads, in the order they run when none is named.
-pub const WORKLOADS: &[&str] = &["reference", "layout"];
+pub const WORKLOADS: &[&str] = &["reference", "layout", "registry"];
 
 const USAGE: &str = "\
 usage: cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]
 
 workloads:
   reference    parse 1000 mixed references (or --corpus FILE, one per line), ns/parse
-  layout       write and read back a 1 GiB layout (8 x 128 MiB) in each driver, MB/s vs sha256";
+  layout       write and read back a 1 GiB layout (8 x 128 MiB) in each driver, MB/s vs sha256
+  registry     pull 8 x 128 MiB into a layout, push it back, push and pull 200 x 4 KiB, against
+               the real registry (started on loopback unless --registry URL), beside skopeo and
+               a raw transfer of the same blobs; OCI_BENCH_ROUNDS (default 3) rounds, best kept";
 
 /// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
 pub fn main(args: &[String]) -> Result<bool> {
     let mut workloads = Vec::new();
     let mut corpus: Option<PathBuf> = None;
+    let mut registry_url: Option<String> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -36,8 +41,7 @@ pub fn main(args: &[String]) -> Result<bool> {
                 corpus = Some(it.next().ok_or("--corpus takes a file")?.into());
             }
             "--registry" => {
-                // Taken now so that scripts can pass it; the registry workloads use it.
-                it.next().ok_or("--registry takes a URL")?;
+                registry_url = Some(it.next().ok_or("--registry takes a URL")?.clone());
             }
             w if WORKLOADS.contains(&w) => workloads.push(w.to_owned()),
             other => return Err(format!("unknown workload or option `{other}`\n\n{USAGE}")),
@@ -54,6 +58,7 @@ pub fn main(args: &[String]) -> Result<bool> {
         let result = match workload.as_str() {
             "reference" => reference::run(corpus.as_deref()),
             "layout" => layout::run(),
+            "registry" => registry::run(registry_url.as_deref()),
             other => Err(format!("unknown workload `{other}`")),
         };
         if let Err(e) = result {
@@ -72,6 +77,15 @@ fn rerun_optimized(args: &[String]) -> Result<bool> {
         .status()
         .map_err(|e| format!("running the release build of xtask: {e}"))?;
     Ok(status.success())
+}
+
+/// Resets the process's peak resident set size (`VmHWM`) to the current one (Linux 4.0+,
+/// `/proc/self/clear_refs`); a no-op elsewhere.
+pub fn reset_peak_memory() {
+    use std::io::Write as _;
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/proc/self/clear_refs") {
+        let _ = f.write_all(b"5");
+    }
 }
 
 /// The process's peak resident set size (`VmHWM`), in KiB, where `/proc` has it.

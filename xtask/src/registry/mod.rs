@@ -340,7 +340,7 @@ impl Peers {
 /// The command that runs the token issuer with `args`, and the executable it runs.
 ///
 /// Normally `<current exe> token-server ARGS` (the xtask binary). In xtask's own unit
-/// tests the current executable is the test binary, so it runs the ignored test
+/// tests the current executable is the test binary, so it runs the test
 /// `serve_as_child_process` of `token_server`, which serves with the arguments it finds
 /// in an environment variable.
 fn issuer_command(args: &[String]) -> Result<(Command, PathBuf)> {
@@ -348,12 +348,7 @@ fn issuer_command(args: &[String]) -> Result<(Command, PathBuf)> {
     let mut command = Command::new(&exe);
     #[cfg(test)]
     command
-        .args([
-            "registry::token_server::tests::serve_as_child_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["registry::token_server::tests::serve_as_child_process", "--exact", "--nocapture"])
         .env(token_server::CHILD_ARGS_ENV, args.join("\n"));
     #[cfg(not(test))]
     command.arg("token-server").args(args);

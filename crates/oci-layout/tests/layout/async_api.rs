@@ -40,6 +40,35 @@ async fn chunks_in_blob_out() {
     assert_eq!(all, data);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_without_hashing_check_the_size_and_trust_the_digest() {
+    let data = random_bytes(6, 3 * 1024 * 1024 + 17); // more than one pipeline chunk
+    let digest = Digest::sha256(&data);
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = tmp.path().join("a.tar");
+    let dir = AsyncLayout::new(Layout::init_dir(tmp.path().join("dir")).unwrap());
+    let tar = AsyncLayout::open_with(move || Layout::init_tar(tar)).await.unwrap();
+    for layout in [dir, tar] {
+        let mut w = layout.blob_writer_without_hashing(DigestAlgorithm::SHA256).await.unwrap();
+        for chunk in data.chunks(400 * 1024) {
+            w.write_chunk(chunk.to_vec()).await.unwrap();
+        }
+        w.commit(data.len() as u64, digest.clone()).await.unwrap();
+        layout.commit().await.unwrap();
+        assert_eq!(layout.read_blob(digest.clone()).await.unwrap(), data);
+
+        let mut w = layout.blob_writer_without_hashing(DigestAlgorithm::SHA256).await.unwrap();
+        w.write_all(b"abc").await.unwrap();
+        let err = w.commit(4, Digest::sha256(b"abc")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedSize);
+        assert!(!layout.has_blob(Digest::sha256(b"abc")).await.unwrap());
+
+        let mut w = layout.blob_writer_without_hashing(DigestAlgorithm::SHA256).await.unwrap();
+        w.write_all(b"abc").await.unwrap();
+        assert_eq!(w.finish().await.unwrap_err().kind(), ErrorKind::UnexpectedDigest);
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn failed_and_abandoned_writers_leave_nothing() {
     let (tmp, layout) = layout();

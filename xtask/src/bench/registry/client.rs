@@ -1,0 +1,371 @@
+//! The work done with our client: pulling an image into a layout directory, pushing one
+//! from it, and the raw transfers of the same blobs that serve as the limits.
+
+use std::future::Future;
+use std::io::{Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::Frame;
+use http_body_util::BodyExt as _;
+use oci_distribution::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use oci_distribution::{BlobContent, Body, Client, PullOptions, PushOptions};
+use oci_layout::{AsyncLayout, Directory, Layout, WriteOptions};
+use oci_reference::Reference;
+use oci_spec_types::{Descriptor, Digest, ImageManifest, Manifest, MediaType};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::Result;
+
+/// The tag images get in the layouts the bench writes.
+pub(super) const LAYOUT_TAG: &str = "bench";
+/// The chunk a push reads a blob in (blobs up to this size are pushed and pulled whole).
+const READ_CHUNK: usize = 1024 * 1024;
+/// How many chunks a push reads ahead of what is sent.
+const READ_AHEAD: usize = 2;
+
+/// Runs `work` on every item, at most `limit` at a time, each as its own task (so that
+/// they spread over the runtime's worker threads); the first error wins.
+pub(super) async fn for_each_bounded<T, F, Fut>(items: Vec<T>, limit: usize, work: F) -> Result<u64>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Result<u64>> + Send + 'static,
+{
+    let semaphore = Arc::new(Semaphore::new(limit.max(1)));
+    let mut tasks = JoinSet::new();
+    for item in items {
+        let permit = Arc::clone(&semaphore).acquire_owned().await.map_err(|e| e.to_string())?;
+        let future = work(item);
+        tasks.spawn(async move {
+            let result = future.await;
+            drop(permit);
+            result
+        });
+    }
+    let mut total = 0;
+    while let Some(joined) = tasks.join_next().await {
+        total += joined.map_err(|e| format!("a transfer task failed: {e}"))??;
+    }
+    Ok(total)
+}
+
+/// The image manifest `reference` names, with its bytes and descriptor.
+async fn image_manifest(
+    client: &Client,
+    reference: &Reference,
+) -> Result<(ImageManifest, Bytes, Descriptor)> {
+    let response = client.get_manifest(reference).await.map_err(|e| format!("{reference}: {e}"))?;
+    let descriptor = response.descriptor();
+    match response.manifest {
+        Manifest::Image(image) => Ok((image, response.bytes, descriptor)),
+        _ => Err(format!("{reference}: not an image manifest")),
+    }
+}
+
+/// Pulls the image `reference` into a new layout directory at `dir`, `concurrency` blobs
+/// at a time: each blob is streamed from [`Client::get_blob`] into an [`AsyncLayout`]
+/// blob writer committed with the descriptor's size and digest; then the manifest is
+/// stored and tagged [`LAYOUT_TAG`]. The stream checks size and digest and hands out the
+/// last chunk only once they matched, so the writer does not hash again
+/// ([`AsyncLayout::blob_writer_without_hashing`]): one hash per byte, not two, and
+/// nothing is committed unless the stream ended without an error. Blobs of at most
+/// [`READ_CHUNK`] bytes are received whole and stored in one blocking call. With
+/// `fsync`, the layout flushes every file to disk before it appears
+/// ([`WriteOptions::fsync`]). Returns the bytes of the layers.
+pub(super) async fn pull(
+    client: &Client,
+    reference: &Reference,
+    dir: &Path,
+    concurrency: usize,
+    fsync: bool,
+) -> Result<u64> {
+    let directory = Directory::with_options(dir, WriteOptions::default().with_fsync(fsync));
+    let layout = AsyncLayout::open_with(move || Layout::init(directory))
+        .await
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (image, bytes, descriptor) = image_manifest(client, reference).await?;
+    let layer_bytes = image.layers.iter().map(|l| l.size).sum();
+    let blobs: Vec<Descriptor> = std::iter::once(image.config.clone()).chain(image.layers).collect();
+    for_each_bounded(blobs, concurrency, |blob| {
+        let (client, reference, layout) = (client.clone(), reference.clone(), layout.clone());
+        async move { pull_blob(&client, &reference, &layout, &blob).await }
+    })
+    .await?;
+    let stored = descriptor.clone();
+    let err = |e: oci_layout::Error| format!("{}: {e}", dir.display());
+    layout.blocking(move |l| l.write_blob(&bytes[..], &stored)).await.map_err(err)?;
+    layout.tag(LAYOUT_TAG, descriptor).await.map_err(err)?;
+    layout.commit().await.map_err(err)?;
+    Ok(layer_bytes)
+}
+
+/// Streams one blob from the registry into the layout.
+async fn pull_blob(
+    client: &Client,
+    reference: &Reference,
+    layout: &AsyncLayout,
+    blob: &Descriptor,
+) -> Result<u64> {
+    let context = |e: &dyn std::fmt::Display| format!("pulling {}: {e}", blob.digest);
+    let mut stream =
+        client.get_blob(reference, blob, PullOptions::default()).await.map_err(|e| context(&e))?;
+    if blob.size <= READ_CHUNK as u64 {
+        // Small: received whole (verified), then written and committed in one blocking call.
+        let bytes = stream.bytes(READ_CHUNK).await.map_err(|e| context(&e))?;
+        let (size, digest) = (blob.size, blob.digest.clone());
+        layout
+            .blocking(move |l| {
+                let mut writer = l.blob_writer(&digest.algorithm())?.without_hashing();
+                writer.write_all(&bytes).map_err(oci_layout::Error::io)?;
+                writer.commit(size, &digest)
+            })
+            .await
+            .map_err(|e| context(&e))?;
+        return Ok(blob.size);
+    }
+    let mut writer =
+        layout.blob_writer_without_hashing(blob.digest.algorithm()).await.map_err(|e| context(&e))?;
+    while let Some(chunk) = stream.next_chunk().await.map_err(|e| context(&e))? {
+        writer.write_chunk(chunk).await.map_err(|e| context(&e))?;
+    }
+    writer.commit(blob.size, blob.digest.clone()).await.map_err(|e| context(&e))?;
+    Ok(blob.size)
+}
+
+/// Pushes the image tagged [`LAYOUT_TAG`] in the layout directory `dir` to `target` (a
+/// reference with a tag), `concurrency` blobs at a time, then the manifest. Returns the
+/// bytes of the layers.
+///
+/// Each blob is read as stored (the driver's reader, not the layout's verifying one) and
+/// streamed through [`Client::push_blob`], which checks size and digest as it sends and
+/// sends the piece that completes the blob only once they matched: one hash per byte,
+/// not two, and a corrupt blob in the layout still fails the push.
+pub(super) async fn push(client: &Client, dir: &Path, target: &Reference, concurrency: usize) -> Result<u64> {
+    let path = dir.to_owned();
+    let err = |e: oci_layout::Error| format!("{}: {e}", dir.display());
+    let layout = AsyncLayout::open_with(move || Layout::open_dir(path)).await.map_err(err)?;
+    let descriptor = layout.resolve(LAYOUT_TAG).await.map_err(err)?;
+    let bytes = layout.read_blob(descriptor.digest.clone()).await.map_err(err)?;
+    let image: ImageManifest =
+        serde_json::from_slice(&bytes).map_err(|e| format!("the manifest in {}: {e}", dir.display()))?;
+    let layer_bytes = image.layers.iter().map(|l| l.size).sum();
+    let blobs: Vec<Descriptor> = std::iter::once(image.config).chain(image.layers).collect();
+    for_each_bounded(blobs, concurrency, |blob| {
+        let (client, target, layout) = (client.clone(), target.clone(), layout.clone());
+        async move {
+            let context = |e: &dyn std::fmt::Display| format!("pushing {}: {e}", blob.digest);
+            let digest = blob.digest.clone();
+            let stored = layout.blocking(move |l| open_content(l, &digest)).await.map_err(|e| context(&e))?;
+            client
+                .push_blob(&target, &blob, stored, PushOptions::default())
+                .await
+                .map_err(|e| context(&e))?;
+            Ok(blob.size)
+        }
+    })
+    .await?;
+    let media_type = descriptor.media_type.clone();
+    client.put_manifest(target, bytes, &media_type).await.map_err(|e| format!("{target}: {e}"))?;
+    Ok(layer_bytes)
+}
+
+/// The content of the blob `digest` for a push, as stored: read whole when it is at most
+/// [`READ_CHUNK`] bytes, else streamed by a [`ReadBody`].
+fn open_content(layout: &Layout, digest: &Digest) -> oci_layout::Result<BlobContent> {
+    let mut reader = layout.driver().blob_reader(digest)?;
+    let size = reader.size();
+    if size > READ_CHUNK as u64 {
+        return Ok(BlobContent::from_body(ReadBody::spawn(reader, size), Some(size)));
+    }
+    let mut bytes = Vec::with_capacity(READ_CHUNK.min(usize::try_from(size).unwrap_or(READ_CHUNK)));
+    reader.read_to_end(&mut bytes).map_err(|e| oci_layout::Error::io(e).with_digest(digest.clone()))?;
+    Ok(BlobContent::from_bytes(bytes))
+}
+
+/// The raw download of the layers of `reference`: `GET`s sent through
+/// [`Client::execute`], `concurrency` at a time, their bodies drained without hashing or
+/// storing. Returns the bytes received.
+pub(super) async fn raw_download(client: &Client, reference: &Reference, concurrency: usize) -> Result<u64> {
+    let (image, _, _) = image_manifest(client, reference).await?;
+    for_each_bounded(image.layers, concurrency, |blob| {
+        let (client, reference) = (client.clone(), reference.clone());
+        async move {
+            let path = format!("/v2/{}/blobs/{}", reference.path(), blob.digest);
+            let scopes = [format!("repository:{}:pull", reference.path())];
+            let response = client
+                .execute(&reference, Method::GET, &path, HeaderMap::new(), Body::empty(), &scopes)
+                .await
+                .map_err(|e| format!("GET {path}: {e}"))?;
+            if response.status() != StatusCode::OK {
+                return Err(format!("GET {path}: status {}", response.status()));
+            }
+            let mut body = response.into_body();
+            let mut received = 0u64;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| format!("GET {path}: {e}"))?;
+                received += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            if received != blob.size {
+                return Err(format!("GET {path}: {received} bytes, expected {}", blob.size));
+            }
+            Ok(received)
+        }
+    })
+    .await
+}
+
+/// What a raw upload sends for a blob: bytes in memory, or a file read in chunks (no
+/// hashing either way).
+pub(super) enum RawSource {
+    /// Content in memory.
+    Bytes(Bytes),
+    /// The file of a layout's blob.
+    File(PathBuf),
+}
+
+/// The raw upload of `blobs` to `target`'s repository: `POST` then `PUT ?digest=` with
+/// the content, through [`Client::execute`], `concurrency` at a time, nothing hashed on
+/// our side (the registry still checks the digest). Returns the bytes sent.
+pub(super) async fn raw_upload(
+    client: &Client,
+    target: &Reference,
+    blobs: Vec<(Descriptor, RawSource)>,
+    concurrency: usize,
+) -> Result<u64> {
+    for_each_bounded(blobs, concurrency, |(blob, source)| {
+        let (client, target) = (client.clone(), target.clone());
+        async move {
+            let scopes = [format!("repository:{}:pull,push", target.path())];
+            let uploads = format!("/v2/{}/blobs/uploads/", target.path());
+            let response = client
+                .execute(&target, Method::POST, &uploads, HeaderMap::new(), Body::empty(), &scopes)
+                .await
+                .map_err(|e| format!("POST {uploads}: {e}"))?;
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .filter(|_| response.status() == StatusCode::ACCEPTED)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("POST {uploads}: status {} without a Location", response.status()))?;
+            drop(response);
+            let separator = if location.contains('?') { '&' } else { '?' };
+            let put = format!("{location}{separator}digest={}", blob.digest);
+            let body = match source {
+                RawSource::Bytes(bytes) => Body::from_bytes(bytes),
+                RawSource::File(path) => {
+                    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    Body::stream(ReadBody::spawn(file, blob.size), Some(blob.size))
+                }
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
+            let response = client
+                .execute(&target, Method::PUT, &put, headers, body, &scopes)
+                .await
+                .map_err(|e| format!("PUT {put}: {e}"))?;
+            if response.status() != StatusCode::CREATED {
+                return Err(format!("PUT {put}: status {}", response.status()));
+            }
+            Ok(blob.size)
+        }
+    })
+    .await
+}
+
+/// A body read from a [`Read`] on a blocking thread in [`READ_CHUNK`] chunks, a few
+/// chunks ahead. A read error ends it early: what it feeds then sees the content end
+/// short (the client's check of a push, or the registry, refuses it).
+struct ReadBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl ReadBody {
+    /// Reads `size` bytes (the rest is not read) from `reader`.
+    fn spawn(mut reader: impl Read + Send + 'static, size: u64) -> Self {
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
+        tokio::task::spawn_blocking(move || {
+            let mut left = size;
+            while left > 0 {
+                let mut buf = vec![0u8; READ_CHUNK.min(usize::try_from(left).unwrap_or(READ_CHUNK))];
+                match reader.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        left -= n as u64;
+                        if tx.blocking_send(Bytes::from(buf)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Self { rx }
+    }
+}
+
+impl http_body::Body for ReadBody {
+    type Data = Bytes;
+    type Error = oci_distribution::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, Self::Error>>> {
+        self.rx.poll_recv(cx).map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+/// Pushes an image of `layers` (each pushed as it is made, then dropped) and a small
+/// configuration to `reference` (a reference with a tag). Setup, not measured.
+pub(super) async fn push_generated(
+    client: &Client,
+    reference: &Reference,
+    layers: impl Iterator<Item = Vec<u8>>,
+) -> Result<()> {
+    let mut descriptors = Vec::new();
+    for layer in layers {
+        let descriptor = Descriptor::for_bytes(MediaType::LAYER_TAR_GZIP, &layer);
+        client
+            .push_blob(reference, &descriptor, layer, PushOptions::default())
+            .await
+            .map_err(|e| format!("setup: pushing a layer to {reference}: {e}"))?;
+        descriptors.push(descriptor);
+    }
+    let config = super::image_config();
+    let config_descriptor = Descriptor::for_bytes(MediaType::IMAGE_CONFIG, &config);
+    client
+        .push_blob(reference, &config_descriptor, config, PushOptions::default())
+        .await
+        .map_err(|e| format!("setup: pushing the config to {reference}: {e}"))?;
+    let manifest = serde_json::to_vec(&ImageManifest::new(config_descriptor, descriptors))
+        .map_err(|e| format!("setup: the manifest: {e}"))?;
+    client
+        .put_manifest(reference, manifest, &MediaType::IMAGE_MANIFEST)
+        .await
+        .map_err(|e| format!("setup: pushing the manifest to {reference}: {e}"))?;
+    Ok(())
+}
+
+/// Writes an image of `layers` into a new layout directory at `dir`, tagged
+/// [`LAYOUT_TAG`]. Setup, not measured.
+pub(super) fn write_layout(dir: &Path, layers: impl Iterator<Item = Vec<u8>>) -> Result<()> {
+    let err = |e: oci_layout::Error| format!("setup: {}: {e}", dir.display());
+    let layout = Layout::init_dir(dir).map_err(err)?;
+    let mut descriptors = Vec::new();
+    for layer in layers {
+        descriptors.push(layout.add_blob(&layer[..], MediaType::LAYER_TAR_GZIP).map_err(err)?);
+    }
+    let config = layout.add_blob(&super::image_config()[..], MediaType::IMAGE_CONFIG).map_err(err)?;
+    let manifest = layout
+        .write_json_blob(&ImageManifest::new(config, descriptors), MediaType::IMAGE_MANIFEST)
+        .map_err(err)?;
+    layout.tag(LAYOUT_TAG, manifest).map_err(err)?;
+    layout.commit().map_err(err)
+}

@@ -1,0 +1,98 @@
+//! The figures of a workload over its rounds, and the lines that report them.
+
+use std::time::Duration;
+
+/// One timed transfer of ours: the bytes, the time, the peak memory in KiB.
+pub(super) struct Timed {
+    pub(super) bytes: u64,
+    pub(super) elapsed: Duration,
+    pub(super) peak_kib: Option<u32>,
+}
+
+/// The figures of one workload over the rounds.
+#[derive(Default)]
+pub(super) struct Figures {
+    /// Our times.
+    pub(super) ours: Vec<Duration>,
+    /// skopeo's times.
+    pub(super) skopeo: Vec<Duration>,
+    /// The raw transfer's times.
+    pub(super) limit: Vec<Duration>,
+    /// The bytes of the layers one transfer moves.
+    bytes: u64,
+    /// The largest peak memory of our runs, in KiB.
+    peak_kib: Option<u32>,
+}
+
+impl Figures {
+    /// Adds a run of ours.
+    pub(super) fn record_ours(&mut self, timed: &Timed) {
+        self.ours.push(timed.elapsed);
+        self.bytes = timed.bytes;
+        self.peak_kib = self.peak_kib.max(timed.peak_kib);
+    }
+
+    /// Prints the figures of `round` (the last ones) on stderr, as rates or times.
+    pub(super) fn print_round(&self, name: &str, round: usize, rates: bool) {
+        let show = |d: Option<&Duration>| match (d, rates) {
+            (None, _) => "-".to_owned(),
+            (Some(d), true) => format!("{:.0} MB/s", mb_per_s(self.bytes, *d)),
+            (Some(d), false) => format!("{:.3} s", d.as_secs_f64()),
+        };
+        eprintln!(
+            "  {name} round {round}: ours {}, skopeo {}, limit {}",
+            show(self.ours.last()),
+            show(self.skopeo.last()),
+            show(self.limit.last())
+        );
+    }
+
+    fn peak(&self) -> String {
+        self.peak_kib
+            .map_or_else(|| "unknown".to_owned(), |kib| format!("{:.1} MiB", f64::from(kib) / 1024.0))
+    }
+
+    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R; limit L MB/s, ratio R2); peak memory M`.
+    pub(super) fn print_rates(&self, name: &str, skopeo: bool) {
+        let rate = |times: &[Duration]| best(times).map(|d| mb_per_s(self.bytes, d));
+        let ours = rate(&self.ours).unwrap_or(0.0);
+        let theirs = rate(&self.skopeo)
+            .filter(|_| skopeo)
+            .map(|s| format!("skopeo {s:.0} MB/s, ratio {:.2}; ", ours / s))
+            .unwrap_or_default();
+        let limit = rate(&self.limit).unwrap_or(f64::INFINITY);
+        println!(
+            "bench {name}: {ours:.0} MB/s ({theirs}limit {limit:.0} MB/s, ratio {:.2}); peak memory {}",
+            ours / limit,
+            self.peak()
+        );
+    }
+
+    /// `bench NAME: X s (skopeo Y s, ratio R; limit L s, ratio R2); peak memory M`, where
+    /// the ratios are how many times faster we are (skopeo) and the limit's share of our
+    /// time.
+    pub(super) fn print_times(&self, name: &str, skopeo: bool) {
+        let secs = |times: &[Duration]| best(times).map(|d| d.as_secs_f64().max(1e-9));
+        let ours = secs(&self.ours).unwrap_or(f64::NAN);
+        let theirs = secs(&self.skopeo)
+            .filter(|_| skopeo)
+            .map(|s| format!("skopeo {s:.2} s, ratio {:.1}; ", s / ours))
+            .unwrap_or_default();
+        let limit = secs(&self.limit).unwrap_or(0.0);
+        println!(
+            "bench {name}: {ours:.2} s ({theirs}limit {limit:.2} s, ratio {:.2}); peak memory {}",
+            limit / ours,
+            self.peak()
+        );
+    }
+}
+
+/// The shortest of `times`: the least disturbed run.
+fn best(times: &[Duration]) -> Option<Duration> {
+    times.iter().min().copied()
+}
+
+#[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
+fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9)
+}

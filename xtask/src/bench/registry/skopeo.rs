@@ -1,0 +1,58 @@
+//! The same work done by skopeo, timed as a whole process.
+//!
+//! Each run gets a new, empty blob-info cache: skopeo remembers where it saw each blob
+//! (`/var/lib/containers/cache` for root) and mounts a known blob from another
+//! repository of the same registry instead of uploading it, which would make a push of
+//! blobs it pulled before cost nothing. The cache goes to `$XDG_DATA_HOME` when
+//! containers/image believes it runs rootless (`_CONTAINERS_ROOTLESS_UID`, which it
+//! reads in place of the effective user id).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::Result;
+
+/// Whether `skopeo` can be run.
+pub(super) fn available() -> bool {
+    Command::new("skopeo").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// `skopeo copy` of the image `docker://<image>` into the layout directory `dir`
+/// (created), tagged `tag`, with an empty blob-info cache in `cache` (a new directory,
+/// removed afterwards); returns the wall-clock time.
+pub(super) fn pull(image: &str, dir: &Path, tag: &str, cache: &Path) -> Result<Duration> {
+    let destination = format!("oci:{}:{tag}", dir.display());
+    copy(&["--src-tls-verify=false", &format!("docker://{image}"), &destination], cache)
+}
+
+/// `skopeo copy` of the image tagged `tag` in the layout directory `dir` to
+/// `docker://<image>`, with an empty blob-info cache in `cache` (a new directory,
+/// removed afterwards); returns the wall-clock time.
+pub(super) fn push(dir: &Path, tag: &str, image: &str, cache: &Path) -> Result<Duration> {
+    let source = format!("oci:{}:{tag}", dir.display());
+    copy(&["--dest-tls-verify=false", &source, &format!("docker://{image}")], cache)
+}
+
+fn copy(args: &[&str], cache: &Path) -> Result<Duration> {
+    std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let start = Instant::now();
+    let output = Command::new("skopeo")
+        .args(["copy", "--quiet", "--insecure-policy"])
+        .args(args)
+        .env("_CONTAINERS_ROOTLESS_UID", "1000")
+        .env("XDG_DATA_HOME", cache)
+        .output()
+        .map_err(|e| format!("running skopeo: {e}"))?;
+    let elapsed = start.elapsed();
+    let _ = std::fs::remove_dir_all(cache);
+    if !output.status.success() {
+        return Err(format!(
+            "skopeo copy {}: {}: {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(elapsed)
+}
