@@ -82,7 +82,10 @@ pub mod transport;
 mod url;
 
 pub use api::blobs::{BlobStream, PullOptions};
-pub use api::upload::{BlobContent, MountOutcome, PushOptions, PushOutcome, UploadPolicy, UploadStats};
+pub use api::upload::{
+    BlobContent, DEFAULT_MOUNT_CHECK_MAX_SIZE, MountOutcome, PushOptions, PushOutcome, UploadPolicy,
+    UploadStats,
+};
 pub use api::{CatalogOptions, FallbackPolicy, ListOptions, ManifestResponse, ReferrersOptions, TagsOptions};
 pub use body::Body;
 pub use cache::CacheStats;

@@ -14,6 +14,8 @@ use crate::{Result, workspace};
 
 /// The workloads, in the order they run when none is named.
 pub const WORKLOADS: &[&str] = &["reference", "layout", "registry"];
+/// Parts of a workload that can be named alone.
+const PARTS: &[&str] = &["registry-large", "registry-small"];
 
 const USAGE: &str = "\
 usage: cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]
@@ -23,7 +25,9 @@ workloads:
   layout       write and read back a 1 GiB layout (8 x 128 MiB) in each driver, MB/s vs sha256
   registry     pull 8 x 128 MiB into a layout, push it back, push and pull 200 x 4 KiB, against
                the real registry (started on loopback unless --registry URL), beside skopeo and
-               a raw transfer of the same blobs; OCI_BENCH_ROUNDS (default 3) rounds, best kept";
+               a raw transfer of the same blobs; OCI_BENCH_ROUNDS (default 3) rounds, best kept
+  registry-large, registry-small
+               one half of `registry`: the 8 large layers, or the 200 small ones";
 
 /// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
 pub fn main(args: &[String]) -> Result<bool> {
@@ -43,7 +47,7 @@ pub fn main(args: &[String]) -> Result<bool> {
             "--registry" => {
                 registry_url = Some(it.next().ok_or("--registry takes a URL")?.clone());
             }
-            w if WORKLOADS.contains(&w) => workloads.push(w.to_owned()),
+            w if WORKLOADS.contains(&w) || PARTS.contains(&w) => workloads.push(w.to_owned()),
             other => return Err(format!("unknown workload or option `{other}`\n\n{USAGE}")),
         }
     }
@@ -58,7 +62,9 @@ pub fn main(args: &[String]) -> Result<bool> {
         let result = match workload.as_str() {
             "reference" => reference::run(corpus.as_deref()),
             "layout" => layout::run(),
-            "registry" => registry::run(registry_url.as_deref()),
+            "registry" => registry::run(registry_url.as_deref(), registry::Parts::Both),
+            "registry-large" => registry::run(registry_url.as_deref(), registry::Parts::Large),
+            "registry-small" => registry::run(registry_url.as_deref(), registry::Parts::Small),
             other => Err(format!("unknown workload `{other}`")),
         };
         if let Err(e) = result {
@@ -94,4 +100,18 @@ pub fn peak_memory_kib() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// The CPU time (user and system) the process `pid` (this one when `None`) has used, where
+/// `/proc` has it; in clock ticks of 10 ms (`CLK_TCK` is 100 on Linux).
+#[must_use]
+pub fn cpu_time(pid: Option<u32>) -> Option<std::time::Duration> {
+    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |pid| format!("/proc/{pid}/stat"));
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The fields after the command name (which may hold spaces) in parentheses; utime and
+    // stime are the 14th and 15th fields of the line, the 12th and 13th after it.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(std::time::Duration::from_millis((utime + stime) * 10))
 }

@@ -37,6 +37,16 @@ pub(crate) struct Tls<'a> {
     pub(crate) key: &'a Path,
 }
 
+/// How much an instance logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Logging {
+    /// Every request (`info`, with the access log): what the tests' logs show.
+    Requests,
+    /// Errors only, no access log: for the benches, where two log lines per request
+    /// would cost the server more than serving a small blob.
+    Errors,
+}
+
 /// What varies between instances.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Config<'a> {
@@ -50,6 +60,8 @@ pub(crate) struct Config<'a> {
     pub(crate) auth: Auth<'a>,
     /// TLS, or plain HTTP when `None`.
     pub(crate) tls: Option<Tls<'a>>,
+    /// What it logs.
+    pub(crate) logging: Logging,
 }
 
 /// Renders `config` as YAML. Logs go to stderr (the server's log file); there is no redis
@@ -62,8 +74,10 @@ pub(crate) fn render(config: &Config<'_>) -> String {
         "\
 version: 0.1
 log:
-  level: info
+  level: {level}
   formatter: text
+  accesslog:
+    disabled: {quiet}
   fields:
     service: registry
 storage:
@@ -85,6 +99,8 @@ http:
         storage = quote(&config.storage.to_string_lossy()),
         port = config.port,
         secret = quote(config.secret),
+        level = if config.logging == Logging::Errors { "error" } else { "info" },
+        quiet = config.logging == Logging::Errors,
     );
     if let Some(tls) = config.tls {
         let _ = write!(
@@ -145,10 +161,12 @@ mod tests {
             secret: "s3cret",
             auth: Auth::None,
             tls: None,
+            logging: Logging::Requests,
         });
         assert!(plain.contains("  addr: 127.0.0.1:5001\n  secret: \"s3cret\"\n"), "{plain}");
         assert!(plain.contains("    rootdirectory: \"/w/plain/storage\"\n  delete:\n    enabled: true\n"));
         assert!(!plain.contains("auth:") && !plain.contains("tls:") && !plain.contains("redis"));
+        assert!(plain.contains("  level: info\n  formatter: text\n  accesslog:\n    disabled: false\n"));
 
         let token = render(&Config {
             port: 5002,
@@ -161,7 +179,9 @@ mod tests {
                 rootcertbundle: Path::new("/w/certs/issuer.pem"),
             },
             tls: Some(Tls { certificate: Path::new("/c.pem"), key: Path::new("/k.pem") }),
+            logging: Logging::Errors,
         });
+        assert!(token.contains("  level: error\n  formatter: text\n  accesslog:\n    disabled: true\n"));
         assert!(token.ends_with(
             "  tls:\n    certificate: \"/c.pem\"\n    key: \"/k.pem\"\nauth:\n  token:\n    \
              realm: \"http://127.0.0.1:9/token\"\n    service: \"svc\"\n    issuer: \"iss\"\n    \

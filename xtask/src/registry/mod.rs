@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use self::config::{Auth, Config, Tls};
+use self::config::{Auth, Config, Logging, Tls};
 use crate::peers::{BackgroundServer, ensure_deb_packages, free_loopback_port};
 use crate::test_cmd::Context;
 use crate::{Result, workspace};
@@ -94,10 +94,10 @@ impl TestRegistries {
     pub fn start_servers(work_dir: &Path) -> Result<Self> {
         let mut peers = Peers::prepare(work_dir)?;
         let token_realm = peers.start_issuer()?;
-        let plain = peers.start_registry("plain", Kind::Plain)?;
-        let basic = peers.start_registry("basic", Kind::Basic)?;
-        let token = peers.start_registry("token", Kind::Token { realm: &token_realm })?;
-        let tls = peers.start_registry("tls", Kind::Tls)?;
+        let plain = peers.start_registry("plain", Kind::Plain, Logging::Requests)?;
+        let basic = peers.start_registry("basic", Kind::Basic, Logging::Requests)?;
+        let token = peers.start_registry("token", Kind::Token { realm: &token_realm }, Logging::Requests)?;
+        let tls = peers.start_registry("tls", Kind::Tls, Logging::Requests)?;
         Ok(Self {
             plain,
             basic,
@@ -111,12 +111,13 @@ impl TestRegistries {
         })
     }
 
-    /// Starts only a `plain` registry (plain HTTP, no auth) in `work_dir`, after emptying
-    /// it: the benchmarks' peer. Returns its base URL and the server, which stops the
-    /// registry when dropped. The registry must be installed ([`PACKAGES`]).
+    /// Starts only a `plain` registry (plain HTTP, no auth, logging errors only) in
+    /// `work_dir`, after emptying it: the benchmarks' peer. Returns its base URL and the
+    /// server, which stops the registry when dropped. The registry must be installed
+    /// ([`PACKAGES`]).
     pub fn start_plain(work_dir: &Path) -> Result<(String, BackgroundServer)> {
         let mut peers = Peers::prepare(work_dir)?;
-        let url = peers.start_registry("plain", Kind::Plain)?;
+        let url = peers.start_registry("plain", Kind::Plain, Logging::Errors)?;
         let server = peers.servers.pop().ok_or("the registry was not kept")?;
         Ok((url, server))
     }
@@ -280,7 +281,7 @@ impl Peers {
     }
 
     /// Starts one registry called `name` and returns its base URL once `GET /v2/` answers.
-    fn start_registry(&mut self, name: &str, kind: Kind<'_>) -> Result<String> {
+    fn start_registry(&mut self, name: &str, kind: Kind<'_>, logging: Logging) -> Result<String> {
         let dir = self.work_dir.join(name);
         let storage = dir.join("storage");
         std::fs::create_dir_all(&storage).map_err(|e| format!("creating {}: {e}", storage.display()))?;
@@ -299,7 +300,7 @@ impl Peers {
         let tls = matches!(kind, Kind::Tls)
             .then_some(Tls { certificate: &self.certs.server_cert, key: &self.certs.server_key });
         let config_path = dir.join("config.yml");
-        let config = config::render(&Config { port, storage: &storage, secret: &secret, auth, tls });
+        let config = config::render(&Config { port, storage: &storage, secret: &secret, auth, tls, logging });
         std::fs::write(&config_path, config)
             .map_err(|e| format!("writing {}: {e}", config_path.display()))?;
 

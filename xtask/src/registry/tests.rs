@@ -79,7 +79,7 @@ fn plain_registry_answers_and_stores_blobs() {
         return;
     }
     let mut peers = prepare("plain");
-    let url = peers.start_registry("plain", Kind::Plain).unwrap();
+    let url = peers.start_registry("plain", Kind::Plain, Logging::Requests).unwrap();
     let ping = http::get(&format!("{url}/v2/")).unwrap();
     assert_eq!(ping.status, 200);
     assert_eq!(ping.header("Docker-Distribution-Api-Version"), Some("registry/2.0"));
@@ -95,7 +95,7 @@ fn basic_registry_challenges_and_accepts_only_the_test_user() {
         return;
     }
     let mut peers = prepare("basic");
-    let url = peers.start_registry("basic", Kind::Basic).unwrap();
+    let url = peers.start_registry("basic", Kind::Basic, Logging::Requests).unwrap();
     let ping = format!("{url}/v2/");
     let challenge = http::get(&ping).unwrap();
     assert_eq!(challenge.status, 401);
@@ -129,7 +129,7 @@ fn token_registry_verifies_the_issuers_jwts() {
     }
     let mut peers = prepare("token");
     let realm = peers.start_issuer().unwrap();
-    let url = peers.start_registry("token", Kind::Token { realm: &realm }).unwrap();
+    let url = peers.start_registry("token", Kind::Token { realm: &realm }, Logging::Requests).unwrap();
     let tags = format!("{url}/v2/foo/tags/list");
 
     let challenge = http::get(&tags).unwrap();
@@ -197,7 +197,7 @@ fn the_token_registry_checks_expiry_with_a_minute_of_leeway() {
     }
     let mut peers = prepare("token-expiry");
     let realm = peers.start_issuer().unwrap();
-    let url = peers.start_registry("token", Kind::Token { realm: &realm }).unwrap();
+    let url = peers.start_registry("token", Kind::Token { realm: &realm }, Logging::Requests).unwrap();
     let user = basic(USERNAME, &peers.password);
     let short = get_token(&realm, "scope=repository:foo:pull&expires_in=1", Some(&user));
     assert_eq!(json(&short)["expires_in"], 1);
@@ -249,7 +249,7 @@ fn tls_registry_serves_https_with_the_test_ca() {
         return;
     }
     let mut peers = prepare("tls");
-    let url = peers.start_registry("tls", Kind::Tls).unwrap();
+    let url = peers.start_registry("tls", Kind::Tls, Logging::Requests).unwrap();
     assert!(url.starts_with("https://127.0.0.1:"));
     let plain_http = http::get(&format!("{}/v2/", url.replacen("https", "http", 1))).unwrap();
     assert_eq!(plain_http.status, 400);

@@ -32,6 +32,10 @@ use crate::{Body, Client, Error, ErrorKind, Result};
 /// bodies, or small JSON errors).
 const ANSWER_LIMIT: usize = 64 * 1024;
 
+/// The default of [`PushOptions::mount_check_max_size`]: a blob this small costs about
+/// as much to send again as a round trip costs on a slow link.
+pub const DEFAULT_MOUNT_CHECK_MAX_SIZE: u64 = 256 * 1024;
+
 /// How a blob's content is sent (distribution-spec "pushing blobs").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -62,9 +66,20 @@ pub enum UploadPolicy {
 pub struct PushOptions {
     /// How the content is sent. [`UploadPolicy::Monolithic`] by default.
     pub policy: UploadPolicy,
-    /// Ask first (`HEAD`) whether the repository has the blob, and send nothing when it
-    /// does. On by default.
+    /// Ask first whether the repository has the blob, and send nothing when it does. On
+    /// by default. How it asks depends on the blob's size
+    /// ([`mount_check_max_size`](Self::mount_check_max_size)).
     pub skip_existing: bool,
+    /// With `skip_existing`, blobs of at most this many bytes are asked for with a mount
+    /// from the target repository itself (`POST ?mount=<digest>&from=<repository>`)
+    /// instead of a `HEAD`: the registry answers `201` when the repository has the blob,
+    /// and otherwise opens the upload session the content then goes into, so that a new
+    /// blob costs two requests instead of three. Larger blobs are asked for with `HEAD`,
+    /// which opens nothing: a registry that neither mounts nor opens a session for a
+    /// mount (it refuses it) gets the content even when it has the blob, which only
+    /// small blobs are worth risking. Not used with `mount_from` or `anonymous_mount`,
+    /// nor for a single POST of a stream. `0` asks with `HEAD` always; 256 KiB by default.
+    pub mount_check_max_size: u64,
     /// A repository of the same registry that has the blob: mount it from there
     /// (`POST ?mount=<digest>&from=<repository>`) before uploading. When the registry
     /// refuses or answers with an upload session, the content is uploaded (into that
@@ -83,6 +98,7 @@ impl Default for PushOptions {
         Self {
             policy: UploadPolicy::default(),
             skip_existing: true,
+            mount_check_max_size: DEFAULT_MOUNT_CHECK_MAX_SIZE,
             mount_from: None,
             anonymous_mount: false,
             progress: None,
@@ -102,6 +118,14 @@ impl PushOptions {
     #[must_use]
     pub fn with_skip_existing(mut self, skip_existing: bool) -> Self {
         self.skip_existing = skip_existing;
+        self
+    }
+
+    /// The same options, asking for blobs of at most `size` bytes with a mount from the
+    /// target repository rather than `HEAD` (`0`: `HEAD` always).
+    #[must_use]
+    pub fn with_mount_check_max_size(mut self, size: u64) -> Self {
+        self.mount_check_max_size = size;
         self
     }
 
@@ -132,6 +156,7 @@ impl fmt::Debug for PushOptions {
         f.debug_struct("PushOptions")
             .field("policy", &self.policy)
             .field("skip_existing", &self.skip_existing)
+            .field("mount_check_max_size", &self.mount_check_max_size)
             .field("mount_from", &self.mount_from.as_ref().map(ToString::to_string))
             .field("anonymous_mount", &self.anonymous_mount)
             .field("progress", &self.progress.is_some())
@@ -272,8 +297,13 @@ impl Client {
         let scopes = push_scopes(reference, mount_from);
         let mut content = Content::new(content.into(), descriptor, Arc::clone(&reporter))?;
         let single_post_stream = options.policy == UploadPolicy::SinglePost && !content.can_send_again();
+        let mount_check = options.skip_existing
+            && descriptor.size <= options.mount_check_max_size
+            && mount_from.is_none()
+            && !options.anonymous_mount
+            && !single_post_stream;
         // A HEAD also learns how the registry authenticates, before a stream is sent.
-        if options.skip_existing || single_post_stream {
+        if (options.skip_existing && !mount_check) || single_post_stream {
             let size = self.head_blob_with(reference, digest, &scopes).await?;
             if options.skip_existing && size == Some(descriptor.size) {
                 reporter.report(descriptor.size);
@@ -294,7 +324,14 @@ impl Client {
             reporter: &reporter,
             stats: UploadStats { policy: options.policy, ..UploadStats::default() },
         };
-        if mount_from.is_some() || options.anonymous_mount {
+        if mount_check {
+            let url = uploads_url(self, reference, &mount::mount_query(digest, Some(reference)))?;
+            match upload.try_mount(url, None).await? {
+                Some(PushOutcome::Mounted { .. }) => return Ok(PushOutcome::Existed),
+                Some(outcome) => return Ok(outcome),
+                None => {}
+            }
+        } else if mount_from.is_some() || options.anonymous_mount {
             let url = uploads_url(self, reference, &mount::mount_query(digest, mount_from))?;
             if let Some(outcome) = upload.try_mount(url, mount_from).await? {
                 return Ok(outcome);

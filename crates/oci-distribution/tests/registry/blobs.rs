@@ -155,6 +155,41 @@ async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
 }
 
 #[tokio::test]
+async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
+    for target in targets("small_blobs_are_asked_for_with_a_mount_from_their_repository") {
+        let client = &target.client;
+        let reference = target.reference(&target.repository("mount-check"));
+        let small = random(4 << 10);
+        let descriptor = layer(&small);
+        // New: the mount opens a session (distribution does not find it), the content goes there.
+        let outcome = client.push_blob(&reference, &descriptor, small.clone(), PushOptions::default()).await;
+        let stats = uploaded(outcome.unwrap());
+        assert!(stats.mount_session, "{}: {stats:?}", target.name);
+        assert_eq!(stats.bytes_sent, small.len() as u64, "{}", target.name);
+        assert_stored(&target, &reference, &descriptor, &small).await;
+        // Pushed again: the registry mounts it from the repository itself, nothing is sent.
+        let again =
+            client.push_blob(&reference, &descriptor, content(&small, Form::Stream), PushOptions::default());
+        assert_eq!(again.await.unwrap(), PushOutcome::Existed, "{}", target.name);
+        assert_stored(&target, &reference, &descriptor, &small).await;
+
+        // Above the size, or with the size at 0: HEAD, then a plain session.
+        let large = random(usize::try_from(oci_distribution::DEFAULT_MOUNT_CHECK_MAX_SIZE).unwrap() + 1);
+        let other = random(4 << 10);
+        let head_only = PushOptions::default().with_mount_check_max_size(0);
+        for (bytes, options) in [(&large, PushOptions::default()), (&other, head_only)] {
+            let descriptor = layer(bytes);
+            let outcome = client.push_blob(&reference, &descriptor, bytes.clone(), options.clone()).await;
+            let stats = uploaded(outcome.unwrap());
+            assert!(!stats.mount_session, "{}: {stats:?}", target.name);
+            assert_stored(&target, &reference, &descriptor, bytes).await;
+            let again = client.push_blob(&reference, &descriptor, bytes.clone(), options).await;
+            assert_eq!(again.unwrap(), PushOutcome::Existed, "{}", target.name);
+        }
+    }
+}
+
+#[tokio::test]
 async fn mounts_with_and_without_from() {
     for target in targets("mounts_with_and_without_from") {
         let client = &target.client;

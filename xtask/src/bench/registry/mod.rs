@@ -4,7 +4,8 @@
 //!
 //! Without `--registry`, a plain-HTTP registry (Debian's `docker-registry`) is started in
 //! `target/peers/bench-registry` ([`TestRegistries::start_plain`]) and removed afterwards;
-//! `docker-registry` (and, when it can be, `skopeo`) is installed when missing. An
+//! it logs errors only (two log lines per request would cost it more CPU than serving a
+//! 4 KiB blob, for every client alike). `docker-registry` (and, when it can be, `skopeo`) is installed when missing. An
 //! `http://` URL (or a bare `host:port`) is a plain-HTTP registry, `https://` one with
 //! TLS; credentials come from the docker and podman configuration files. The workloads:
 //!
@@ -20,6 +21,9 @@
 //!    (`client::raw_upload`; the registry still hashes what it receives).
 //! 3. `registry-small-push` and `registry-small-pull`: the same for an image of 200
 //!    layers of 4 KiB, timed in seconds.
+//!
+//! `cargo xtask bench registry-large` runs workloads 1 and 2 only, `registry-small`
+//! workload 3 only.
 //!
 //! Every transfer goes to a new repository or directory, and skopeo gets an empty
 //! blob-info cache each time (see the `skopeo` module), so nothing is skipped or mounted as
@@ -49,9 +53,9 @@ use oci_spec_types::Descriptor;
 use tokio::runtime::Runtime;
 
 use self::client::{LAYOUT_TAG, RawSource};
-use self::report::Timed;
+use self::report::{Cpu, Timed};
 use super::layout::{Rng, settle};
-use super::{peak_memory_kib, reset_peak_memory};
+use super::{cpu_time, peak_memory_kib, reset_peak_memory};
 use crate::peers::ensure_deb_packages;
 use crate::registry::TestRegistries;
 use crate::{Result, workspace};
@@ -68,8 +72,20 @@ const SMALL_CONCURRENCY: usize = 16;
 /// The tag of the images in the registry.
 const TAG: &str = "v1";
 
-/// Runs the workload against `registry` (a URL), or a registry started for it.
-pub fn run(registry: Option<&str>) -> Result<()> {
+/// Which images a run transfers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// The large image, then the small one.
+    Both,
+    /// Only the large image (`registry-pull`, `registry-pull-fsync`, `registry-push`).
+    Large,
+    /// Only the small image (`registry-small-push`, `registry-small-pull`).
+    Small,
+}
+
+/// Runs the workload (the `parts` of it) against `registry` (a URL), or a registry
+/// started for it.
+pub fn run(registry: Option<&str>, parts: Parts) -> Result<()> {
     let peer = match registry {
         Some(url) => Peer::given(url)?,
         None => Peer::start()?,
@@ -93,8 +109,12 @@ pub fn run(registry: Option<&str>) -> Result<()> {
         SMALL_LAYER_SIZE >> 10,
         bench.rounds
     );
-    bench.large()?;
-    bench.small()?;
+    if parts != Parts::Small {
+        bench.large()?;
+    }
+    if parts != Parts::Large {
+        bench.small()?;
+    }
     drop(bench);
     drop(scratch);
     drop(peer);
@@ -172,6 +192,8 @@ struct Bench {
     scratch: PathBuf,
     skopeo: bool,
     rounds: usize,
+    /// The registry's process, when the bench started it (its CPU time is reported).
+    registry_pid: Option<u32>,
 }
 
 impl Bench {
@@ -183,7 +205,17 @@ impl Bench {
         let prefix = format!("oci-bench-{}-{}", std::process::id(), unix_seconds());
         let client = runtime.block_on(async { peer.client() })?;
         let host = peer.host.clone();
-        Ok(Self { client, runtime, host, prefix, scratch: scratch.to_owned(), skopeo, rounds: rounds.max(1) })
+        let registry_pid = peer.started.as_ref().map(|(server, _)| server.id());
+        Ok(Self {
+            client,
+            runtime,
+            host,
+            prefix,
+            scratch: scratch.to_owned(),
+            skopeo,
+            rounds: rounds.max(1),
+            registry_pid,
+        })
     }
 
     /// `<host>/<prefix>/<name>:v1`, as a reference and as skopeo's image name.
@@ -202,9 +234,15 @@ impl Bench {
         settle();
         reset_peak_memory();
         let start = Instant::now();
+        let (ours, registry) = (cpu_time(None), self.registry_pid.and_then(|pid| cpu_time(Some(pid))));
         let bytes = self.runtime.block_on(work(self.client.clone()))?;
         let elapsed = start.elapsed();
-        Ok(Timed { bytes, elapsed, peak_kib: peak_memory_kib() })
+        let since = |before: Option<Duration>, now: Option<Duration>| Some(now?.saturating_sub(before?));
+        let cpu = Cpu {
+            ours: since(ours, cpu_time(None)),
+            registry: since(registry, self.registry_pid.and_then(|pid| cpu_time(Some(pid)))),
+        };
+        Ok(Timed { bytes, elapsed, peak_kib: peak_memory_kib(), cpu })
     }
 
     /// Runs `work` with skopeo when it is installed (`None` otherwise), after the same

@@ -1,12 +1,38 @@
 //! The figures of a workload over its rounds, and the lines that report them.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
-/// One timed transfer of ours: the bytes, the time, the peak memory in KiB.
+/// One timed transfer of ours: the bytes, the time, the peak memory in KiB, the CPU time
+/// of this process and of the registry (when the bench started it) during the transfer.
 pub(super) struct Timed {
     pub(super) bytes: u64,
     pub(super) elapsed: Duration,
     pub(super) peak_kib: Option<u32>,
+    pub(super) cpu: Cpu,
+}
+
+/// CPU time used during a transfer, when known.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Cpu {
+    /// By this process (our client, or the raw transfer).
+    pub(super) ours: Option<Duration>,
+    /// By the registry.
+    pub(super) registry: Option<Duration>,
+}
+
+impl Cpu {
+    /// `, cpu 0.21 s, registry cpu 0.40 s` (what is known of it).
+    fn describe(self) -> String {
+        let mut out = String::new();
+        if let Some(ours) = self.ours {
+            let _ = write!(out, ", cpu {:.2} s", ours.as_secs_f64());
+        }
+        if let Some(registry) = self.registry {
+            let _ = write!(out, ", registry cpu {:.2} s", registry.as_secs_f64());
+        }
+        out
+    }
 }
 
 /// The figures of one workload over the rounds.
@@ -14,10 +40,14 @@ pub(super) struct Timed {
 pub(super) struct Figures {
     /// Our times.
     pub(super) ours: Vec<Duration>,
+    /// The CPU time of our runs.
+    ours_cpu: Vec<Cpu>,
     /// skopeo's times.
     pub(super) skopeo: Vec<Duration>,
     /// The raw transfer's times.
     pub(super) limit: Vec<Duration>,
+    /// The CPU time of the raw transfers.
+    limit_cpu: Vec<Cpu>,
     /// The bytes of the layers one transfer moves.
     bytes: u64,
     /// The largest peak memory of our runs, in KiB.
@@ -28,22 +58,33 @@ impl Figures {
     /// Adds a run of ours.
     pub(super) fn record_ours(&mut self, timed: &Timed) {
         self.ours.push(timed.elapsed);
+        self.ours_cpu.push(timed.cpu);
         self.bytes = timed.bytes;
         self.peak_kib = self.peak_kib.max(timed.peak_kib);
     }
 
-    /// Prints the figures of `round` (the last ones) on stderr, as rates or times.
+    /// Adds a raw transfer.
+    pub(super) fn record_limit(&mut self, timed: &Timed) {
+        self.limit.push(timed.elapsed);
+        self.limit_cpu.push(timed.cpu);
+    }
+
+    /// Prints the figures of `round` (the last ones) on stderr, as rates or times, with
+    /// the CPU time of our run and of the raw one.
     pub(super) fn print_round(&self, name: &str, round: usize, rates: bool) {
         let show = |d: Option<&Duration>| match (d, rates) {
             (None, _) => "-".to_owned(),
             (Some(d), true) => format!("{:.0} MB/s", mb_per_s(self.bytes, *d)),
             (Some(d), false) => format!("{:.3} s", d.as_secs_f64()),
         };
+        let cpu = |c: Option<&Cpu>| c.map(|c| c.describe()).unwrap_or_default();
         eprintln!(
-            "  {name} round {round}: ours {}, skopeo {}, limit {}",
+            "  {name} round {round}: ours {}{}; skopeo {}; limit {}{}",
             show(self.ours.last()),
+            cpu(self.ours_cpu.last()),
             show(self.skopeo.last()),
-            show(self.limit.last())
+            show(self.limit.last()),
+            cpu(self.limit_cpu.last()),
         );
     }
 

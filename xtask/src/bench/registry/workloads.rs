@@ -58,7 +58,7 @@ impl Bench {
                             let source = source.clone();
                             async move { client::raw_download(&c, &source, LARGE_CONCURRENCY).await }
                         })?;
-                        pull.limit.push(timed.elapsed);
+                        pull.record_limit(&timed);
                     }
                 }
             }
@@ -96,7 +96,7 @@ impl Bench {
                         let timed = self.ours(|c| async move {
                             client::raw_upload(&c, &target, blobs, LARGE_CONCURRENCY).await
                         })?;
-                        push.limit.push(timed.elapsed);
+                        push.record_limit(&timed);
                     }
                 }
             }
@@ -147,7 +147,7 @@ impl Bench {
                         let timed = self.ours(|c| async move {
                             client::raw_upload(&c, &target, blobs, SMALL_CONCURRENCY).await
                         })?;
-                        push.limit.push(timed.elapsed);
+                        push.record_limit(&timed);
                     }
                 }
             }
@@ -183,7 +183,7 @@ impl Bench {
                             let source = source.clone();
                             async move { client::raw_download(&c, &source, SMALL_CONCURRENCY).await }
                         })?;
-                        pull.limit.push(timed.elapsed);
+                        pull.record_limit(&timed);
                     }
                 }
             }
