@@ -4,13 +4,19 @@
 //! A file belongs to the suite when it has `challenge_cases`, `scope_cases` or
 //! `config_cases` lists. Cases are named `<section>[<index>] <name>`, e.g.
 //! `challenge[5] "bearer challenge"`. Challenge cases from oras-go run through
-//! [`parse_one`] (oras-go's single-challenge semantics), the others through the RFC 7235
-//! parser [`parse_challenges`] (first challenge). Config fixtures (`config_files`) are
-//! parsed from memory with [`DockerConfig::from_slice`].
+//! [`parse_one`] (oras-go's single-challenge semantics), and their Bearer parameters
+//! through the RFC 7235 parser [`parse_challenges`] too; the others through
+//! [`parse_challenges`] alone (first challenge). Config fixtures (`config_files`) are
+//! parsed from memory with [`DockerConfig::from_slice`] ([`run`]) or loaded as the
+//! caller chooses ([`run_with`]).
+//!
+//! This module is shared: `crates/oci-distribution/tests/auth.rs` includes it by path
+//! (with `case.rs` for [`Case`], [`CaseNames`] and [`Outcome`]), so it uses nothing
+//! but `std`, `serde_json` and `oci_distribution`.
 
 use std::collections::BTreeMap;
 
-use oci_distribution::auth::challenge::{Scheme, parse_challenges, parse_one};
+use oci_distribution::auth::challenge::{Challenge, Scheme, parse_challenges, parse_one};
 use oci_distribution::auth::credentials::{Credential, DockerConfig, encode_auth};
 use oci_distribution::auth::scope::{clean_actions, clean_scopes, scope_repository};
 use serde_json::Value;
@@ -22,15 +28,25 @@ const SECTIONS: &[(&str, &str)] =
 
 type Check = Result<(), String>;
 
+/// How config cases get a configuration: from the fixture's file name and content.
+pub type Load<'a> = &'a dyn Fn(&str, &str) -> oci_distribution::Result<DockerConfig>;
+
 /// Whether `json` is an auth vector file (challenge, scope or config case lists).
 #[must_use]
 pub fn detect(json: &Value) -> bool {
     SECTIONS.iter().any(|(key, _)| json.get(*key).and_then(Value::as_array).is_some_and(|c| !c.is_empty()))
 }
 
-/// Checks every challenge, scope and config case of the file.
+/// Checks every challenge, scope and config case of the file, config fixtures parsed
+/// from memory.
 #[must_use]
 pub fn run(json: &Value) -> Vec<Case> {
+    run_with(json, &|_, content| DockerConfig::from_slice(content.as_bytes()))
+}
+
+/// [`run`], with the config fixtures loaded by `load`.
+#[must_use]
+pub fn run_with(json: &Value, load: Load<'_>) -> Vec<Case> {
     let mut names = CaseNames::default();
     let mut out = Vec::new();
     for (key, section) in SECTIONS {
@@ -42,7 +58,7 @@ pub fn run(json: &Value) -> Vec<Case> {
                 let result = match *section {
                     "challenge" => challenge_case(case),
                     "scope" => scope_case(case),
-                    _ => config_case(json, case),
+                    _ => config_case(json, case, load),
                 };
                 Outcome::from_result(result)
             }));
@@ -79,25 +95,42 @@ fn challenge_case(case: &Value) -> Check {
         }
         other => return Err(format!("malformed case: expect_params {other}")),
     };
-    let (scheme, params) = if text(case, "source")?.starts_with("oras-go") {
+    let (scheme, params, oras_bearer) = if text(case, "source")?.starts_with("oras-go") {
         let (scheme, params) = parse_one(header);
-        let scheme = match scheme {
-            Some(Scheme::Basic) => "basic",
-            Some(Scheme::Bearer) => "bearer",
-            _ => "unknown",
-        };
-        (scheme.to_owned(), params)
+        (scheme_name(scheme).to_owned(), params, scheme == Some(Scheme::Bearer))
     } else {
         let all = parse_challenges(header);
         let first = all.first().ok_or("no challenge parsed")?;
-        let params = first.params().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        (first.scheme_name().to_ascii_lowercase(), Some(params))
+        (first.scheme_name().to_ascii_lowercase(), Some(challenge_params(first)), false)
     };
-    if scheme == want_scheme && params == want_params {
-        Ok(())
-    } else {
-        Err(format!("got scheme {scheme:?} params {params:?}, expected {want_scheme:?} {want_params:?}"))
+    if scheme != want_scheme || params != want_params {
+        return Err(format!(
+            "got scheme {scheme:?} params {params:?}, expected {want_scheme:?} {want_params:?}"
+        ));
     }
+    // The RFC 7235 parser reads the same Bearer parameters as oras-go's.
+    if oras_bearer {
+        let rfc = parse_challenges(header).first().map(challenge_params).unwrap_or_default();
+        let want = want_params.unwrap_or_default();
+        if rfc != want {
+            return Err(format!("parse_challenges gave params {rfc:?}, expected {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// A scheme as the vectors name it.
+fn scheme_name(scheme: Option<Scheme>) -> &'static str {
+    match scheme {
+        Some(Scheme::Basic) => "basic",
+        Some(Scheme::Bearer) => "bearer",
+        _ => "unknown",
+    }
+}
+
+/// A challenge's parameters, as the vectors list them.
+fn challenge_params(challenge: &Challenge) -> BTreeMap<String, String> {
+    challenge.params().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
 fn scope_case(case: &Value) -> Check {
@@ -115,7 +148,7 @@ fn scope_case(case: &Value) -> Check {
     if got == want { Ok(()) } else { Err(format!("got {got}, expected {want}")) }
 }
 
-fn config_case(json: &Value, case: &Value) -> Check {
+fn config_case(json: &Value, case: &Value, load: Load<'_>) -> Check {
     let expect_error = case.get("expect_error").and_then(Value::as_bool).unwrap_or(false);
     let op = text(case, "op")?;
     if op == "validate_put" {
@@ -130,7 +163,7 @@ fn config_case(json: &Value, case: &Value) -> Check {
     let file = text(case, "file")?;
     let content =
         json["config_files"].get(file).and_then(Value::as_str).ok_or(format!("no fixture {file:?}"))?;
-    let loaded = DockerConfig::from_slice(content.as_bytes());
+    let loaded = load(file, content);
     if op == "load" {
         return if loaded.is_err() == expect_error { Ok(()) } else { Err(format!("load gave {loaded:?}")) };
     }

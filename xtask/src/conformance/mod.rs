@@ -25,6 +25,7 @@
 //! `conformance: N passed, M failed, K skipped`.
 
 pub mod auth;
+mod case;
 pub mod distribution;
 pub mod expected;
 pub mod layout;
@@ -34,7 +35,6 @@ pub mod report;
 pub mod spec;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -42,76 +42,7 @@ use serde_json::Value;
 use crate::{Result, workspace};
 use report::Counts;
 
-/// The verdict on one case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Our implementation agrees with the vector.
-    Pass,
-    /// It does not; the message says how.
-    Fail(String),
-    /// The case was not checked; the message says why.
-    Skip(String),
-}
-
-impl Outcome {
-    /// `Pass` for `Ok`, `Fail(message)` for `Err(message)`.
-    #[must_use]
-    pub fn from_result(result: Result<()>) -> Self {
-        match result {
-            Ok(()) => Self::Pass,
-            Err(message) => Self::Fail(message),
-        }
-    }
-}
-
-/// One checked case of a vector file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Case {
-    /// Unique and stable within its file, e.g. `parse[3] "sha256:"`; this is the name
-    /// `expected-differences.json` refers to.
-    pub name: String,
-    /// The verdict.
-    pub outcome: Outcome,
-}
-
-impl Case {
-    /// Runs `check` and records its outcome under `name`; a panic in `check` is a
-    /// failure of this case, not of the run.
-    pub fn check(name: impl Into<String>, check: impl FnOnce() -> Outcome) -> Self {
-        let outcome = catch_unwind(AssertUnwindSafe(check)).unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic payload".to_owned());
-            Outcome::Fail(format!("panicked: {message}"))
-        });
-        Self { name: name.into(), outcome }
-    }
-}
-
-/// Makes case names unique within a file by appending ` #2`, ` #3`, ... to repeats.
-#[derive(Debug, Default)]
-pub struct CaseNames {
-    seen: BTreeSet<String>,
-}
-
-impl CaseNames {
-    /// `name` itself the first time, then `name #2`, `name #3`, ...
-    pub fn unique(&mut self, name: String) -> String {
-        if self.seen.insert(name.clone()) {
-            return name;
-        }
-        let mut n = 2;
-        loop {
-            let candidate = format!("{name} #{n}");
-            if self.seen.insert(candidate.clone()) {
-                return candidate;
-            }
-            n += 1;
-        }
-    }
-}
+pub use case::{Case, CaseNames, Outcome};
 
 /// A conformance suite: a vector format and the checks run on it.
 #[derive(Debug, Clone, Copy)]
@@ -449,22 +380,5 @@ mod tests {
         assert!(err.contains("spec") && err.contains("registry"), "{err}");
         assert!(Options::parse(&args(&["--vectors"])).unwrap_err().starts_with("--vectors needs a value"));
         assert!(Options::parse(&args(&["--bogus"])).unwrap_err().starts_with("unknown option `--bogus`"));
-    }
-
-    #[test]
-    fn case_names_are_made_unique() {
-        let mut names = CaseNames::default();
-        assert_eq!(names.unique("a".into()), "a");
-        assert_eq!(names.unique("a".into()), "a #2");
-        assert_eq!(names.unique("a #2".into()), "a #2 #2");
-        assert_eq!(names.unique("a".into()), "a #3");
-    }
-
-    #[test]
-    fn a_panicking_check_fails_its_case() {
-        let case = Case::check("boom", || panic!("kaput"));
-        assert_eq!(case.outcome, Outcome::Fail("panicked: kaput".to_owned()));
-        let case = Case::check("ok", || Outcome::Pass);
-        assert_eq!(case, Case { name: "ok".into(), outcome: Outcome::Pass });
     }
 }

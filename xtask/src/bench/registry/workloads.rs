@@ -1,17 +1,32 @@
 //! The workloads: rounds of our client, skopeo and the raw transfer on the same work.
+//!
+//! [`Bench::contest`] runs the rounds, records and prints the figures; each workload
+//! only says what its steps do, through [`Bench::pull_step`] or [`Bench::push_step`].
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bytes::Bytes;
+use oci_reference::Reference;
 use oci_spec_types::{Descriptor, MediaType};
 
 use super::client::{self, LAYOUT_TAG, RawSource};
-use super::report::Figures;
+use super::report::{Figures, Timed};
 use super::{
     Bench, LARGE_CONCURRENCY, LARGE_LAYER_SIZE, LARGE_LAYERS, SMALL_CONCURRENCY, SMALL_LAYER_SIZE,
     SMALL_LAYERS, Step, generated_layers, layout_layers, order, remove, skopeo,
 };
 use crate::Result;
+
+/// What one step of a round did, for [`Bench::contest`] to record.
+enum Run {
+    /// A run of our client (step [`Step::Ours`] or [`Step::OursFsync`]).
+    Ours(Timed),
+    /// skopeo's time, when it is installed.
+    Skopeo(Option<Duration>),
+    /// The raw transfer.
+    Limit(Timed),
+}
 
 impl Bench {
     /// Workloads 1 and 2: the large image, pulled, then pushed from the pulled layout.
@@ -27,83 +42,26 @@ impl Bench {
 
     /// `registry-pull` and `registry-pull-fsync`; returns the layout of our first pull.
     fn large_pull(&self) -> Result<PathBuf> {
-        let (source, source_name) = self.image("large")?;
-        let (mut pull, mut pull_fsync) = (Figures::default(), Figures::default());
+        let source = self.image("large")?;
         let mut kept: Option<PathBuf> = None;
-        for round in 1..=self.rounds {
-            for step in order(round, &[Step::Ours, Step::OursFsync, Step::Skopeo, Step::Limit]) {
-                let dir = self.scratch.join(format!("pull-{}-{round}", step.name()));
-                match step {
-                    Step::Ours | Step::OursFsync => {
-                        let fsync = step == Step::OursFsync;
-                        let timed = self.ours(|c| {
-                            let (source, dir) = (source.clone(), dir.clone());
-                            async move { client::pull(&c, &source, &dir, LARGE_CONCURRENCY, fsync).await }
-                        })?;
-                        if fsync { &mut pull_fsync } else { &mut pull }.record_ours(&timed);
-                        if kept.is_none() && !fsync {
-                            kept = Some(dir);
-                        } else {
-                            remove(&dir)?;
-                        }
-                    }
-                    Step::Skopeo => {
-                        let time =
-                            self.theirs(|cache| skopeo::pull(&source_name, &dir, LAYOUT_TAG, cache))?;
-                        pull.skopeo.extend(time);
-                        remove_if_there(&dir)?;
-                    }
-                    Step::Limit => {
-                        let timed = self.ours(|c| {
-                            let source = source.clone();
-                            async move { client::raw_download(&c, &source, LARGE_CONCURRENCY).await }
-                        })?;
-                        pull.record_limit(&timed);
-                    }
-                }
+        self.contest("registry-pull", Some("registry-pull-fsync"), true, |step, round| {
+            let dir = self.scratch.join(format!("pull-{}-{round}", step.name()));
+            let keep = kept.is_none() && step == Step::Ours;
+            let run = self.pull_step(step, &source, &dir, LARGE_CONCURRENCY, keep)?;
+            if keep {
+                kept = Some(dir);
             }
-            pull.print_round("registry-pull", round, true);
-            pull_fsync.print_round("registry-pull-fsync", round, true);
-        }
-        pull.print_rates("registry-pull", self.skopeo);
-        pull_fsync.skopeo.clone_from(&pull.skopeo);
-        pull_fsync.limit.clone_from(&pull.limit);
-        pull_fsync.print_rates("registry-pull-fsync", self.skopeo);
+            Ok(run)
+        })?;
         kept.ok_or_else(|| "no layout was pulled".to_owned())
     }
 
     /// `registry-push`, from the layout directory `layout`.
     fn large_push(&self, layout: &Path) -> Result<()> {
-        let mut push = Figures::default();
-        for round in 1..=self.rounds {
-            for step in order(round, &[Step::Ours, Step::Skopeo, Step::Limit]) {
-                let (target, target_name) = self.image(&format!("push-{}-{round}", step.name()))?;
-                match step {
-                    Step::Ours | Step::OursFsync => {
-                        let timed = self.ours(|c| {
-                            let dir = layout.to_owned();
-                            async move { client::push(&c, &dir, &target, LARGE_CONCURRENCY).await }
-                        })?;
-                        push.record_ours(&timed);
-                    }
-                    Step::Skopeo => {
-                        let time =
-                            self.theirs(|cache| skopeo::push(layout, LAYOUT_TAG, &target_name, cache))?;
-                        push.skopeo.extend(time);
-                    }
-                    Step::Limit => {
-                        let blobs = layout_layers(layout)?;
-                        let timed = self.ours(|c| async move {
-                            client::raw_upload(&c, &target, blobs, LARGE_CONCURRENCY).await
-                        })?;
-                        push.record_limit(&timed);
-                    }
-                }
-            }
-            push.print_round("registry-push", round, true);
-        }
-        push.print_rates("registry-push", self.skopeo);
-        Ok(())
+        self.contest("registry-push", None, true, |step, round| {
+            let target = self.image(&format!("push-{}-{round}", step.name()))?;
+            self.push_step(step, target, layout, LARGE_CONCURRENCY, || layout_layers(layout))
+        })
     }
 
     /// Workload 3: the small image, pushed from a layout (`registry-small-push`), then
@@ -118,82 +76,135 @@ impl Bench {
         self.small_pull()
     }
 
+    /// `registry-small-push`, from the layout directory `layout` of `layers`.
     fn small_push(&self, layout: &Path, layers: &[Vec<u8>]) -> Result<()> {
-        let mut push = Figures::default();
+        let blobs = || {
+            let blob = |l: &Vec<u8>| {
+                let descriptor = Descriptor::for_bytes(MediaType::LAYER_TAR_GZIP, l);
+                (descriptor, RawSource::Bytes(Bytes::copy_from_slice(l)))
+            };
+            Ok(layers.iter().map(blob).collect())
+        };
+        self.contest("registry-small-push", None, false, |step, round| {
+            let target = self.image(&format!("small-{}-{round}", step.name()))?;
+            self.push_step(step, target, layout, SMALL_CONCURRENCY, blobs)
+        })
+    }
+
+    /// `registry-small-pull`, from the repository of our first small push.
+    fn small_pull(&self) -> Result<()> {
+        let source = self.image(&format!("small-{}-1", Step::Ours.name()))?;
+        self.contest("registry-small-pull", None, false, |step, round| {
+            let dir = self.scratch.join(format!("small-pull-{}-{round}", step.name()));
+            self.pull_step(step, &source, &dir, SMALL_CONCURRENCY, false)
+        })
+    }
+
+    /// Runs the rounds of a workload: in each, [`Step::Ours`] (and [`Step::OursFsync`]
+    /// when there is an `fsync` workload beside `name`), [`Step::Skopeo`] and
+    /// [`Step::Limit`], in the order of [`order`], each by `run(step, round)`; prints the
+    /// figures of each round on stderr, then the best as rates (`rates`) or times. skopeo
+    /// and the limit run once a round for both workloads: they count for each.
+    fn contest(
+        &self,
+        name: &str,
+        fsync: Option<&str>,
+        rates: bool,
+        mut run: impl FnMut(Step, usize) -> Result<Run>,
+    ) -> Result<()> {
+        let mut steps = vec![Step::Ours];
+        steps.extend(fsync.map(|_| Step::OursFsync));
+        steps.extend([Step::Skopeo, Step::Limit]);
+        let (mut figures, mut fsync_figures) = (Figures::default(), Figures::default());
         for round in 1..=self.rounds {
-            for step in order(round, &[Step::Ours, Step::Skopeo, Step::Limit]) {
-                let (target, target_name) = self.image(&format!("small-{}-{round}", step.name()))?;
-                match step {
-                    Step::Ours | Step::OursFsync => {
-                        let timed = self.ours(|c| {
-                            let dir = layout.to_owned();
-                            async move { client::push(&c, &dir, &target, SMALL_CONCURRENCY).await }
-                        })?;
-                        push.record_ours(&timed);
-                    }
-                    Step::Skopeo => {
-                        let time =
-                            self.theirs(|cache| skopeo::push(layout, LAYOUT_TAG, &target_name, cache))?;
-                        push.skopeo.extend(time);
-                    }
-                    Step::Limit => {
-                        let blobs = layers
-                            .iter()
-                            .map(|l| {
-                                let descriptor = Descriptor::for_bytes(MediaType::LAYER_TAR_GZIP, l);
-                                (descriptor, RawSource::Bytes(Bytes::copy_from_slice(l)))
-                            })
-                            .collect();
-                        let timed = self.ours(|c| async move {
-                            client::raw_upload(&c, &target, blobs, SMALL_CONCURRENCY).await
-                        })?;
-                        push.record_limit(&timed);
-                    }
+            for step in order(round, &steps) {
+                match run(step, round)? {
+                    Run::Ours(timed) if step == Step::OursFsync => fsync_figures.record_ours(&timed),
+                    Run::Ours(timed) => figures.record_ours(&timed),
+                    Run::Skopeo(time) => figures.skopeo.extend(time),
+                    Run::Limit(timed) => figures.record_limit(&timed),
                 }
             }
-            push.print_round("registry-small-push", round, false);
+            figures.print_round(name, round, rates);
+            if let Some(fsync) = fsync {
+                fsync_figures.print_round(fsync, round, rates);
+            }
         }
-        push.print_times("registry-small-push", self.skopeo);
+        let print = if rates { Figures::print_rates } else { Figures::print_times };
+        print(&figures, name, self.skopeo);
+        if let Some(fsync) = fsync {
+            fsync_figures.skopeo.clone_from(&figures.skopeo);
+            fsync_figures.limit.clone_from(&figures.limit);
+            print(&fsync_figures, fsync, self.skopeo);
+        }
         Ok(())
     }
 
-    fn small_pull(&self) -> Result<()> {
-        let (source, source_name) = self.image(&format!("small-{}-1", Step::Ours.name()))?;
-        let mut pull = Figures::default();
-        for round in 1..=self.rounds {
-            for step in order(round, &[Step::Ours, Step::Skopeo, Step::Limit]) {
-                let dir = self.scratch.join(format!("small-pull-{}-{round}", step.name()));
-                match step {
-                    Step::Ours | Step::OursFsync => {
-                        let timed = self.ours(|c| {
-                            let (source, dir) = (source.clone(), dir.clone());
-                            async move { client::pull(&c, &source, &dir, SMALL_CONCURRENCY, false).await }
-                        })?;
-                        pull.record_ours(&timed);
-                        remove(&dir)?;
-                    }
-                    Step::Skopeo => {
-                        let time =
-                            self.theirs(|cache| skopeo::pull(&source_name, &dir, LAYOUT_TAG, cache))?;
-                        pull.skopeo.extend(time);
-                        remove_if_there(&dir)?;
-                    }
-                    Step::Limit => {
-                        let timed = self.ours(|c| {
-                            let source = source.clone();
-                            async move { client::raw_download(&c, &source, SMALL_CONCURRENCY).await }
-                        })?;
-                        pull.record_limit(&timed);
-                    }
+    /// One step of a pull of `source` (a reference and skopeo's name of it) into the new
+    /// directory `dir` (the limit only downloads the layers); our pull's directory is
+    /// removed unless `keep`, skopeo's always.
+    fn pull_step(
+        &self,
+        step: Step,
+        (source, source_name): &(Reference, String),
+        dir: &Path,
+        concurrency: usize,
+        keep: bool,
+    ) -> Result<Run> {
+        Ok(match step {
+            Step::Ours | Step::OursFsync => {
+                let fsync = step == Step::OursFsync;
+                let timed = self.ours(|c| {
+                    let (source, dir) = (source.clone(), dir.to_owned());
+                    async move { client::pull(&c, &source, &dir, concurrency, fsync).await }
+                })?;
+                if !keep {
+                    remove(dir)?;
                 }
+                Run::Ours(timed)
             }
-            pull.print_round("registry-small-pull", round, false);
-        }
-        pull.print_times("registry-small-pull", self.skopeo);
-        Ok(())
+            Step::Skopeo => {
+                let time = self.theirs(|cache| skopeo::pull(source_name, dir, LAYOUT_TAG, cache))?;
+                remove_if_there(dir)?;
+                Run::Skopeo(time)
+            }
+            Step::Limit => Run::Limit(self.ours(|c| {
+                let source = source.clone();
+                async move { client::raw_download(&c, &source, concurrency).await }
+            })?),
+        })
+    }
+
+    /// One step of a push of the layout directory `layout` to `target` (a new
+    /// repository, and skopeo's name of it); the limit uploads `blobs()`, made before
+    /// the clock starts.
+    fn push_step(
+        &self,
+        step: Step,
+        (target, target_name): (Reference, String),
+        layout: &Path,
+        concurrency: usize,
+        blobs: impl FnOnce() -> Result<Vec<(Descriptor, RawSource)>>,
+    ) -> Result<Run> {
+        Ok(match step {
+            Step::Ours | Step::OursFsync => Run::Ours(self.ours(|c| {
+                let dir = layout.to_owned();
+                async move { client::push(&c, &dir, &target, concurrency).await }
+            })?),
+            Step::Skopeo => {
+                Run::Skopeo(self.theirs(|cache| skopeo::push(layout, LAYOUT_TAG, &target_name, cache))?)
+            }
+            Step::Limit => {
+                let blobs = blobs()?;
+                Run::Limit(
+                    self.ours(|c| async move { client::raw_upload(&c, &target, blobs, concurrency).await })?,
+                )
+            }
+        })
     }
 }
 
+/// Removes `dir` if it exists (skopeo may fail before making it).
 fn remove_if_there(dir: &Path) -> Result<()> {
     if dir.exists() { remove(dir) } else { Ok(()) }
 }
