@@ -1,25 +1,27 @@
 //! The transport against real servers on 127.0.0.1: plain HTTP, TLS with a CA made for
-//! the run (HTTP/2 by ALPN, HTTP/1.1 fallback, client certificates), stalls, retries and
-//! a CONNECT proxy.
+//! the run (HTTP/2 by ALPN, HTTP/1.1 fallback, client certificates), stalls, a CONNECT
+//! proxy over TCP and over TLS, and a SOCKS5 proxy. Retries are in `retry.rs`.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs, dead_code)]
 
 #[path = "transport/peers.rs"]
 mod peers;
+#[path = "transport/socks.rs"]
+mod socks;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, Version};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use oci_distribution::transport::{ResponseBody, Transport, TransportConfig};
-use oci_distribution::{Body, ErrorKind, ProxyConfig, RetryPolicy};
+use oci_distribution::{Body, ErrorKind, ProxyConfig};
 use tokio::net::TcpListener;
 
-use peers::{Stall, echo, handler, pki, proxy, reply, scripted, serve};
+use peers::{Server, Stall, echo, handler, pki, proxy, proxy_over, reply, serve};
+use socks::socks;
 
 // ---------------------------------------------------------------- helpers
 
@@ -194,81 +196,6 @@ async fn errors_name_the_request() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
-// ---------------------------------------------------------------- retries
-
-fn fast() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
-}
-
-#[tokio::test]
-async fn retries_503_then_succeeds() {
-    let (server, seen) = scripted(&[(503, ""), (200, "")]).await;
-    let t = Transport::new(config()).unwrap();
-    let response = t.send_with_retry(get(&server.url("http", "/v2/")), &fast()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(text(response).await, "answer 2");
-    assert_eq!(seen.lock().unwrap().len(), 2);
-}
-
-#[tokio::test]
-async fn honors_retry_after_on_429() {
-    let (server, seen) = scripted(&[(429, "1"), (200, "")]).await;
-    let t = Transport::new(config()).unwrap();
-    let started = Instant::now();
-    let response = t.send_with_retry(get(&server.url("http", "/")), &fast()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
-    assert_eq!(seen.lock().unwrap().len(), 2);
-}
-
-#[tokio::test]
-async fn gives_up_with_the_last_response() {
-    let (server, seen) = scripted(&[(503, "")]).await;
-    let t = Transport::new(config()).unwrap();
-    let response =
-        t.send_with_retry(get(&server.url("http", "/")), &fast().with_max_retries(2)).await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(text(response).await, "answer 3");
-    let none = t.send_with_retry(get(&server.url("http", "/")), &RetryPolicy::none()).await.unwrap();
-    assert_eq!(none.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(seen.lock().unwrap().len(), 4);
-}
-
-#[tokio::test]
-async fn replays_bytes_but_never_a_stream_or_a_post() {
-    let (server, seen) = scripted(&[(503, ""), (201, "")]).await;
-    let t = Transport::new(config()).unwrap();
-    let put = Request::put(server.url("http", "/blob")).body(Body::from_bytes("layer bytes")).unwrap();
-    let response = t.send_with_retry(put, &fast()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(*seen.lock().unwrap(), ["layer bytes", "layer bytes"]);
-
-    let (server, seen) = scripted(&[(503, ""), (201, "")]).await;
-    let stream = Full::new(Bytes::from_static(b"streamed")).map_err(|never| match never {});
-    let put = Request::put(server.url("http", "/blob")).body(Body::stream(stream, Some(8))).unwrap();
-    let response = t.send_with_retry(put, &fast()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(*seen.lock().unwrap(), ["streamed"]);
-
-    let (server, seen) = scripted(&[(503, ""), (202, "")]).await;
-    let post = Request::post(server.url("http", "/uploads/")).body(Body::from_bytes("x")).unwrap();
-    let response = t.send_with_retry(post, &fast()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(seen.lock().unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn retries_a_dropped_connection() {
-    let server = serve(None, 1, echo()).await;
-    let t = Transport::new(config()).unwrap();
-    let e = t.send(get(&server.url("http", "/"))).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
-    let server = serve(None, 1, echo()).await;
-    let response = t.send_with_retry(get(&server.url("http", "/v2/")), &fast()).await.unwrap();
-    assert!(text(response).await.starts_with("GET /v2/"));
-    assert_eq!(server.connections.load(SeqCst), 2);
-}
-
 // ---------------------------------------------------------------- proxies
 
 #[tokio::test]
@@ -337,4 +264,163 @@ async fn methods_and_headers_are_sent_as_given() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-length"], "51");
     assert_eq!(text(response).await, "");
+}
+
+// ---------------------------------------------------------------- HTTPS proxies
+
+#[tokio::test]
+async fn https_proxy_carries_tls_in_tls_and_absolute_form() {
+    let server = serve(Some(Arc::clone(&pki().server)), 0, echo()).await;
+    // The proxy's certificate (127.0.0.1) is from the test CA; it offers h2 and
+    // http/1.1, so the record shows what the client offered.
+    let (proxy_addr, seen) = proxy_over(Some(Arc::clone(&pki().server))).await;
+    let port = server.addr.port();
+    let proxies = ProxyConfig::none()
+        .with_https_proxy(format!("https://user:pw@{proxy_addr}"))
+        .with_http_proxy(format!("https://a%20b:c@{proxy_addr}"));
+    let t =
+        Transport::new(tls_config().with_proxy(proxies.clone()).with_plain_http_host("plain.test")).unwrap();
+    let response = t.send(get(&format!("https://registry.test:{port}/v2/"))).await.unwrap();
+    assert_eq!(response.version(), Version::HTTP_2, "HTTP/2 with the registry, inside the tunnel");
+    assert!(text(response).await.starts_with("GET /v2/ HTTP/2.0"));
+    // base64("user:pw")
+    let connect = format!("tls http/1.1 | CONNECT registry.test:{port} HTTP/1.1 | Basic dXNlcjpwdw==");
+    assert_eq!(*seen.lock().unwrap(), std::slice::from_ref(&connect));
+
+    let response = t.send(get("http://plain.test:5000/v2/?n=1")).await.unwrap();
+    assert_eq!(text(response).await, "GET http://plain.test:5000/v2/?n=1 HTTP/1.1");
+    // base64("a b:c")
+    let absolute = "tls http/1.1 | GET http://plain.test:5000/v2/?n=1 HTTP/1.1 | Basic YSBiOmM=";
+    assert_eq!(*seen.lock().unwrap(), [connect, absolute.to_owned()]);
+
+    // The proxy's certificate is checked with the transport's roots.
+    let stranger =
+        Transport::new(config().with_ca_pem(pki().other_ca_pem.as_bytes()).with_proxy(proxies)).unwrap();
+    let e = stranger.send(get(&format!("https://registry.test:{port}/"))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+    let chain = chain(&e);
+    assert!(
+        chain.contains(&format!("through the proxy https://user:***@{proxy_addr}: TLS handshake")),
+        "{chain}"
+    );
+    assert!(chain.contains("certificate"), "{chain}");
+    assert!(!chain.contains("pw"), "{chain}");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[cfg(not(feature = "native-roots"))]
+#[tokio::test]
+async fn an_https_proxy_without_tls_settings_is_a_config_error() {
+    let proxies = ProxyConfig::none().with_http_proxy("https://u:secret@127.0.0.1:1");
+    let t = Transport::new(config().with_proxy(proxies).with_plain_http_host("plain.test")).unwrap();
+    let e = t.send(get("http://plain.test/v2/")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains("the proxy https://u:***@127.0.0.1:1 is reached over TLS: no root"),
+        "{message}"
+    );
+}
+
+// ---------------------------------------------------------------- SOCKS proxies
+
+/// A server that answers with the request target (origin or absolute form) and whether
+/// a `Proxy-Authorization` header came with it.
+async fn targets() -> Server {
+    serve(
+        None,
+        0,
+        handler(|req: Request<Incoming>| async move {
+            let auth = req.headers().contains_key("proxy-authorization");
+            reply(200, format!("{} {} proxy-authorization: {auth}", req.method(), req.uri()))
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn socks5h_sends_the_host_name_and_socks5_the_address() {
+    let server = serve(Some(Arc::clone(&pki().server)), 0, echo()).await;
+    let port = server.addr.port();
+    let proxy = socks(None, 0).await;
+    let t = |scheme: &str| {
+        let proxies = ProxyConfig::none().with_https_proxy(format!("{scheme}://{}", proxy.addr));
+        Transport::new(tls_config().with_proxy(proxies)).unwrap()
+    };
+    let response = t("socks5h").send(get(&format!("https://registry.test:{port}/v2/"))).await.unwrap();
+    assert_eq!(response.version(), Version::HTTP_2);
+    assert!(text(response).await.starts_with("GET /v2/ HTTP/2.0"));
+    assert_eq!(*proxy.seen.lock().unwrap(), [format!("no-auth | CONNECT domain registry.test:{port}")]);
+
+    // 192.0.2.1 stands for an address `socks5://` resolved a name to (the unit tests
+    // resolve `localhost`): the address is sent, the proxy relays to 127.0.0.1.
+    let response = t("socks5").send(get(&format!("https://192.0.2.1:{port}/v2/"))).await.unwrap();
+    assert!(text(response).await.starts_with("GET /v2/ HTTP/2.0"));
+    assert_eq!(proxy.seen.lock().unwrap()[1], format!("no-auth | CONNECT ipv4 192.0.2.1:{port}"));
+
+    // Loopback addresses never use the proxy.
+    let response = t("socks5h").send(get(&server.url("https", "/direct"))).await.unwrap();
+    assert!(text(response).await.starts_with("GET /direct"));
+    assert_eq!(proxy.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn plain_http_through_socks_with_credentials_is_not_in_absolute_form() {
+    let server = targets().await;
+    let port = server.addr.port();
+    let proxy = socks(Some(("us@er", "p:ss")), 0).await;
+    for scheme in ["socks5h", "socks5"] {
+        let proxies =
+            ProxyConfig::none().with_http_proxy(format!("{scheme}://us%40er:p%3Ass@{}", proxy.addr));
+        let config = config()
+            .with_proxy(proxies)
+            .with_plain_http_host("registry.test")
+            .with_plain_http_host("192.0.2.1");
+        let t = Transport::new(config).unwrap();
+        let host = if scheme == "socks5h" { "registry.test" } else { "192.0.2.1" };
+        let response = t.send(get(&format!("http://{host}:{port}/v2/?n=1"))).await.unwrap();
+        assert_eq!(text(response).await, "GET /v2/?n=1 proxy-authorization: false");
+    }
+    assert_eq!(
+        *proxy.seen.lock().unwrap(),
+        [
+            format!("user us@er:p:ss | CONNECT domain registry.test:{port}"),
+            format!("user us@er:p:ss | CONNECT ipv4 192.0.2.1:{port}"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn socks_failures_are_explained_without_the_password() {
+    let proxy = socks(Some(("user", "right")), 0).await;
+    let send = |url: String| async move {
+        let proxies = ProxyConfig::none().with_https_proxy(url);
+        let t = Transport::new(tls_config().with_proxy(proxies)).unwrap();
+        let e = t.send(get("https://registry.test/v2/")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        assert!(e.to_string().contains("GET https://registry.test/v2/"), "{e}");
+        chain(&e)
+    };
+
+    let e = send(format!("socks5h://user:wrong@{}", proxy.addr)).await;
+    let want = format!(
+        "through the proxy socks5h://user:***@{}: the proxy rejected the username and password",
+        proxy.addr
+    );
+    assert!(e.contains(&want), "{e}");
+    assert!(!e.contains("wrong"), "{e}");
+
+    let e = send(format!("socks5h://{}", proxy.addr)).await;
+    assert!(e.contains("accepts no offered authentication method"), "{e}");
+    assert_eq!(*proxy.seen.lock().unwrap(), ["bad password for user", "no acceptable method in [0]"]);
+
+    let refusing = socks(None, 4).await;
+    let e = send(format!("socks5h://u:pw@{}", refusing.addr)).await;
+    let want = format!(
+        "through the proxy socks5h://u:***@{}: the proxy could not connect to registry.test:443: \
+         host unreachable (SOCKS reply 4)",
+        refusing.addr
+    );
+    assert!(e.contains(&want), "{e}");
+    assert_eq!(*refusing.seen.lock().unwrap(), ["no-auth | CONNECT domain registry.test:443"]);
 }

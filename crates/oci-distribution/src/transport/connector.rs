@@ -1,5 +1,7 @@
-//! Connecting: TCP to the registry or to its proxy (with a `CONNECT` tunnel for
-//! `https://`), and a time limit on the whole connect, TLS handshake included.
+//! Connecting: TCP to the registry or to its proxy, and a time limit on the whole
+//! connect, TLS handshake included. Through an HTTP proxy (over TCP or TLS), `https://`
+//! goes in a `CONNECT` tunnel and `http://` in absolute form; through a SOCKS5 proxy,
+//! both go in a tunnel.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -14,11 +16,15 @@ use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 use tower_service::Service;
 
-use super::proxy::Proxies;
+use super::proxy::{Proxies, Proxy, ProxyKind};
+use super::socks::{self, Target};
 
 pub(super) type BoxError = Box<dyn StdError + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
@@ -28,14 +34,21 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 pub(super) struct Connector {
     tcp: HttpConnector,
     proxies: Arc<Proxies>,
+    /// TLS to `https://` proxies, or why there is none.
+    proxy_tls: Result<TlsConnector, &'static str>,
 }
 
 impl Connector {
-    pub(super) fn new(proxies: Arc<Proxies>) -> Self {
+    /// A connector using `proxies`; `proxy_tls` is the TLS configuration for `https://`
+    /// proxies (HTTP/1.1 by ALPN), or why there is none.
+    pub(super) fn new(
+        proxies: Arc<Proxies>,
+        proxy_tls: Result<Arc<rustls::ClientConfig>, &'static str>,
+    ) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        Self { tcp, proxies }
+        Self { tcp, proxies, proxy_tls: proxy_tls.map(TlsConnector::from) }
     }
 }
 
@@ -51,28 +64,69 @@ impl Service<Uri> for Connector {
     fn call(&mut self, dst: Uri) -> Self::Future {
         let proxy = self.proxies.for_uri(&dst).cloned();
         let mut tcp = self.tcp.clone();
+        let tls = self.proxy_tls.clone();
         Box::pin(async move {
             let Some(proxy) = proxy else {
                 let io = tcp.call(dst).await?;
-                return Ok(Conn { io, proxied: false });
+                return Ok(Conn::Tcp { io, proxied: false });
             };
-            tracing::debug!(proxy = %proxy.uri, "connecting through a proxy");
-            let mut io = tcp
+            tracing::debug!(proxy = ?proxy, "connecting through a proxy");
+            let io = tcp
                 .call(proxy.uri.clone())
                 .await
-                .map_err(|e| io::Error::other(format!("connecting to the proxy {}: {e}", proxy.uri)))?;
-            if dst.scheme_str() == Some("https") {
-                tunnel(io.inner_mut(), &dst, proxy.authorization.as_ref()).await?;
-                Ok(Conn { io, proxied: false })
-            } else {
-                Ok(Conn { io, proxied: true })
-            }
+                .map_err(|e| io::Error::other(format!("connecting to the proxy {proxy:?}: {e}")))?;
+            through(io, &proxy, tls.as_ref().map_err(|why| *why), &dst)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("through the proxy {proxy:?}: {e}")).into())
         })
     }
 }
 
+/// Makes `io`, a connection to `proxy`, a connection for requests to `dst`; `tls` is for
+/// an `https://` proxy (or why there is none).
+async fn through(
+    mut io: TokioIo<TcpStream>,
+    proxy: &Proxy,
+    tls: Result<&TlsConnector, &'static str>,
+    dst: &Uri,
+) -> io::Result<Conn> {
+    let https = dst.scheme_str() == Some("https");
+    match proxy.kind {
+        ProxyKind::Http => {
+            if https {
+                tunnel(io.inner_mut(), dst, proxy.authorization.as_ref()).await?;
+            }
+            Ok(Conn::Tcp { io, proxied: !https })
+        }
+        ProxyKind::Https => {
+            let tls = tls.map_err(|why| io::Error::other(format!("it is reached over TLS: {why}")))?;
+            let host = proxy.uri.host().unwrap_or_default();
+            let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
+                .map_err(|e| io::Error::other(format!("{host:?} is not a TLS server name: {e}")))?;
+            let mut stream = tls
+                .connect(name, io.into_inner())
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake: {e}")))?;
+            if https {
+                tunnel(&mut stream, dst, proxy.authorization.as_ref()).await?;
+            }
+            Ok(Conn::Tls { io: Box::new(TokioIo::new(stream)), proxied: !https })
+        }
+        ProxyKind::Socks5 { remote_dns } => {
+            let host = dst.host().ok_or_else(|| io::Error::other("the URL has no host"))?;
+            let port = dst.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let target = Target::resolve(host, port, remote_dns).await?;
+            socks::connect(io.inner_mut(), &target, proxy.socks_credentials.as_ref()).await?;
+            Ok(Conn::Tcp { io, proxied: false })
+        }
+    }
+}
+
 /// Asks the proxy on `stream` for a tunnel to `dst`'s host and port.
-async fn tunnel(stream: &mut TcpStream, dst: &Uri, authorization: Option<&HeaderValue>) -> io::Result<()> {
+async fn tunnel<S>(stream: &mut S, dst: &Uri, authorization: Option<&HeaderValue>) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let host = dst.host().ok_or_else(|| io::Error::other("the URL has no host"))?;
     let port = dst.port_u16().unwrap_or(443);
     let authority = if host.contains(':') && !host.starts_with('[') {
@@ -119,52 +173,80 @@ async fn tunnel(stream: &mut TcpStream, dst: &Uri, authorization: Option<&Header
     }
 }
 
-/// A connection to the destination or to a proxy.
-pub(super) struct Conn {
-    io: TokioIo<TcpStream>,
-    /// Requests on this connection go to an HTTP proxy, in absolute form.
-    proxied: bool,
+/// A connection to the destination or to a proxy: plain TCP, or TLS to an `https://`
+/// proxy (with, for an `https://` destination, the registry's TLS inside it).
+pub(super) enum Conn {
+    /// TCP to the destination, an HTTP proxy or a SOCKS tunnel.
+    Tcp {
+        io: TokioIo<TcpStream>,
+        /// Requests on this connection go to an HTTP proxy, in absolute form.
+        proxied: bool,
+    },
+    /// TLS to an `https://` proxy.
+    Tls {
+        io: Box<TokioIo<TlsStream<TcpStream>>>,
+        /// Requests on this connection go to the proxy, in absolute form.
+        proxied: bool,
+    },
+}
+
+/// Runs `$body` with `$io` bound to the pinned stream of either variant.
+macro_rules! either {
+    ($conn:expr, $io:ident => $body:expr) => {
+        match $conn.get_mut() {
+            Conn::Tcp { io, .. } => {
+                let $io = Pin::new(io);
+                $body
+            }
+            Conn::Tls { io, .. } => {
+                let $io = Pin::new(&mut **io);
+                $body
+            }
+        }
+    };
 }
 
 impl Connection for Conn {
     fn connected(&self) -> Connected {
-        self.io.connected().proxy(self.proxied)
+        match self {
+            Self::Tcp { io, proxied } => io.connected().proxy(*proxied),
+            Self::Tls { io, proxied } => io.inner().get_ref().0.connected().proxy(*proxied),
+        }
     }
 }
 
 impl Read for Conn {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: ReadBufCursor<'_>) -> Poll<io::Result<()>> {
+        either!(self, io => io.poll_read(cx, buf))
     }
 }
 
 impl Write for Conn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        either!(self, io => io.poll_write(cx, buf))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        either!(self, io => io.poll_flush(cx))
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        either!(self, io => io.poll_shutdown(cx))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        match self {
+            Self::Tcp { io, .. } => io.is_write_vectored(),
+            Self::Tls { io, .. } => io.is_write_vectored(),
+        }
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        either!(self, io => io.poll_write_vectored(cx, bufs))
     }
 }
 

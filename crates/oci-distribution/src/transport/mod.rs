@@ -11,8 +11,10 @@
 
 mod config;
 mod connector;
+mod no_proxy;
 mod proxy;
 mod response;
+mod socks;
 mod tls;
 
 use std::sync::Arc;
@@ -31,7 +33,7 @@ pub use proxy::ProxyConfig;
 pub use response::ResponseBody;
 
 use self::connector::{ConnectTimeout, Connector, WithTimeout};
-use self::proxy::Proxies;
+use self::proxy::{Proxies, ProxyKind};
 use self::tls::Tls;
 use crate::exchange::{BoxFuture, Exchange};
 use crate::retry::RetryPolicy;
@@ -78,7 +80,8 @@ impl Transport {
     ///
     /// Fails with an error of kind [`Config`](ErrorKind::Config) for unusable settings:
     /// an unreadable or empty CA bundle, a client certificate without its key, a proxy
-    /// URL that is not `http://`, a user agent that is not a header value.
+    /// URL that is not `http://`, `https://`, `socks5://` or `socks5h://` (see
+    /// [`ProxyConfig`]), a user agent that is not a header value.
     pub fn new(mut config: TransportConfig) -> Result<Self> {
         let proxies = Arc::new(Proxies::from_config(&config.proxy)?);
         if !proxies.is_empty() {
@@ -107,10 +110,15 @@ impl Transport {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .http2_adaptive_window(true);
-        let connector = Connector::new(Arc::clone(&proxies));
+        let tls = tls::build(&config)?;
+        let proxy_tls = match &tls {
+            Tls::Ready(tls) => Ok(tls::for_proxy(tls)),
+            Tls::Unavailable(why) => Err(*why),
+        };
+        let connector = Connector::new(Arc::clone(&proxies), proxy_tls);
         let timeout = config.connect_timeout;
         let http = builder.build(WithTimeout { inner: connector.clone(), timeout });
-        let https = match tls::build(&config)? {
+        let https = match tls {
             Tls::Ready(tls) => {
                 let https = HttpsConnector::from((connector, tls));
                 Ok(builder.build(WithTimeout { inner: https, timeout }))
@@ -152,11 +160,13 @@ impl Transport {
     /// Sends `request` as it is (adding only a `User-Agent` when it has none) and returns
     /// the response, whatever its status.
     ///
-    /// Fails with an error of kind [`Connect`](ErrorKind::Connect) when connecting or
-    /// exchanging fails, [`Timeout`](ErrorKind::Timeout) when connecting or waiting for
-    /// the response takes too long, [`Config`](ErrorKind::Config) for an `https://` URL
-    /// without a usable TLS configuration, [`InvalidInput`](ErrorKind::InvalidInput)
-    /// for a URL that is not `http://` or `https://`. Errors name the method and URL.
+    /// Fails with an error of kind [`Connect`](ErrorKind::Connect) when connecting (to
+    /// the registry or through its proxy) or exchanging fails,
+    /// [`Timeout`](ErrorKind::Timeout) when connecting or waiting for the response takes
+    /// too long, [`Config`](ErrorKind::Config) for an `https://` URL or an `https://`
+    /// proxy without a usable TLS configuration,
+    /// [`InvalidInput`](ErrorKind::InvalidInput) for a URL that is not `http://` or
+    /// `https://`. Errors name the method and URL.
     pub async fn send(&self, request: Request<Body>) -> Result<Response<ResponseBody>> {
         let context: Arc<str> = format!("{} {}", request.method(), redacted(request.uri())).into();
         let span = tracing::debug_span!("http", request = %context, status = tracing::field::Empty);
@@ -172,15 +182,21 @@ impl Transport {
         if !request.headers().contains_key(USER_AGENT) {
             request.headers_mut().insert(USER_AGENT, inner.user_agent.clone());
         }
+        let proxy = inner.proxies.for_uri(request.uri());
+        if let (Some(proxy), Err(why)) = (proxy, &inner.https) {
+            if proxy.kind == ProxyKind::Https {
+                let why = format!("{context}: the proxy {proxy:?} is reached over TLS: {why}");
+                return Err(Error::new(ErrorKind::Config, why));
+            }
+        }
         let pending = match request.uri().scheme_str() {
             Some("https") => match &inner.https {
                 Ok(client) => client.request(request),
                 Err(why) => return Err(Error::new(ErrorKind::Config, format!("{context}: {why}"))),
             },
             Some("http") => {
-                if let Some(authorization) =
-                    inner.proxies.for_uri(request.uri()).and_then(|p| p.authorization.clone())
-                {
+                // Sent in the request for an HTTP(S) proxy in absolute form; a SOCKS proxy has none.
+                if let Some(authorization) = proxy.and_then(|p| p.authorization.clone()) {
                     request.headers_mut().insert(PROXY_AUTHORIZATION, authorization);
                 }
                 inner.http.request(request)

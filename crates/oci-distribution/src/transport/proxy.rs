@@ -2,23 +2,54 @@
 //! decision, per request URL, of whether to go through a proxy (Go's `httpproxy` rules).
 
 use std::fmt;
-use std::net::IpAddr;
 
 use base64::Engine as _;
 use http::{HeaderValue, Uri};
 
+use super::no_proxy::NoProxy;
+use super::socks::Credentials;
 use crate::url::is_loopback_host;
 use crate::{Error, ErrorKind, Result};
 
 /// Which proxies the transport uses.
 ///
-/// Requests to `https://` URLs go through the HTTPS proxy in a `CONNECT` tunnel (TLS
-/// stays end to end); requests to `http://` URLs go to the HTTP proxy in absolute form.
-/// Both proxies are `http://[user:password@]host[:port]` URLs (a URL without a scheme
-/// means `http://`); credentials are sent as `Proxy-Authorization: Basic`.
+/// Requests to `https://` URLs use the [`https`](ProxyConfig::https) proxy and requests
+/// to `http://` URLs the [`http`](ProxyConfig::http) one. Either is a URL
+/// `scheme://[user:password@]host[:port]`, with percent-encoded credentials (a URL
+/// without a scheme means `http://`), of one of these schemes:
+///
+/// - `http` (default port 80): `https://` requests go in a `CONNECT` tunnel, TLS staying
+///   end to end; `http://` requests go to the proxy in absolute form.
+/// - `https` (default port 443): the same, over a TLS connection to the proxy (HTTP/1.1,
+///   the proxy's certificate verified with the transport's root certificates); the TLS
+///   to an `https://` registry runs inside it.
+/// - `socks5` (default port 1080): a SOCKS5 tunnel to the address the client resolves
+///   the registry's host name to.
+/// - `socks5h` (default port 1080): a SOCKS5 tunnel to the host name, which the proxy
+///   resolves.
+///
+/// Credentials go to HTTP(S) proxies as `Proxy-Authorization: Basic`, to SOCKS proxies
+/// by username/password authentication (RFC 1929). Any other scheme makes
+/// [`Transport::new`](super::Transport::new) fail with an error of kind
+/// [`Config`](crate::ErrorKind::Config) that names the setting or variable.
 ///
 /// `localhost` and loopback addresses never use a proxy, and neither does any host that
 /// matches a [`no_proxy`](ProxyConfig::no_proxy) entry, as Go's `httpproxy` decides.
+///
+/// ```
+/// use oci_distribution::transport::{ProxyConfig, Transport, TransportConfig};
+///
+/// let proxy = ProxyConfig::none()
+///     .with_https_proxy("socks5h://build:s%40cret@socks.internal")
+///     .with_http_proxy("https://proxy.internal:8443")
+///     .with_no_proxy("registry.internal");
+/// let transport = Transport::new(TransportConfig::default().with_proxy(proxy));
+/// assert!(transport.is_ok());
+///
+/// let unsupported = ProxyConfig::none().with_https_proxy("socks4://socks.internal");
+/// let e = Transport::new(TransportConfig::default().with_proxy(unsupported)).unwrap_err();
+/// assert!(e.to_string().contains("ProxyConfig::https"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProxyConfig {
@@ -96,17 +127,55 @@ impl ProxyConfig {
     }
 }
 
-/// A proxy to connect to: where, and the `Proxy-Authorization` to send it.
+/// The protocol spoken to a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ProxyKind {
+    /// HTTP over TCP: `CONNECT` tunnels, absolute-form requests.
+    Http,
+    /// HTTP over TLS to the proxy: `CONNECT` tunnels, absolute-form requests.
+    Https,
+    /// SOCKS5; `remote_dns` sends host names to the proxy instead of resolving them.
+    Socks5 { remote_dns: bool },
+}
+
+impl ProxyKind {
+    fn from_scheme(scheme: &str) -> Option<(Self, u16)> {
+        Some(match scheme.to_ascii_lowercase().as_str() {
+            "http" => (Self::Http, 80),
+            "https" => (Self::Https, 443),
+            "socks5" => (Self::Socks5 { remote_dns: false }, 1080),
+            "socks5h" => (Self::Socks5 { remote_dns: true }, 1080),
+            _ => return None,
+        })
+    }
+
+    fn scheme(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+            Self::Socks5 { remote_dns: false } => "socks5",
+            Self::Socks5 { remote_dns: true } => "socks5h",
+        }
+    }
+}
+
+/// A proxy to connect to: how, where, and the credentials to give it.
 #[derive(Clone)]
 pub(super) struct Proxy {
-    /// `http://host:port`, without credentials.
+    pub(super) kind: ProxyKind,
+    /// `scheme://host:port/`, without credentials.
     pub(super) uri: Uri,
+    /// The URL for errors and logs: `scheme://[user:***@]host:port`.
+    pub(super) name: String,
+    /// The `Proxy-Authorization` header for an HTTP(S) proxy.
     pub(super) authorization: Option<HeaderValue>,
+    /// The username and password for a SOCKS proxy.
+    pub(super) socks_credentials: Option<Credentials>,
 }
 
 impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Proxy").field("uri", &self.uri).field("auth", &self.authorization.is_some()).finish()
+        f.write_str(&self.name)
     }
 }
 
@@ -125,27 +194,29 @@ impl Proxies {
     }
 
     fn resolve(config: &ProxyConfig, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let env_any = |names: &[&str]| {
+        // The value and where it came from (for errors).
+        let env_any = |names: &[&'static str]| {
             if !config.from_env {
                 return None;
             }
-            names.iter().find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+            names.iter().find_map(|n| env(n).filter(|v| !v.trim().is_empty()).map(|v| (v, *n)))
         };
+        let field = |url: &Option<String>, name| url.clone().map(|u| (u, name));
         let cgi = config.from_env && env("REQUEST_METHOD").is_some_and(|v| !v.is_empty());
-        let https = config.https.clone().or_else(|| env_any(&["HTTPS_PROXY", "https_proxy"]));
-        let http = config
-            .http
-            .clone()
+        let https =
+            field(&config.https, "ProxyConfig::https").or_else(|| env_any(&["HTTPS_PROXY", "https_proxy"]));
+        let http = field(&config.http, "ProxyConfig::http")
             .or_else(|| if cgi { env_any(&["http_proxy"]) } else { env_any(&["HTTP_PROXY", "http_proxy"]) });
         let mut no_proxy = NoProxy::default();
         for entry in &config.no_proxy {
             no_proxy.add(entry);
         }
-        if let Some(entries) = env_any(&["NO_PROXY", "no_proxy"]) {
+        if let Some((entries, _)) = env_any(&["NO_PROXY", "no_proxy"]) {
             no_proxy.add(&entries);
         }
-        let parse =
-            |url: Option<String>| url.filter(|u| !u.trim().is_empty()).map(|u| parse_proxy(&u)).transpose();
+        let parse = |url: Option<(String, &str)>| {
+            url.filter(|(u, _)| !u.trim().is_empty()).map(|(u, from)| parse_proxy(&u, from)).transpose()
+        };
         Ok(Self { https: parse(https)?, http: parse(http)?, no_proxy })
     }
 
@@ -170,43 +241,71 @@ impl Proxies {
     }
 }
 
-fn parse_proxy(url: &str) -> Result<Proxy> {
-    let bad = |why: &str| Error::new(ErrorKind::Config, format!("proxy URL {}: {why}", redact(url)));
+/// Parses the proxy URL `url`, which comes from the setting or variable `from`.
+fn parse_proxy(url: &str, from: &str) -> Result<Proxy> {
+    let bad = |why: &str| {
+        Error::new(ErrorKind::Config, format!("proxy URL {} in {from}: {why}", redact(url.trim())))
+    };
     let url = url.trim();
     let full = if url.contains("://") { url.to_owned() } else { format!("http://{url}") };
     let uri: Uri = full.parse().map_err(|e| bad(&format!("{e}")))?;
-    if !uri.scheme_str().is_some_and(|s| s.eq_ignore_ascii_case("http")) {
-        return Err(bad("only http:// proxies are supported"));
-    }
+    let scheme = uri.scheme_str().unwrap_or_default();
+    let Some((kind, default_port)) = ProxyKind::from_scheme(scheme) else {
+        return Err(bad(&format!(
+            "unsupported scheme {scheme:?}: use http://, https://, socks5:// or socks5h://"
+        )));
+    };
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
     let (userinfo, hostport) = match authority.as_str().rsplit_once('@') {
         Some((userinfo, hostport)) => (Some(userinfo), hostport),
         None => (None, authority.as_str()),
     };
-    let port = authority.port_u16().unwrap_or(80);
+    let port = authority.port_u16().unwrap_or(default_port);
     let host = authority.host();
     if host.is_empty() || hostport.is_empty() {
         return Err(bad("no host"));
     }
     let uri = Uri::builder()
-        .scheme("http")
+        .scheme(kind.scheme())
         .authority(format!("{host}:{port}"))
         .path_and_query("/")
         .build()
         .map_err(|e| bad(&format!("{e}")))?;
-    let authorization = userinfo
-        .map(|userinfo| {
-            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            let credentials = format!("{}:{}", percent_decode(user), percent_decode(password));
-            let encoded = base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes());
-            HeaderValue::try_from(format!("Basic {encoded}")).map(|mut v| {
-                v.set_sensitive(true);
-                v
-            })
-        })
-        .transpose()
-        .map_err(|_| bad("unusable credentials"))?;
-    Ok(Proxy { uri, authorization })
+    let credentials = userinfo.map(|userinfo| {
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        (user, Credentials { user: percent_decode(user), password: percent_decode(password) })
+    });
+    let name = match &credentials {
+        Some((user, _)) => format!("{}://{user}:***@{host}:{port}", kind.scheme()),
+        None => format!("{}://{host}:{port}", kind.scheme()),
+    };
+    let credentials = credentials.map(|(_, credentials)| credentials);
+    let (authorization, socks_credentials) = match kind {
+        ProxyKind::Http | ProxyKind::Https => {
+            let header = credentials.map(|c| basic_authorization(&c)).transpose();
+            (header.map_err(|_| bad("unusable credentials"))?, None)
+        }
+        ProxyKind::Socks5 { .. } => {
+            if credentials
+                .as_ref()
+                .is_some_and(|c| c.user.is_empty() || c.user.len() > 255 || c.password.len() > 255)
+            {
+                return Err(bad("a SOCKS user name is 1 to 255 bytes long, a password at most 255"));
+            }
+            (None, credentials)
+        }
+    };
+    Ok(Proxy { kind, uri, name, authorization, socks_credentials })
+}
+
+fn basic_authorization(
+    credentials: &Credentials,
+) -> std::result::Result<HeaderValue, http::header::InvalidHeaderValue> {
+    let joined = format!("{}:{}", credentials.user, credentials.password);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(joined.as_bytes());
+    let mut value = HeaderValue::try_from(format!("Basic {encoded}"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -227,113 +326,6 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The `NO_PROXY` rules.
-#[derive(Debug, Default)]
-struct NoProxy {
-    rules: Vec<Rule>,
-}
-
-#[derive(Debug)]
-enum Rule {
-    All,
-    Ip {
-        ip: IpAddr,
-        port: Option<u16>,
-    },
-    Cidr {
-        net: IpAddr,
-        prefix: u8,
-    },
-    /// `suffix` starts with a dot; `exact` also matches the domain itself.
-    Domain {
-        suffix: String,
-        exact: bool,
-        port: Option<u16>,
-    },
-}
-
-impl NoProxy {
-    /// Adds the entries of `list` (comma or white space separated); malformed entries
-    /// are ignored, as Go does.
-    fn add(&mut self, list: &str) {
-        for entry in list.split(|c: char| c == ',' || c.is_whitespace()) {
-            let entry = entry.trim().to_ascii_lowercase();
-            if entry.is_empty() {
-                continue;
-            }
-            if let Some(rule) = parse_rule(&entry) {
-                self.rules.push(rule);
-            } else {
-                tracing::debug!(entry, "ignoring a malformed no_proxy entry");
-            }
-        }
-    }
-
-    fn matches(&self, host: &str, port: u16) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        let ip = host.parse::<IpAddr>().ok().map(|ip| ip.to_canonical());
-        self.rules.iter().any(|rule| match rule {
-            Rule::All => true,
-            Rule::Ip { ip: want, port: p } => ip == Some(*want) && p.is_none_or(|p| p == port),
-            Rule::Cidr { net, prefix } => ip.is_some_and(|ip| in_cidr(ip, *net, *prefix)),
-            Rule::Domain { suffix, exact, port: p } => {
-                ip.is_none()
-                    && (host.ends_with(suffix.as_str()) || (*exact && host == suffix[1..]))
-                    && p.is_none_or(|p| p == port)
-            }
-        })
-    }
-}
-
-fn parse_rule(entry: &str) -> Option<Rule> {
-    if entry == "*" {
-        return Some(Rule::All);
-    }
-    if let Some((addr, prefix)) = entry.split_once('/') {
-        let net = addr.parse::<IpAddr>().ok()?;
-        let prefix: u8 = prefix.parse().ok()?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        return (prefix <= max).then_some(Rule::Cidr { net, prefix });
-    }
-    let (host, port) = split_host_port(entry)?;
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Some(Rule::Ip { ip: ip.to_canonical(), port });
-    }
-    let host = host.strip_prefix('*').filter(|h| h.starts_with('.')).unwrap_or(host);
-    if host.is_empty() || host == "." {
-        return None;
-    }
-    let exact = !host.starts_with('.');
-    let suffix = if exact { format!(".{host}") } else { host.to_owned() };
-    Some(Rule::Domain { suffix, exact, port })
-}
-
-/// Splits `host[:port]`, `[v6]:port`, `[v6]` or a bare IPv6 address; `None` for a bad port.
-fn split_host_port(entry: &str) -> Option<(&str, Option<u16>)> {
-    if let Some(rest) = entry.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        return match after.strip_prefix(':') {
-            Some(port) => Some((host, Some(port.parse().ok()?))),
-            None if after.is_empty() => Some((host, None)),
-            None => None,
-        };
-    }
-    match entry.split_once(':') {
-        Some((host, port)) if !port.contains(':') => Some((host, Some(port.parse().ok()?))),
-        _ => Some((entry, None)),
-    }
-}
-
-fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    let (ip, net, bits) = match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(a.to_bits()), u128::from(b.to_bits()), 32),
-        (IpAddr::V6(a), IpAddr::V6(b)) => (a.to_bits(), b.to_bits(), 128),
-        _ => return false,
-    };
-    let shift = bits - u32::from(prefix);
-    shift >= bits || (ip >> shift) == (net >> shift)
 }
 
 #[cfg(test)]
@@ -414,19 +406,113 @@ mod tests {
         assert_eq!(via(&p, "https://r.example").as_deref(), Some("p:2"));
     }
 
+    fn parse(url: &str) -> Proxy {
+        parse_proxy(url, "test").unwrap()
+    }
+
     #[test]
     fn proxy_urls_carry_credentials_and_are_checked() {
-        let p = parse_proxy("http://us%40er:p%3Ass@proxy.example:3128").unwrap();
+        let p = parse("http://us%40er:p%3Ass@proxy.example:3128");
         assert_eq!(p.uri.to_string(), "http://proxy.example:3128/");
+        assert_eq!(p.name, "http://us%40er:***@proxy.example:3128");
         // base64("us@er:p:ss")
         assert_eq!(p.authorization.unwrap(), "Basic dXNAZXI6cDpzcw==");
-        assert_eq!(parse_proxy("proxy.example").unwrap().uri.to_string(), "http://proxy.example:80/");
-        let e = parse_proxy("socks5://u:secret@proxy.example:1080").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Config);
-        assert!(!e.to_string().contains("secret"), "{e}");
-        assert!(e.to_string().contains("only http:// proxies"), "{e}");
+        assert_eq!(parse("proxy.example").uri.to_string(), "http://proxy.example:80/");
         assert_eq!(redact("http://u:pw@h:1"), "http://u:***@h:1");
         let debug = format!("{:?}", ProxyConfig::none().with_http_proxy("u:pw@h"));
         assert!(!debug.contains("pw"), "{debug}");
+        let debug = format!("{:?}", parse("socks5://u:pw@h"));
+        assert_eq!(debug, "socks5://u:***@h:1080");
+    }
+
+    #[test]
+    fn proxy_schemes_and_default_ports() {
+        // (URL, kind, URI, name)
+        let cases = [
+            ("http://p.example", ProxyKind::Http, "http://p.example:80/", "http://p.example:80"),
+            ("HTTP://p.example:8080", ProxyKind::Http, "http://p.example:8080/", "http://p.example:8080"),
+            ("https://p.example", ProxyKind::Https, "https://p.example:443/", "https://p.example:443"),
+            (
+                "https://u:pw@p.example:8443",
+                ProxyKind::Https,
+                "https://p.example:8443/",
+                "https://u:***@p.example:8443",
+            ),
+            (
+                "socks5://p.example",
+                ProxyKind::Socks5 { remote_dns: false },
+                "socks5://p.example:1080/",
+                "socks5://p.example:1080",
+            ),
+            (
+                "SOCKS5H://p.example:9050",
+                ProxyKind::Socks5 { remote_dns: true },
+                "socks5h://p.example:9050/",
+                "socks5h://p.example:9050",
+            ),
+            (
+                "socks5h://[::1]",
+                ProxyKind::Socks5 { remote_dns: true },
+                "socks5h://[::1]:1080/",
+                "socks5h://[::1]:1080",
+            ),
+            (
+                "socks5://a:b@10.0.0.1:1",
+                ProxyKind::Socks5 { remote_dns: false },
+                "socks5://10.0.0.1:1/",
+                "socks5://a:***@10.0.0.1:1",
+            ),
+        ];
+        for (url, kind, uri, name) in cases {
+            let p = parse(url);
+            assert_eq!((p.kind, p.uri.to_string().as_str(), p.name.as_str()), (kind, uri, name), "{url}");
+        }
+    }
+
+    #[test]
+    fn socks_credentials_are_decoded_and_not_sent_as_a_header() {
+        let p = parse("socks5h://us%40er:p%3Ass@p.example");
+        assert!(p.authorization.is_none());
+        let c = p.socks_credentials.unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("us@er", "p:ss"));
+        let c = parse("socks5://user@p.example").socks_credentials.unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("user", ""));
+        assert!(parse("socks5://p.example").socks_credentials.is_none());
+        assert!(parse("https://u:pw@p.example").socks_credentials.is_none());
+        let long = "x".repeat(256);
+        for url in [
+            format!("socks5://{long}:pw@p.example"),
+            format!("socks5://u:{long}@p.example"),
+            "socks5://:pw@p".into(),
+        ] {
+            let e = parse_proxy(&url, "test").unwrap_err();
+            assert!(e.to_string().contains("1 to 255 bytes"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bad_proxy_urls_name_their_setting_and_hide_the_password() {
+        for (config, env, from) in [
+            (
+                ProxyConfig::none().with_https_proxy("socks4://u:secret@p.example:1080"),
+                vec![],
+                "ProxyConfig::https",
+            ),
+            (ProxyConfig::none().with_http_proxy("ftp://u:secret@p.example"), vec![], "ProxyConfig::http"),
+            (ProxyConfig::default(), vec![("HTTPS_PROXY", "socks://u:secret@p.example")], "HTTPS_PROXY"),
+            (ProxyConfig::default(), vec![("http_proxy", "quic://u:secret@p.example")], "http_proxy"),
+        ] {
+            let e = Proxies::resolve(&config, |n| {
+                env.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())
+            })
+            .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            let message = e.to_string();
+            assert!(message.contains(&format!(" in {from}: unsupported scheme")), "{message}");
+            assert!(message.contains("u:***@p.example"), "{message}");
+            assert!(!message.contains("secret"), "{message}");
+        }
+        let e = parse_proxy("socks5://", "NO_SUCH").unwrap_err();
+        assert!(e.to_string().contains("in NO_SUCH"), "{e}");
     }
 }

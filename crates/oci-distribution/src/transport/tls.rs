@@ -57,6 +57,15 @@ pub(super) fn build(config: &TransportConfig) -> Result<Tls> {
     Ok(Tls::Ready(Arc::new(client)))
 }
 
+/// The configuration for the connection to an `https://` proxy: `tls` (the transport's
+/// roots and client certificate) with HTTP/1.1 as the only ALPN protocol, since
+/// `CONNECT` and absolute-form requests are HTTP/1.1.
+pub(super) fn for_proxy(tls: &ClientConfig) -> Arc<ClientConfig> {
+    let mut config = tls.clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 #[cfg_attr(feature = "ring", allow(clippy::unnecessary_wraps))] // `None` without the `ring` feature
 fn provider() -> Option<Arc<CryptoProvider>> {
     if let Some(provider) = CryptoProvider::get_default() {

@@ -1,5 +1,6 @@
 //! The peers of the transport's tests: HTTP/1.1 and HTTP/2 servers over TCP or TLS,
-//! a CA with server and client certificates made for the run, and a CONNECT proxy.
+//! a CA with server and client certificates made for the run, and a CONNECT proxy over
+//! TCP or TLS.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,7 +23,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 pub(crate) type TestBody = BoxBody<Bytes, Infallible>;
@@ -152,8 +153,9 @@ pub(crate) fn leaf(
     (params.signed_by(&key, issuer).unwrap().pem(), key)
 }
 
-/// A CA, a server certificate for 127.0.0.1, localhost and registry.test, and a client
-/// certificate, made once per run.
+/// A CA, a server certificate for 127.0.0.1, localhost, registry.test and 192.0.2.1, and
+/// a client certificate, made once per run. `registry.test` and 192.0.2.1 (a documentation
+/// address) are never connected to: the test proxies map them to 127.0.0.1.
 pub(crate) fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
@@ -163,6 +165,7 @@ pub(crate) fn pki() -> &'static Pki {
             SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             SanType::DnsName("localhost".try_into().unwrap()),
             SanType::DnsName("registry.test".try_into().unwrap()),
+            SanType::IpAddress(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))),
         ];
         let (server_pem, server_key) = leaf(&ca, sans, ExtendedKeyUsagePurpose::ServerAuth);
         let client_sans = vec![SanType::DnsName("client.test".try_into().unwrap())];
@@ -225,45 +228,61 @@ impl http_body::Body for Stall {
 /// A proxy that records each request line and its `Proxy-Authorization`, tunnels
 /// CONNECT to the requested port on 127.0.0.1 and answers other requests itself.
 pub(crate) async fn proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    proxy_over(None).await
+}
+
+/// [`proxy`], over TLS when `tls` is given; then each record starts with the ALPN
+/// protocol negotiated (`tls http/1.1 | CONNECT ...`).
+pub(crate) async fn proxy_over(tls: Option<Arc<ServerConfig>>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
+        while let Ok((client, _)) = listener.accept().await {
+            let (log, tls) = (Arc::clone(&log), tls.clone());
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                while !head.ends_with(b"\r\n\r\n") {
-                    let mut byte = [0u8; 1];
-                    if client.read(&mut byte).await.unwrap() == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8(head).unwrap();
-                let line = head.lines().next().unwrap().to_owned();
-                let auth = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .starts_with("proxy-authorization:")
-                            .then(|| l[20..].trim().to_owned())
-                    })
-                    .unwrap_or_default();
-                log.lock().unwrap().push(format!("{line} | {auth}"));
-                if let Some(target) = line.strip_prefix("CONNECT ") {
-                    let port = target.split_whitespace().next().unwrap().rsplit_once(':').unwrap().1;
-                    let mut upstream =
-                        TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).await.unwrap();
-                    client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                } else {
-                    let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{line}", line.len());
-                    client.write_all(answer.as_bytes()).await.unwrap();
-                }
+                let Some(tls) = tls else { return proxy_connection(client, String::new(), &log).await };
+                let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(client).await else { return };
+                let alpn =
+                    stream.get_ref().1.alpn_protocol().map(String::from_utf8_lossy).unwrap_or_default();
+                let prefix = format!("tls {alpn} | ");
+                proxy_connection(stream, prefix, &log).await;
             });
         }
     });
     (addr, seen)
+}
+
+async fn proxy_connection<S>(mut client: S, prefix: String, log: &Mutex<Vec<String>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        if client.read(&mut byte).await.unwrap() == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let line = head.lines().next().unwrap().to_owned();
+    let auth = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().starts_with("proxy-authorization:").then(|| l[20..].trim().to_owned())
+        })
+        .unwrap_or_default();
+    log.lock().unwrap().push(format!("{prefix}{line} | {auth}"));
+    if let Some(target) = line.strip_prefix("CONNECT ") {
+        let port = target.split_whitespace().next().unwrap().rsplit_once(':').unwrap().1;
+        let mut upstream = TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).await.unwrap();
+        client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    } else {
+        let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{line}", line.len());
+        client.write_all(answer.as_bytes()).await.unwrap();
+        let _ = client.shutdown().await;
+    }
 }
