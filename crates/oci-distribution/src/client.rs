@@ -167,10 +167,17 @@ impl Client {
     /// (its endpoint host: `registry-1.docker.io` for Docker Hub), over HTTP for plain
     /// hosts and HTTPS otherwise.
     pub(crate) fn url(&self, reference: &Reference, path_and_query: &str) -> Result<Uri> {
-        let host = reference.endpoint_host();
+        self.url_on(reference.endpoint_host(), path_and_query).map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, format!("building a URL for {reference}")).with_source(e)
+        })
+    }
+
+    /// The URL of `path_and_query` on the registry whose endpoint host (with its port)
+    /// is `host`.
+    pub(crate) fn url_on(&self, host: &str, path_and_query: &str) -> Result<Uri> {
         let scheme = self.inner.transport.scheme_for(host);
         format!("{scheme}://{host}{path_and_query}").parse().map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, format!("building a URL for {reference}")).with_source(e)
+            Error::new(ErrorKind::InvalidInput, format!("building a URL on {host}")).with_source(e)
         })
     }
 

@@ -8,8 +8,10 @@
 //! `PATCH` requests with `416` recovery, streamed, cross-repository mount), lists tags and the
 //! catalog page by page, and finds referrers through the API or the fallback tag.
 //! Every request goes through one pipeline: authorization (anonymous, basic, bearer
-//! tokens cached per scope), retries of idempotent requests, redirects without leaking
-//! credentials to another origin, and one re-authentication after a `401`.
+//! tokens cached per scope), retries of idempotent requests within a time limit (a
+//! registry that asks for a pause with `429` or `Retry-After` gets it from every request
+//! of the client, not only the one it answered), redirects without leaking credentials
+//! to another origin, and one re-authentication after a `401`.
 //!
 //! ```no_run
 //! use oci_distribution::{Client, ListOptions, PullOptions};

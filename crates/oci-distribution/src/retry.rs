@@ -1,9 +1,12 @@
-//! Retries: which requests are sent again, after how long.
+//! Retries: which requests are sent again, after how long, and the per-host holds that
+//! make every request to a registry that asked for a pause wait.
 
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::header::RETRY_AFTER;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 
 use crate::transport::{ResponseBody, Transport};
 use crate::{Body, ErrorKind, Result};
@@ -18,7 +21,15 @@ use crate::{Body, ErrorKind, Result};
 ///
 /// The delay before retry `n` (counting from 0) is `initial_backoff * backoff_factor^n`,
 /// at most `max_backoff`, varied by ±`jitter`; a `Retry-After` header (seconds or an
-/// HTTP date) replaces it, capped at `max_retry_after`.
+/// HTTP date) replaces it, capped at `max_retry_after`. A retry whose delay would end
+/// more than `max_elapsed` after the first attempt is not made: the last response (or
+/// error) is returned at once.
+///
+/// A registry that answers `429 Too Many Requests`, or any retryable status with a
+/// `Retry-After`, is paused for the whole transport: until that delay has passed, every
+/// request to the same scheme, host and port waits before it is sent, first attempts
+/// included, instead of spending the registry's patience on requests bound to be
+/// refused too.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -34,6 +45,9 @@ pub struct RetryPolicy {
     pub jitter: f64,
     /// The longest `Retry-After` honored; longer ones wait this long. Default: 60 s.
     pub max_retry_after: Duration,
+    /// The longest time from a request's first attempt to its last retry, delays
+    /// included. Default: 2 min.
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -45,6 +59,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(3),
             jitter: 0.1,
             max_retry_after: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(120),
         }
     }
 }
@@ -78,6 +93,13 @@ impl RetryPolicy {
         self
     }
 
+    /// The same policy with another limit on the time spent retrying a request.
+    #[must_use]
+    pub fn with_max_elapsed(mut self, max: Duration) -> Self {
+        self.max_elapsed = max;
+        self
+    }
+
     /// The delay before retry `retry` (0 for the first), with jitter.
     pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let factor = self.backoff_factor.saturating_pow(retry);
@@ -89,14 +111,60 @@ impl RetryPolicy {
     /// The delay before retry `retry` after a response with `headers`: its
     /// `Retry-After` (capped), or the backoff.
     pub(crate) fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
-        let retry_after = headers
-            .and_then(|h| h.get(RETRY_AFTER))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        match retry_after {
-            Some(after) => after.min(self.max_retry_after),
+        match self.retry_after(headers) {
+            Some(after) => after,
             None => self.backoff(retry),
         }
+    }
+
+    /// The `Retry-After` of `headers`, capped at `max_retry_after`.
+    fn retry_after(&self, headers: Option<&HeaderMap>) -> Option<Duration> {
+        let value = headers?.get(RETRY_AFTER)?.to_str().ok()?;
+        Some(parse_retry_after(value, SystemTime::now())?.min(self.max_retry_after))
+    }
+
+    /// How long the registry that answered `status` with `headers` asks every client
+    /// request to wait: `Retry-After` on a retryable status, or the backoff of retry
+    /// `retry` on a `429` without one; `None` when it does not ask.
+    fn pause(&self, retry: u32, status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+        if !is_retryable_status(status) {
+            return None;
+        }
+        match self.retry_after(Some(headers)) {
+            Some(after) => Some(after),
+            None => (status == StatusCode::TOO_MANY_REQUESTS).then(|| self.backoff(retry)),
+        }
+    }
+}
+
+/// Instants before which no request goes to a registry (scheme, host and port) that asked
+/// for a pause; shared by the clones of a transport.
+#[derive(Debug, Default)]
+pub(crate) struct HostHolds {
+    until: Mutex<HashMap<String, Instant>>,
+}
+
+impl HostHolds {
+    /// The key of `uri`'s registry.
+    fn key(uri: &Uri) -> String {
+        format!("{}://{}", uri.scheme_str().unwrap_or(""), uri.authority().map_or("", |a| a.as_str()))
+    }
+
+    /// Holds requests to `uri`'s registry for `pause` from now (a later hold already
+    /// there stays).
+    fn hold(&self, uri: &Uri, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut holds = self.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = holds.entry(Self::key(uri)).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// How long a request to `uri` must still wait (expired holds are forgotten).
+    fn remaining(&self, uri: &Uri) -> Option<Duration> {
+        let mut holds = self.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        holds.retain(|_, until| *until > now);
+        holds.get(&Self::key(uri)).map(|until| *until - now)
     }
 }
 
@@ -121,9 +189,12 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 }
 
 /// Sends `request`, again when it fails in a way `policy` retries; see [`RetryPolicy`].
-/// When the retries are used up on a retryable status, the last response is returned.
+/// Every attempt first waits for a hold `holds` has on the registry. When the retries
+/// (or the time for them) are used up on a retryable status, the last response is
+/// returned.
 pub(crate) async fn send_with_retry(
     transport: &Transport,
+    holds: &HostHolds,
     request: Request<Body>,
     policy: &RetryPolicy,
 ) -> Result<Response<ResponseBody>> {
@@ -131,7 +202,12 @@ pub(crate) async fn send_with_retry(
     let idempotent = is_idempotent(&parts.method);
     let mut body = Some(body);
     let mut retry = 0;
+    let started = Instant::now();
     loop {
+        if let Some(wait) = holds.remaining(&parts.uri) {
+            tracing::debug!(?wait, "the registry asked for a pause; waiting");
+            tokio::time::sleep(wait).await;
+        }
         let replay = if idempotent && retry < policy.max_retries {
             body.as_ref().and_then(Body::try_clone)
         } else {
@@ -149,27 +225,39 @@ pub(crate) async fn send_with_retry(
         *request.headers_mut() = parts.headers.clone();
         *request.extensions_mut() = parts.extensions.clone();
 
-        let delay = match transport.send(request).await {
-            Ok(response) if can_retry && is_retryable_status(response.status()) => {
+        let in_time = |delay: Duration| started.elapsed() + delay <= policy.max_elapsed;
+        let wake = match transport.send(request).await {
+            Ok(response) => {
+                let pause = policy.pause(retry, response.status(), response.headers());
+                if let Some(pause) = pause {
+                    holds.hold(&parts.uri, pause);
+                }
                 let delay = policy.delay(retry, Some(response.headers()));
+                if !can_retry || !is_retryable_status(response.status()) || !in_time(delay) {
+                    return Ok(response);
+                }
                 tracing::debug!(
                     status = response.status().as_u16(),
                     ?delay,
                     retry,
                     "retrying after a status"
                 );
+                let wake = tokio::time::Instant::now() + delay;
                 // Read the (small) error body while waiting, so the connection can be reused.
-                let _ = tokio::time::timeout(delay, response.into_body().bytes(64 * 1024)).await;
-                delay
+                let _ = tokio::time::timeout_at(wake, response.into_body().bytes(64 * 1024)).await;
+                wake
             }
-            Err(e) if can_retry && matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout) => {
+            Err(e) => {
                 let delay = policy.backoff(retry);
+                let retryable = matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout);
+                if !can_retry || !retryable || !in_time(delay) {
+                    return Err(e);
+                }
                 tracing::debug!(error = %e, ?delay, retry, "retrying after an error");
-                delay
+                tokio::time::Instant::now() + delay
             }
-            result => return result,
         };
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep_until(wake).await;
         retry += 1;
     }
 }
@@ -225,6 +313,41 @@ mod tests {
         let steady = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
         assert_eq!(steady.backoff(1), Duration::from_millis(500));
         assert_eq!(RetryPolicy::none().max_retries, 0);
+    }
+
+    #[test]
+    fn pauses_come_from_429_and_retry_after() {
+        let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        let mut after = HeaderMap::new();
+        after.insert(RETRY_AFTER, "7".parse().unwrap());
+        let none = HeaderMap::new();
+        let pause = |status: u16, headers: &HeaderMap| {
+            policy.pause(1, StatusCode::from_u16(status).unwrap(), headers)
+        };
+        assert_eq!(pause(429, &none), Some(Duration::from_millis(500)));
+        assert_eq!(pause(429, &after), Some(Duration::from_secs(7)));
+        assert_eq!(pause(503, &after), Some(Duration::from_secs(7)));
+        assert_eq!(pause(503, &none), None);
+        assert_eq!(pause(500, &none), None);
+        assert_eq!(pause(404, &after), None);
+    }
+
+    #[test]
+    fn holds_are_per_registry_and_keep_the_latest() {
+        let holds = HostHolds::default();
+        let a: Uri = "https://r.example/v2/x".parse().unwrap();
+        let a_again: Uri = "https://r.example/v2/y/blobs/z".parse().unwrap();
+        let other_port: Uri = "https://r.example:5000/v2/".parse().unwrap();
+        let plain: Uri = "http://r.example/v2/".parse().unwrap();
+        assert_eq!(holds.remaining(&a), None);
+        holds.hold(&a, Duration::from_secs(30));
+        holds.hold(&a, Duration::from_secs(1));
+        let left = holds.remaining(&a_again).unwrap();
+        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
+        assert_eq!(holds.remaining(&other_port), None);
+        assert_eq!(holds.remaining(&plain), None);
+        holds.hold(&plain, Duration::ZERO);
+        assert_eq!(holds.remaining(&plain), None);
     }
 
     #[test]

@@ -199,12 +199,29 @@ impl Client {
         Ok(list)
     }
 
-    /// The repositories of `registry`'s registry (only its registry is used), with the
-    /// `registry:catalog:*` scope; one page, or every page with
+    /// The repositories of the registry `registry` (a host with an optional port, as in
+    /// a reference: `localhost:5000`, `ghcr.io`; `docker.io` means Docker Hub's
+    /// endpoint), with the `registry:catalog:*` scope; one page, or every page with
     /// [`ListOptions::all_pages`]. Many registries refuse the catalog or list only
-    /// what the credentials may read.
-    pub async fn catalog(&self, registry: &Reference, options: CatalogOptions) -> Result<RepositoryList> {
-        let uri = self.url(registry, &format!("/v2/_catalog{}", options.query()))?;
+    /// what the credentials may read. A `registry` that is not a host fails with an
+    /// error of kind [`InvalidInput`](ErrorKind::InvalidInput) saying where it broke.
+    ///
+    /// ```no_run
+    /// # async fn list(client: &oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// use oci_distribution::CatalogOptions;
+    ///
+    /// let first = client.catalog("localhost:5000", CatalogOptions::first_page(100)).await?;
+    /// let every = client.catalog("localhost:5000", CatalogOptions::all_pages()).await?;
+    /// assert!(every.repositories.starts_with(&first.repositories));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn catalog(&self, registry: &str, options: CatalogOptions) -> Result<RepositoryList> {
+        oci_reference::validate_registry(registry).map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, format!("catalog of {registry:?}")).with_source(e)
+        })?;
+        let host = oci_reference::endpoint_host(registry);
+        let uri = self.url_on(host, &format!("/v2/_catalog{}", options.query()))?;
         let scopes = vec![REGISTRY_CATALOG.to_owned()];
         let mut list = RepositoryList::default();
         self.list_pages(uri, &scopes, options.all_pages, |bytes, context| {

@@ -60,6 +60,8 @@ struct Inner {
     stall_timeout: Duration,
     response_timeout: Option<Duration>,
     user_agent: HeaderValue,
+    /// Registries that asked for a pause.
+    holds: crate::retry::HostHolds,
 }
 
 impl std::fmt::Debug for Transport {
@@ -137,6 +139,7 @@ impl Transport {
             stall_timeout: config.stall_timeout,
             response_timeout: config.response_timeout,
             user_agent,
+            holds: crate::retry::HostHolds::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -227,7 +230,7 @@ impl Transport {
         request: Request<Body>,
         policy: &RetryPolicy,
     ) -> Result<Response<ResponseBody>> {
-        crate::retry::send_with_retry(self, request, policy).await
+        crate::retry::send_with_retry(self, &self.inner.holds, request, policy).await
     }
 }
 

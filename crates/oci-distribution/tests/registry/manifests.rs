@@ -219,23 +219,23 @@ async fn catalog_pages_follow_links() {
         for name in &names {
             push_image(&target, name, "latest", "linux/amd64").await;
         }
-        let registry = target.reference(&names[0]);
+        let reference = target.reference(&names[0]);
+        let registry = reference.domain().unwrap();
         let client = &target.client;
-        let first =
-            client.catalog(&registry, CatalogOptions::after(format!("{prefix}/r0"), 3)).await.unwrap();
+        let first = client.catalog(registry, CatalogOptions::after(format!("{prefix}/r0"), 3)).await.unwrap();
         assert_eq!(first.repositories, names[..3], "{}", target.name);
-        let next = client.catalog(&registry, CatalogOptions::after(&names[2], 3)).await.unwrap();
+        let next = client.catalog(registry, CatalogOptions::after(&names[2], 3)).await.unwrap();
         assert_eq!(next.repositories, names[3..6]);
         // Every page from there: ours first, in order, then whatever sorts after them.
         let from = CatalogOptions::after(format!("{prefix}/r0"), 3).with_all_pages();
-        let all = client.catalog(&registry, from.clone()).await.unwrap();
+        let all = client.catalog(registry, from.clone()).await.unwrap();
         assert_eq!(all.repositories[..7], names[..], "{}", target.name);
         // At least three pages of three: a cap of two pages is an error, not a silent cut.
         let mut options = ClientOptions::default();
         options.max_pages = 2;
-        let e = client_with(&target, options).catalog(&registry, from).await.unwrap_err();
+        let e = client_with(&target, options).catalog(registry, from).await.unwrap_err();
         assert!(e.to_string().contains("more than 2 pages"), "{e}");
-        let whole = client.catalog(&registry, CatalogOptions::all_pages()).await.unwrap();
+        let whole = client.catalog(registry, CatalogOptions::all_pages()).await.unwrap();
         assert!(names.iter().all(|n| whole.repositories.contains(n)), "{}", target.name);
     }
 }

@@ -19,8 +19,8 @@
 //!    (`client::push`); skopeo copies `oci:DIR:TAG` to another new repository; the
 //!    limit is the layers' files uploaded with no hashing on our side
 //!    (`client::raw_upload`; the registry still hashes what it receives).
-//! 3. `registry-small-push` and `registry-small-pull`: the same for an image of 200
-//!    layers of 4 KiB, timed in seconds.
+//! 3. `registry-small-push`, `registry-small-pull` and `registry-small-pull-fsync`: the
+//!    same for an image of 200 layers of 4 KiB, timed in seconds.
 //!
 //! `cargo xtask bench registry-large` runs workloads 1 and 2 only, `registry-small`
 //! workload 3 only.

@@ -91,10 +91,11 @@ impl Bench {
         })
     }
 
-    /// `registry-small-pull`, from the repository of our first small push.
+    /// `registry-small-pull` and `registry-small-pull-fsync`, from the repository of our
+    /// first small push.
     fn small_pull(&self) -> Result<()> {
         let source = self.image(&format!("small-{}-1", Step::Ours.name()))?;
-        self.contest("registry-small-pull", None, false, |step, round| {
+        self.contest("registry-small-pull", Some("registry-small-pull-fsync"), false, |step, round| {
             let dir = self.scratch.join(format!("small-pull-{}-{round}", step.name()));
             self.pull_step(step, &source, &dir, SMALL_CONCURRENCY, false)
         })
