@@ -3,25 +3,11 @@
 
 use std::path::Path;
 
-/// The verdict on one case (the xtask framework's type, for the shared suite module).
-#[derive(Debug)]
-pub enum Outcome {
-    /// Agrees with the vector.
-    Pass,
-    /// Disagrees; how.
-    Fail(String),
-    /// Not checked; why.
-    Skip(String),
-}
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../../xtask/src/conformance/case.rs"]
+mod case;
 
-/// One checked case (the xtask framework's type, for the shared suite module).
-#[derive(Debug)]
-pub struct Case {
-    /// Unique within its file.
-    pub name: String,
-    /// The verdict.
-    pub outcome: Outcome,
-}
+use case::{Case, Outcome};
 
 #[allow(unreachable_pub, dead_code)]
 #[path = "../../../xtask/src/conformance/reference.rs"]
