@@ -78,7 +78,8 @@ pub struct PushOptions {
     /// which opens nothing: a registry that neither mounts nor opens a session for a
     /// mount (it refuses it) gets the content even when it has the blob, which only
     /// small blobs are worth risking. Not used with `mount_from` or `anonymous_mount`,
-    /// nor for a single POST of a stream. `0` asks with `HEAD` always; 256 KiB by default.
+    /// nor with [`UploadPolicy::SinglePost`] (whose POST carries the content). `0` asks
+    /// with `HEAD` always; 256 KiB by default.
     pub mount_check_max_size: u64,
     /// A repository of the same registry that has the blob: mount it from there
     /// (`POST ?mount=<digest>&from=<repository>`) before uploading. When the registry
@@ -301,7 +302,7 @@ impl Client {
             && descriptor.size <= options.mount_check_max_size
             && mount_from.is_none()
             && !options.anonymous_mount
-            && !single_post_stream;
+            && options.policy != UploadPolicy::SinglePost;
         // A HEAD also learns how the registry authenticates, before a stream is sent.
         if (options.skip_existing && !mount_check) || single_post_stream {
             let size = self.head_blob_with(reference, digest, &scopes).await?;

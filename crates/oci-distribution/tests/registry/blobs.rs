@@ -173,11 +173,13 @@ async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
         assert_eq!(again.await.unwrap(), PushOutcome::Existed, "{}", target.name);
         assert_stored(&target, &reference, &descriptor, &small).await;
 
-        // Above the size, or with the size at 0: HEAD, then a plain session.
+        // Above the size, with the size at 0, or for a single POST: HEAD, then a plain session.
         let large = random(usize::try_from(oci_distribution::DEFAULT_MOUNT_CHECK_MAX_SIZE).unwrap() + 1);
-        let other = random(4 << 10);
+        let (other, third) = (random(4 << 10), random(4 << 10));
         let head_only = PushOptions::default().with_mount_check_max_size(0);
-        for (bytes, options) in [(&large, PushOptions::default()), (&other, head_only)] {
+        let single_post = PushOptions::default().with_policy(UploadPolicy::SinglePost);
+        for (bytes, options) in [(&large, PushOptions::default()), (&other, head_only), (&third, single_post)]
+        {
             let descriptor = layer(bytes);
             let outcome = client.push_blob(&reference, &descriptor, bytes.clone(), options.clone()).await;
             let stats = uploaded(outcome.unwrap());
