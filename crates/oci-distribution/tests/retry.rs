@@ -65,8 +65,11 @@ async fn requests_in_flight_wait_for_the_pause_another_one_met() {
         let (t, url) = (t.clone(), server.url("http", "/a"));
         async move { t.send_with_retry(get(&url), &fast()).await.unwrap().status() }
     });
-    // Sent after the 429 came back: held until the second Retry-After asked for is over.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Sent once the 429 came back: held until the second Retry-After asked for is over.
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await; // the answer reaches the client
     assert_eq!(seen.lock().unwrap().len(), 1);
     let policy = fast();
     let second = t.send_with_retry(get(&server.url("http", "/b")), &policy);
