@@ -167,9 +167,7 @@ impl Client {
     /// (its endpoint host: `registry-1.docker.io` for Docker Hub), over HTTP for plain
     /// hosts and HTTPS otherwise.
     pub(crate) fn url(&self, reference: &Reference, path_and_query: &str) -> Result<Uri> {
-        self.url_on(reference.endpoint_host(), path_and_query).map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, format!("building a URL for {reference}")).with_source(e)
-        })
+        self.url_on(reference.endpoint_host(), path_and_query)
     }
 
     /// The URL of `path_and_query` on the registry whose endpoint host (with its port)

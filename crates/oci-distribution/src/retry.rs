@@ -162,6 +162,9 @@ impl HostHolds {
     /// How long a request to `uri` must still wait (expired holds are forgotten).
     fn remaining(&self, uri: &Uri) -> Option<Duration> {
         let mut holds = self.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if holds.is_empty() {
+            return None; // every request asks: no key is made unless a registry asked for a pause
+        }
         let now = Instant::now();
         holds.retain(|_, until| *until > now);
         holds.get(&Self::key(uri)).map(|until| *until - now)
@@ -232,7 +235,7 @@ pub(crate) async fn send_with_retry(
                 if let Some(pause) = pause {
                     holds.hold(&parts.uri, pause);
                 }
-                let delay = policy.delay(retry, Some(response.headers()));
+                let delay = pause.unwrap_or_else(|| policy.delay(retry, Some(response.headers())));
                 if !can_retry || !is_retryable_status(response.status()) || !in_time(delay) {
                     return Ok(response);
                 }

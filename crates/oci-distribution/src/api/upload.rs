@@ -325,17 +325,19 @@ impl Client {
             reporter: &reporter,
             stats: UploadStats { policy: options.policy, ..UploadStats::default() },
         };
-        if mount_check {
-            let url = uploads_url(self, reference, &mount::mount_query(digest, Some(reference)))?;
-            match upload.try_mount(url, None).await? {
-                Some(PushOutcome::Mounted { .. }) => return Ok(PushOutcome::Existed),
+        // A mount first: from the repository itself (asking whether it has the blob), or
+        // from the one given (`None`: anonymous).
+        let mount = if mount_check {
+            Some(Some(reference))
+        } else {
+            (mount_from.is_some() || options.anonymous_mount).then_some(mount_from)
+        };
+        if let Some(from) = mount {
+            let url = uploads_url(self, reference, &mount::mount_query(digest, from))?;
+            match upload.try_mount(url, from).await? {
+                Some(PushOutcome::Mounted { .. }) if mount_check => return Ok(PushOutcome::Existed),
                 Some(outcome) => return Ok(outcome),
                 None => {}
-            }
-        } else if mount_from.is_some() || options.anonymous_mount {
-            let url = uploads_url(self, reference, &mount::mount_query(digest, mount_from))?;
-            if let Some(outcome) = upload.try_mount(url, mount_from).await? {
-                return Ok(outcome);
             }
         }
         let single_post = uploads_url(self, reference, &format!("digest={digest}"))?;

@@ -185,19 +185,19 @@ impl Transport {
         if !request.headers().contains_key(USER_AGENT) {
             request.headers_mut().insert(USER_AGENT, inner.user_agent.clone());
         }
-        let proxy = inner.proxies.for_uri(request.uri());
-        if let (Some(proxy), Err(why)) = (proxy, &inner.https) {
-            if proxy.kind == ProxyKind::Https {
-                let why = format!("{context}: the proxy {proxy:?} is reached over TLS: {why}");
-                return Err(Error::new(ErrorKind::Config, why));
-            }
-        }
         let pending = match request.uri().scheme_str() {
             Some("https") => match &inner.https {
                 Ok(client) => client.request(request),
                 Err(why) => return Err(Error::new(ErrorKind::Config, format!("{context}: {why}"))),
             },
             Some("http") => {
+                let proxy = inner.proxies.for_uri(request.uri());
+                if let (Some(proxy), Err(why)) = (proxy, &inner.https) {
+                    if proxy.kind == ProxyKind::Https {
+                        let why = format!("{context}: the proxy {proxy:?} is reached over TLS: {why}");
+                        return Err(Error::new(ErrorKind::Config, why));
+                    }
+                }
                 // Sent in the request for an HTTP(S) proxy in absolute form; a SOCKS proxy has none.
                 if let Some(authorization) = proxy.and_then(|p| p.authorization.clone()) {
                     request.headers_mut().insert(PROXY_AUTHORIZATION, authorization);

@@ -44,11 +44,7 @@ impl Target {
             return Ok(Self::Addr(SocketAddr::new(ip, port)));
         }
         if remote_dns {
-            if bare.is_empty() || bare.len() > 255 {
-                return Err(io::Error::other(format!(
-                    "the host name {bare:?} cannot be sent to a SOCKS proxy"
-                )));
-            }
+            // `connect` refuses a name too long for the protocol.
             return Ok(Self::Domain(bare.to_owned(), port));
         }
         let mut addrs = tokio::net::lookup_host((bare, port))

@@ -227,28 +227,43 @@ impl http_body::Body for Stall {
 
 /// A proxy that records each request line and its `Proxy-Authorization`, tunnels
 /// CONNECT to the requested port on 127.0.0.1 and answers other requests itself.
-pub(crate) async fn proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn proxy() -> (SocketAddr, Log) {
     proxy_over(None).await
 }
 
 /// [`proxy`], over TLS when `tls` is given; then each record starts with the ALPN
 /// protocol negotiated (`tls http/1.1 | CONNECT ...`).
-pub(crate) async fn proxy_over(tls: Option<Arc<ServerConfig>>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn proxy_over(tls: Option<Arc<ServerConfig>>) -> (SocketAddr, Log) {
+    listen(move |client, log| {
+        let tls = tls.clone();
+        async move {
+            let Some(tls) = tls else { return proxy_connection(client, String::new(), &log).await };
+            let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(client).await else { return };
+            let alpn = stream.get_ref().1.alpn_protocol().map(String::from_utf8_lossy).unwrap_or_default();
+            let prefix = format!("tls {alpn} | ");
+            proxy_connection(stream, prefix, &log).await;
+        }
+    })
+    .await
+}
+
+/// The log a test server keeps of what its clients asked for.
+pub(crate) type Log = Arc<Mutex<Vec<String>>>;
+
+/// Listens on 127.0.0.1 and serves each connection with `serve` on its own task, giving
+/// it the log the server keeps; returns the address and that log.
+pub(crate) async fn listen<F, Fut>(serve: F) -> (SocketAddr, Log)
+where
+    F: Fn(TcpStream, Log) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = Log::default();
     let log = Arc::clone(&seen);
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let (log, tls) = (Arc::clone(&log), tls.clone());
-            tokio::spawn(async move {
-                let Some(tls) = tls else { return proxy_connection(client, String::new(), &log).await };
-                let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(client).await else { return };
-                let alpn =
-                    stream.get_ref().1.alpn_protocol().map(String::from_utf8_lossy).unwrap_or_default();
-                let prefix = format!("tls {alpn} | ");
-                proxy_connection(stream, prefix, &log).await;
-            });
+            tokio::spawn(serve(client, Arc::clone(&log)));
         }
     });
     (addr, seen)

@@ -4,10 +4,10 @@
 //! for the loopback servers.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 pub(crate) struct Socks {
     pub(crate) addr: SocketAddr,
@@ -15,22 +15,15 @@ pub(crate) struct Socks {
     /// `user NAME:PASSWORD`) and what it asked for (`CONNECT domain registry.test:443`,
     /// `CONNECT ipv4 192.0.2.1:443`); `no acceptable method` or `bad password` when the
     /// handshake ended early.
-    pub(crate) seen: Arc<Mutex<Vec<String>>>,
+    pub(crate) seen: crate::peers::Log,
 }
 
 /// A SOCKS5 proxy that requires `credentials` (user, password) when given, and answers
 /// every `CONNECT` with `reply` (0 to connect).
 pub(crate) async fn socks(credentials: Option<(&'static str, &'static str)>, reply: u8) -> Socks {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move { serve(client, credentials, reply, &log).await });
-        }
-    });
+    let (addr, seen) =
+        crate::peers::listen(move |client, log| async move { serve(client, credentials, reply, &log).await })
+            .await;
     Socks { addr, seen }
 }
 

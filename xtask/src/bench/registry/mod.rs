@@ -5,8 +5,8 @@
 //! Without `--registry`, a plain-HTTP registry (Debian's `docker-registry`) is started in
 //! `target/peers/bench-registry` ([`TestRegistries::start_plain`]) and removed afterwards;
 //! it logs errors only (two log lines per request would cost it more CPU than serving a
-//! 4 KiB blob, for every client alike). `docker-registry` (and, when it can be, `skopeo`) is installed when missing. An
-//! `http://` URL (or a bare `host:port`) is a plain-HTTP registry, `https://` one with
+//! 4 KiB blob, for every client alike). `docker-registry` (and, when it can be,
+//! `skopeo`) is installed when missing. An `http://` URL (or a bare `host:port`) is a plain-HTTP registry, `https://` one with
 //! TLS; credentials come from the docker and podman configuration files. The workloads:
 //!
 //! 1. `registry-pull`: an image of 8 layers of 128 MiB (incompressible, typed
@@ -79,7 +79,8 @@ pub enum Parts {
     Both,
     /// Only the large image (`registry-pull`, `registry-pull-fsync`, `registry-push`).
     Large,
-    /// Only the small image (`registry-small-push`, `registry-small-pull`).
+    /// Only the small image (`registry-small-push`, `registry-small-pull`,
+    /// `registry-small-pull-fsync`).
     Small,
 }
 
@@ -234,14 +235,12 @@ impl Bench {
         settle();
         reset_peak_memory();
         let start = Instant::now();
-        let (ours, registry) = (cpu_time(None), self.registry_pid.and_then(|pid| cpu_time(Some(pid))));
+        let sample =
+            || Cpu { ours: cpu_time(None), registry: self.registry_pid.and_then(|pid| cpu_time(Some(pid))) };
+        let before = sample();
         let bytes = self.runtime.block_on(work(self.client.clone()))?;
         let elapsed = start.elapsed();
-        let since = |before: Option<Duration>, now: Option<Duration>| Some(now?.saturating_sub(before?));
-        let cpu = Cpu {
-            ours: since(ours, cpu_time(None)),
-            registry: since(registry, self.registry_pid.and_then(|pid| cpu_time(Some(pid)))),
-        };
+        let cpu = sample().since(before);
         Ok(Timed { bytes, elapsed, peak_kib: peak_memory_kib(), cpu })
     }
 

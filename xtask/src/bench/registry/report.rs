@@ -22,6 +22,12 @@ pub(super) struct Cpu {
 }
 
 impl Cpu {
+    /// The CPU time used since `before` (these being totals of the processes).
+    pub(super) fn since(self, before: Self) -> Self {
+        let delta = |now: Option<Duration>, then: Option<Duration>| Some(now?.saturating_sub(then?));
+        Self { ours: delta(self.ours, before.ours), registry: delta(self.registry, before.registry) }
+    }
+
     /// `, cpu 0.21 s, registry cpu 0.40 s` (what is known of it).
     fn describe(self) -> String {
         let mut out = String::new();
