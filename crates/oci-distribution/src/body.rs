@@ -2,26 +2,60 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt as _;
+use tokio::io::AsyncRead;
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 
-type BoxStream = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
+pub(crate) type BoxStream = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
 
-/// The body of a request the client sends.
+/// How much a reader-backed stream reads at a time.
+const READ_SIZE: usize = 128 * 1024;
+
+/// The body of a request the client sends, and the content of a blob to push.
 ///
-/// Bytes can be sent again (a retry, a re-authentication after 401); a stream can be
-/// sent only once, so a request with a stream body is never retried once sent.
+/// Bytes can be sent again: a retry, a re-authentication after `401`, or a chunked
+/// upload going on from the registry's offset after it lost track. A stream (any
+/// [`http_body::Body`], an [`AsyncRead`]) is read once, through bounded buffers, so a
+/// request with a stream body is never sent again once sent; a push hashes it as it is
+/// read and sends the piece that completes it only once the digest matched.
+///
+/// ```
+/// use bytes::Bytes;
+/// use oci_distribution::Body;
+///
+/// let bytes = Body::from_bytes(&b"layer"[..]);
+/// assert!(bytes.is_replayable() && bytes.len() == Some(5));
+/// let file = Body::from_reader(std::io::Cursor::new(vec![0u8; 1024]), Some(1024));
+/// assert!(!file.is_replayable());
+/// // Any body whose errors convert into a boxed error: a pull's `BlobStream`, hyper's
+/// // `Incoming`, `http_body_util` bodies.
+/// let full = http_body_util::Full::new(Bytes::from_static(b"xy"));
+/// assert_eq!(Body::from_body(full, None).len(), None);
+/// ```
 pub struct Body {
     kind: Kind,
 }
 
 enum Kind {
     Empty,
+    /// `None` once sent.
     Full(Option<Bytes>),
+    Stream {
+        body: BoxStream,
+        len: Option<u64>,
+    },
+}
+
+/// A body taken apart, for the upload driver.
+pub(crate) enum Parts {
+    /// Bytes in memory (none for an empty body).
+    Bytes(Bytes),
+    /// A stream of `len` bytes when known.
     Stream { body: BoxStream, len: Option<u64> },
 }
 
@@ -37,12 +71,38 @@ impl Body {
         Self { kind: Kind::Full(Some(bytes.into())) }
     }
 
-    /// A streamed body of `len` bytes when known; sent at most once.
-    pub fn stream<B>(body: B, len: Option<u64>) -> Self
+    /// A body streamed from `body`, of `len` bytes when known; sent at most once. A
+    /// [`BlobStream`](crate::BlobStream) from a pull is such a body: pushing it copies a
+    /// blob without holding it.
+    ///
+    /// Errors of `body` that are this crate's [`Error`] keep their kind; others become
+    /// errors of kind [`Io`](ErrorKind::Io) with the error as their source.
+    pub fn from_body<B>(body: B, len: Option<u64>) -> Self
     where
-        B: http_body::Body<Data = Bytes, Error = Error> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        Self { kind: Kind::Stream { body: Box::pin(body), len } }
+        let body = body.map_err(|e| {
+            let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+            match e.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(other) => Error::new(ErrorKind::Io, "reading the body").with_source(other),
+            }
+        });
+        Self::from_stream(Box::pin(body), len)
+    }
+
+    /// A body read from `reader` (a file, a pipe), of `len` bytes when known; sent at
+    /// most once.
+    pub fn from_reader<R>(reader: R, len: Option<u64>) -> Self
+    where
+        R: AsyncRead + Send + 'static,
+    {
+        Self::from_stream(Box::pin(ReaderBody { reader: Box::pin(reader), done: false }), len)
+    }
+
+    pub(crate) fn from_stream(body: BoxStream, len: Option<u64>) -> Self {
+        Self { kind: Kind::Stream { body, len } }
     }
 
     /// A copy for sending again, unless the body is a stream.
@@ -55,7 +115,7 @@ impl Body {
         }
     }
 
-    /// Whether the body can be sent again.
+    /// Whether the body can be sent again (bytes can, streams cannot).
     #[must_use]
     pub fn is_replayable(&self) -> bool {
         !matches!(self.kind, Kind::Stream { .. })
@@ -76,6 +136,14 @@ impl Body {
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
     }
+
+    pub(crate) fn into_parts(self) -> Parts {
+        match self.kind {
+            Kind::Empty => Parts::Bytes(Bytes::new()),
+            Kind::Full(bytes) => Parts::Bytes(bytes.unwrap_or_default()),
+            Kind::Stream { body, len } => Parts::Stream { body, len },
+        }
+    }
 }
 
 impl Default for Body {
@@ -92,6 +160,12 @@ impl From<Bytes> for Body {
 
 impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Self {
+        Self::from_bytes(bytes)
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(bytes: &'static [u8]) -> Self {
         Self::from_bytes(bytes)
     }
 }
@@ -139,11 +213,49 @@ impl http_body::Body for Body {
     }
 }
 
+/// Adapts an [`AsyncRead`] into a body of `READ_SIZE` frames.
+struct ReaderBody {
+    reader: Pin<Box<dyn AsyncRead + Send>>,
+    done: bool,
+}
+
+impl http_body::Body for ReaderBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let mut buf = BytesMut::zeroed(READ_SIZE);
+        let mut read = tokio::io::ReadBuf::new(&mut buf);
+        let result = ready!(self.reader.as_mut().poll_read(cx, &mut read));
+        let n = read.filled().len();
+        match result {
+            Err(e) => Poll::Ready(Some(Err(Error::new(ErrorKind::Io, "reading the body").with_source(e)))),
+            Ok(()) if n == 0 => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Ok(()) => {
+                buf.truncate(n);
+                Poll::Ready(Some(Ok(Frame::data(buf.freeze()))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use http_body::Body as _;
-    use http_body_util::BodyExt as _;
 
     #[tokio::test]
     async fn bytes_replay_and_streams_do_not() {
@@ -152,12 +264,28 @@ mod tests {
         assert_eq!(body.collect().await.unwrap().to_bytes(), "abc");
         assert_eq!(copy.len(), Some(3));
         assert_eq!(copy.collect().await.unwrap().to_bytes(), "abc");
-        let stream = Body::stream(
-            http_body_util::Full::new(Bytes::from_static(b"xy")).map_err(|never| match never {}),
-            None,
-        );
+        let stream = Body::from_body(http_body_util::Full::new(Bytes::from_static(b"xy")), None);
         assert!(stream.try_clone().is_none() && !stream.is_replayable());
         assert_eq!(stream.size_hint().exact(), Some(2));
         assert_eq!(stream.collect().await.unwrap().to_bytes(), "xy");
+        // A body with an error type of its own: the error is the source.
+        let e = Body::from_body(Failing, None).collect().await.unwrap_err();
+        assert_eq!((e.kind(), e.to_string().as_str()), (ErrorKind::Io, "i/o error: reading the body"));
+        assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "the disk is gone");
+    }
+
+    /// A body whose first frame fails with an `io::Error`.
+    struct Failing;
+
+    impl http_body::Body for Failing {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+            Poll::Ready(Some(Err(std::io::Error::other("the disk is gone"))))
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use http::header::{AUTHORIZATION, LOCATION};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use oci_reference::Reference;
+use oci_reference::{Registry, Repository};
 
 use crate::api::ReferrersState;
 use crate::auth::{AuthConfig, Authenticator};
@@ -135,9 +135,9 @@ impl std::fmt::Debug for Client {
 
 /// The scopes a request needs, as `repository:<name>:<actions>` strings.
 #[must_use]
-pub(crate) fn repository_scopes(reference: &Reference, push: bool) -> Vec<String> {
+pub(crate) fn repository_scopes(repository: &Repository, push: bool) -> Vec<String> {
     let actions = if push { "pull,push" } else { "pull" };
-    vec![format!("repository:{}:{actions}", reference.path())]
+    vec![format!("repository:{}:{actions}", repository.path())]
 }
 
 impl Client {
@@ -163,17 +163,17 @@ impl Client {
         &self.inner.referrers
     }
 
-    /// The URL of `path_and_query` (starting with `/v2/`) on `reference`'s registry
-    /// (its endpoint host: `registry-1.docker.io` for Docker Hub), over HTTP for plain
-    /// hosts and HTTPS otherwise.
-    pub(crate) fn url(&self, reference: &Reference, path_and_query: &str) -> Result<Uri> {
-        self.url_on(reference.endpoint_host(), path_and_query)
+    /// The URL of `path_and_query` (starting with `/v2/`) on `repository`'s registry
+    /// (its endpoint host: `registry-1.docker.io` for Docker Hub), over the scheme the
+    /// transport chose for the host (see [`TransportConfig::plain_http_hosts`]).
+    pub(crate) async fn url(&self, repository: &Repository, path_and_query: &str) -> Result<Uri> {
+        self.url_on(repository.endpoint_host(), path_and_query).await
     }
 
     /// The URL of `path_and_query` on the registry whose endpoint host (with its port)
     /// is `host`.
-    pub(crate) fn url_on(&self, host: &str, path_and_query: &str) -> Result<Uri> {
-        let scheme = self.inner.transport.scheme_for(host);
+    pub(crate) async fn url_on(&self, host: &str, path_and_query: &str) -> Result<Uri> {
+        let scheme = self.inner.transport.scheme(host).await;
         format!("{scheme}://{host}{path_and_query}").parse().map_err(|e| {
             Error::new(ErrorKind::InvalidInput, format!("building a URL on {host}")).with_source(e)
         })
@@ -192,8 +192,25 @@ impl Client {
         body: Body,
         scopes: &[String],
     ) -> Result<Response<ResponseBody>> {
+        self.send_with(method, uri, headers, body, scopes, false).await
+    }
+
+    /// [`send`](Self::send), with `retry_safe` marking a request of a method that is not
+    /// idempotent as safe to retry (see [`RetryPolicy`]).
+    pub(crate) async fn send_with(
+        &self,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Body,
+        scopes: &[String],
+        retry_safe: bool,
+    ) -> Result<Response<ResponseBody>> {
         let replay = body.try_clone();
-        let request = self.authorized(&method, &uri, &headers, body, scopes).await?;
+        let mut request = self.authorized(&method, &uri, &headers, body, scopes).await?;
+        if retry_safe {
+            request.extensions_mut().insert(crate::retry::RetrySafe);
+        }
         let sent_headers = request.headers().clone();
         let (response, answered_by) = self.send_following_redirects(request).await?;
         // A 401 from storage a redirect led to is not the registry's to answer.
@@ -206,7 +223,10 @@ impl Client {
             return Ok(response);
         }
         drop(response);
-        let request = self.authorized(&method, &uri, &headers, body, scopes).await?;
+        let mut request = self.authorized(&method, &uri, &headers, body, scopes).await?;
+        if retry_safe {
+            request.extensions_mut().insert(crate::retry::RetrySafe);
+        }
         Ok(self.send_following_redirects(request).await?.0)
     }
 
@@ -282,38 +302,38 @@ impl Client {
         Err(Error::from_status(status, &body, context))
     }
 
-    /// Sends a raw request to `reference`'s registry through the client's whole pipeline
+    /// Sends a raw request to `registry` through the client's whole pipeline
     /// (authorization for `scopes`, retries, redirects, one re-authentication after a
     /// 401) and returns the response whatever its status. `path_and_query` starts with
     /// `/v2/`, or is an absolute URL on the registry's own origin (an upload `Location`).
     ///
     /// This is the low-level escape hatch for what the typed methods do not cover
-    /// (conformance checks, registry extensions); scopes are strings such as
+    /// (registry extensions); scopes are strings such as
     /// `repository:<name>:pull,push`.
     pub async fn execute(
         &self,
-        reference: &Reference,
+        registry: &Registry,
         method: Method,
         path_and_query: &str,
         headers: HeaderMap,
         body: Body,
         scopes: &[String],
     ) -> Result<Response<ResponseBody>> {
-        let base = self.url(reference, "/v2/")?;
+        let base = self.url_on(registry.endpoint_host(), "/v2/").await?;
         let uri = crate::url::resolve(&base, path_and_query)?;
         if !crate::url::same_origin(&base, &uri) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
-                format!("{method} {uri}: not on the registry of {reference}"),
+                format!("{method} {uri}: not on the registry {registry}"),
             ));
         }
         self.send(method, uri, headers, body, scopes).await
     }
 
-    /// Pings the registry of `reference` (`GET /v2/`): `Ok` when it answers 200, or 401
-    /// with a challenge (remembered for registries that later answer 401 without one).
-    pub async fn ping(&self, reference: &Reference) -> Result<()> {
-        let uri = self.url(reference, "/v2/")?;
+    /// Pings `registry` (`GET /v2/`): `Ok` when it answers 200, or 401 with a challenge
+    /// (remembered for registries that later answer 401 without one).
+    pub async fn ping(&self, registry: &Registry) -> Result<()> {
+        let uri = self.url_on(registry.endpoint_host(), "/v2/").await?;
         let response = self.send(Method::GET, uri.clone(), HeaderMap::new(), Body::empty(), &[]).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             self.inner.auth.remember_challenge(&uri, response.headers())?;

@@ -24,8 +24,14 @@ pub enum ErrorKind {
     InvalidResponse,
     /// Content did not hash to the expected digest.
     DigestMismatch,
-    /// Content did not have the expected size, or exceeded a size limit.
+    /// Content did not have the expected size.
     SizeMismatch,
+    /// Something was larger than a limit of the client's configuration (a manifest over
+    /// [`ClientOptions::max_manifest_bytes`](crate::ClientOptions), a response body over
+    /// what is read of it).
+    Limit,
+    /// An index has no manifest for the platform asked for.
+    PlatformNotFound,
     /// Getting a token or credentials failed.
     Auth,
     /// Reading credentials (docker or podman config, a credential helper) failed.
@@ -39,7 +45,9 @@ pub enum ErrorKind {
 /// It keeps what the registry said: [`status`](Error::status) and every entry of the
 /// JSON error body ([`registry_errors`](Error::registry_errors)), and classifies it
 /// ([`is_unknown_resource`](Error::is_unknown_resource), ...). Errors of the libraries
-/// underneath are only reachable as [`source`](std::error::Error::source).
+/// underneath are only reachable as [`source`](std::error::Error::source), and
+/// `Display` writes the error's own description alone (as hyper's errors do), so that a
+/// reporter walking the chain prints each cause once.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -152,7 +160,8 @@ impl Error {
         self.status() == Some(StatusCode::TOO_MANY_REQUESTS) || self.has_code(&["TOOMANYREQUESTS"])
     }
 
-    /// Content failed verification (digest or size).
+    /// Content failed verification (digest or size): the bytes are not the ones asked
+    /// for. An answer over a configured limit is not one ([`ErrorKind::Limit`]).
     #[must_use]
     pub fn is_verification(&self) -> bool {
         matches!(self.kind(), ErrorKind::DigestMismatch | ErrorKind::SizeMismatch)
@@ -184,6 +193,8 @@ impl fmt::Display for Error {
             ErrorKind::InvalidResponse => "invalid response",
             ErrorKind::DigestMismatch => "digest mismatch",
             ErrorKind::SizeMismatch => "size mismatch",
+            ErrorKind::Limit => "over a limit",
+            ErrorKind::PlatformNotFound => "no manifest for the platform",
             ErrorKind::Auth => "authentication failed",
             ErrorKind::Credentials => "credentials unavailable",
             ErrorKind::Io => "i/o error",
@@ -198,9 +209,8 @@ impl fmt::Display for Error {
         for e in &i.registry_errors {
             write!(f, "; {e}")?;
         }
-        if let Some(source) = &i.source {
-            write!(f, ": {source}")?;
-        }
+        // The cause is `source()`'s, not repeated here: error reporters (anyhow, eyre,
+        // the CLI) print the chain, each cause once.
         Ok(())
     }
 }
@@ -247,6 +257,17 @@ mod tests {
     }
 
     #[test]
+    fn display_leaves_the_cause_to_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = Error::new(ErrorKind::Config, "reading the CA bundle /x.pem").with_source(io);
+        assert_eq!(e.to_string(), "invalid client configuration: reading the CA bundle /x.pem");
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("no such file"));
+        let limit = Error::new(ErrorKind::Limit, "GET x: the manifest is over 4 MiB");
+        assert!(!limit.is_verification() && Error::new(ErrorKind::SizeMismatch, "").is_verification());
+    }
+
+    #[test]
     fn non_json_bodies_are_kept_short() {
         let e = Error::from_status(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", "HEAD x");
         assert!(e.is_transient());
@@ -254,4 +275,32 @@ mod tests {
         let e = Error::from_status(StatusCode::TOO_MANY_REQUESTS, b"  ", "HEAD x");
         assert!(e.registry_errors().is_empty() && e.is_too_many_requests());
     }
+}
+
+/// What callers may rely on: the client's types cross threads and tasks, and an error
+/// is one pointer wide, so `Result<T, Error>` stays small on every path.
+mod assertions {
+    use oci_reference::{Reference, Repository};
+    use oci_spec_types::Descriptor;
+
+    use crate::{BlobStream, Body, Client, Error, PushOptions};
+
+    const fn send_sync_static<T: Send + Sync + 'static>() {}
+
+    const _: () = {
+        send_sync_static::<Client>();
+        send_sync_static::<Error>();
+        send_sync_static::<BlobStream>();
+        assert!(size_of::<Error>() == size_of::<usize>());
+        assert!(size_of::<crate::Result<()>>() == size_of::<usize>());
+    };
+
+    /// The futures of the client's calls can be spawned on a multi-threaded runtime.
+    fn futures_are_send(client: &Client, reference: &Reference, repository: &Repository, blob: &Descriptor) {
+        fn send<T: Send>(_: T) {}
+        send(client.get_manifest(reference));
+        send(client.push_blob(repository, blob, Body::from_bytes(Vec::new()), PushOptions::default()));
+    }
+
+    const _: fn(&Client, &Reference, &Repository, &Descriptor) = futures_are_send;
 }

@@ -13,24 +13,43 @@
 //! of the client, not only the one it answered), redirects without leaking credentials
 //! to another origin, and one re-authentication after a `401`.
 //!
-//! ```no_run
-//! use oci_distribution::{Client, ListOptions, PullOptions};
-//! use oci_reference::Reference;
+//! The paved path: a client with every default (TLS with the system's roots, the
+//! docker/podman credentials, retries), pushing an image and reading it back. This
+//! example runs against the registry `cargo xtask test` starts (it says so and does
+//! nothing without one):
 //!
-//! # async fn pull() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = Client::builder().build()?; // credentials from the docker/podman config
-//! let image: Reference = "ghcr.io/org/app:1.2".parse()?;
-//! let manifest = client.get_manifest(&image).await?; // bytes, media type, digest, parsed
-//! println!("{} {}", manifest.digest, manifest.media_type);
-//! let tags = client.tags(&image, ListOptions::all_pages()).await?;
-//! println!("{} tags", tags.tags.len());
-//! if let oci_spec_types::Manifest::Image(m) = &manifest.manifest {
-//!     let mut blob = client.get_blob(&image, &m.layers[0], PullOptions::default()).await?;
-//!     while let Some(chunk) = blob.next_chunk().await? {
-//!         // the last chunk only arrives once the digest matched
-//!         let _ = chunk;
-//!     }
-//! }
+//! ```
+//! use oci_distribution::{Client, ListOptions, PullOptions, PushOptions};
+//! use oci_reference::Reference;
+//! use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType, Platform};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else {
+//! #     eprintln!("skipped: no test registry (run under `cargo xtask test`)");
+//! #     return Ok(());
+//! # };
+//! # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+//! let client = Client::builder().build()?;
+//! let image: Reference = format!("{registry}/docs/hello:1.0").parse()?;
+//! let repository = image.repository();
+//!
+//! // Push a layer, a configuration and the manifest that names them.
+//! let layer = b"pretend this is a tar".to_vec();
+//! let layer_descriptor = Descriptor::for_bytes(MediaType::LAYER_TAR, &layer);
+//! client.push_blob(&repository, &layer_descriptor, layer.clone(), PushOptions::default()).await?;
+//! let config = Document::new(ImageConfig::new(&"linux/amd64".parse::<Platform>()?))?;
+//! client.push_blob(&repository, &config.descriptor(), config.bytes().clone(), PushOptions::default()).await?;
+//! let manifest = Document::new(ImageManifest::new(config.descriptor(), vec![layer_descriptor.clone()]))?;
+//! client.put_manifest(&image, &manifest).await?;
+//!
+//! // Read it back: the same bytes and digest, the tag, the layer verified as it streams.
+//! let got = client.get_manifest(&image).await?;           // bytes, media type, digest, parsed
+//! assert_eq!((got.digest(), got.media_type()), (manifest.digest(), &MediaType::IMAGE_MANIFEST));
+//! let tags = client.tags(&repository, ListOptions::all_pages()).await?;
+//! assert!(tags.tags.iter().any(|t| t == "1.0"));
+//! let blob = client.get_blob(&repository, &layer_descriptor, PullOptions::default()).await?;
+//! assert_eq!(blob.bytes(1 << 20).await?, layer);             // handed out once the digest matched
 //! # Ok(()) }
 //! ```
 //!
@@ -51,14 +70,25 @@
 //! ```
 //!
 //! # Features
-//! The crate takes its TLS policy as configuration ([`TransportConfig::tls`], CA
-//! bundles, client certificates). Two features let the caller choose defaults instead:
-//! - `ring`: use ring as the rustls crypto provider when none is installed
+//! The default features make a client that reaches HTTPS registries out of the box:
+//! - `ring` (default): ring as the rustls crypto provider when none is installed
 //!   process-wide;
-//! - `native-roots`: trust the system's root certificates when no TLS configuration is
-//!   given.
+//! - `native-roots` (default): the system's root certificates (with `SSL_CERT_FILE` and
+//!   `SSL_CERT_DIR` honored), besides any CA bundle given.
 //!
-//! Plain HTTP is used only for hosts configured so, and by default for loopback hosts.
+//! With `default-features = false`, bring the TLS policy as configuration
+//! ([`TransportConfig::tls`], CA bundles, client certificates).
+//! [`ClientBuilder::build`] fails at once, with an error of kind
+//! [`Config`](ErrorKind::Config) saying what is missing, when no TLS setup can be made,
+//! rather than every request failing later.
+//!
+//! `unstable-internals` makes the `auth::challenge` and `auth::scope` modules public for
+//! the project's conformance suite, with no stability promise.
+//!
+//! Plain HTTP is used for the hosts configured so
+//! ([`TransportConfig::plain_http_hosts`]); a loopback host (`localhost`, `127.0.0.1`,
+//! `[::1]`) is tried over HTTPS first and spoken to over plain HTTP when it does not
+//! answer a TLS handshake, once per host and client.
 //!
 //! # Errors
 //! Every operation returns [`Error`]: an [`ErrorKind`] (connection, timeout, registry
@@ -68,7 +98,8 @@
 //! [`is_unknown_resource`](Error::is_unknown_resource),
 //! [`is_unauthorized`](Error::is_unauthorized), [`is_denied`](Error::is_denied) and
 //! [`is_transient`](Error::is_transient). Errors of the libraries underneath are only
-//! reachable as [`source`](std::error::Error::source).
+//! reachable as [`source`](std::error::Error::source), and `Display` writes the error's
+//! own description without them, so that reporters (anyhow, eyre) print each cause once.
 
 mod api;
 pub mod auth;
@@ -85,10 +116,9 @@ mod url;
 
 pub use api::blobs::{BlobStream, PullOptions};
 pub use api::upload::{
-    BlobContent, DEFAULT_MOUNT_CHECK_MAX_SIZE, MountOutcome, PushOptions, PushOutcome, UploadPolicy,
-    UploadStats,
+    DEFAULT_MOUNT_CHECK_MAX_SIZE, MountOutcome, PushOptions, PushOutcome, UploadPolicy, UploadStats,
 };
-pub use api::{CatalogOptions, FallbackPolicy, ListOptions, ManifestResponse, ReferrersOptions, TagsOptions};
+pub use api::{FallbackPolicy, ListOptions, ReferrersOptions};
 pub use body::Body;
 pub use cache::CacheStats;
 pub use client::{Client, ClientBuilder, ClientOptions};
@@ -96,6 +126,10 @@ pub use error::{Error, ErrorKind, Result};
 pub use progress::Progress;
 pub use retry::RetryPolicy;
 pub use transport::{ProxyConfig, ResponseBody, TransportConfig};
+
+/// The conformance suites shared with xtask name the crate `oci_distribution`.
+#[cfg(test)]
+extern crate self as oci_distribution;
 
 /// Re-exported so callers of [`Client::execute`] need no direct dependency on `http`.
 pub use http;

@@ -14,8 +14,11 @@ use crate::{Body, ErrorKind, Result};
 /// When and how often a failed request is sent again.
 ///
 /// A request is retried only when sending it again is safe and possible: its method is
-/// idempotent (GET, HEAD, PUT, DELETE, OPTIONS) and its body can be replayed
-/// ([`Body::try_clone`]; a stream is never sent twice). It is retried after a
+/// idempotent (GET, HEAD, PUT, DELETE, OPTIONS), or it is a `POST` that opens an upload
+/// session, mounts a blob or uploads one whole (sending it again creates nothing
+/// twice: at worst an abandoned session the registry expires, or the same
+/// content-addressed blob), and its body can be replayed ([`Body::try_clone`]; a stream
+/// is never sent twice). It is retried after a
 /// connection error or timeout before any response, and after a response with status
 /// 408, 429, 500, 502, 503 or 504.
 ///
@@ -186,6 +189,11 @@ fn is_idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
 }
 
+/// Marks a request whose method is not idempotent as safe to send again (an upload
+/// `POST`), in its extensions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetrySafe;
+
 /// The statuses worth trying again.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
@@ -202,7 +210,7 @@ pub(crate) async fn send_with_retry(
     policy: &RetryPolicy,
 ) -> Result<Response<ResponseBody>> {
     let (parts, body) = request.into_parts();
-    let idempotent = is_idempotent(&parts.method);
+    let idempotent = is_idempotent(&parts.method) || parts.extensions.get::<RetrySafe>().is_some();
     let mut body = Some(body);
     let mut retry = 0;
     let started = Instant::now();

@@ -65,6 +65,13 @@ pub trait Driver: fmt::Debug + Send + Sync {
     fn commit(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Whether there are changes that [`commit`](Self::commit) has not made durable
+    /// and visible yet (and that dropping the driver would discard); always `false` for
+    /// drivers whose changes are visible at once.
+    fn has_uncommitted_changes(&self) -> bool {
+        false
+    }
 }
 
 /// What [`Driver::list_blobs`] found under `blobs/`.

@@ -87,7 +87,9 @@ impl fmt::Display for ErrorKind {
 /// (the [`path`](Error::path) of the file, the [`digest`](Error::digest) of the blob),
 /// a detail, and the underlying error as [`source`](std::error::Error::source).
 ///
-/// `Display` reads `<kind>[ in <path>][ for <digest>][: <detail>]`, lowercase:
+/// `Display` reads `<kind>[ in <path>][ for <digest>][: <detail>]`, lowercase, and
+/// leaves the cause to [`source`](std::error::Error::source) (an error reporter prints
+/// each cause of the chain once):
 ///
 /// ```
 /// use oci_layout::{Error, ErrorKind};
@@ -220,9 +222,7 @@ impl fmt::Display for Error {
         if let Some(detail) = &self.detail {
             write!(f, ": {detail}")?;
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
+        // The cause is `source()`'s: reporters that walk the chain print it once.
         Ok(())
     }
 }
@@ -278,7 +278,9 @@ mod tests {
     #[test]
     fn display_names_the_context() {
         let err = Error::io(io::Error::new(io::ErrorKind::NotFound, "gone")).with_path("/l/index.json");
-        assert_eq!(err.to_string(), "i/o error in /l/index.json: gone");
+        // The cause is the source's to say, once: `anyhow`-style chains print both.
+        assert_eq!(err.to_string(), "i/o error in /l/index.json");
+        assert_eq!(std::error::Error::source(&err).map(ToString::to_string).as_deref(), Some("gone"));
         assert_eq!(
             Error::new(ErrorKind::RefNotFound).with_detail("no tag v1").to_string(),
             "reference not found: no tag v1"

@@ -4,7 +4,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use oci_spec_types::{Annotations, Descriptor, Digest, DigestAlgorithm, ImageIndex, ImageLayout, MediaType};
+use oci_spec_types::{
+    Annotations, Descriptor, Digest, DigestAlgorithm, Document, ImageIndex, ImageLayout, MediaType,
+};
 use serde::Serialize;
 
 use crate::verify::{self, VerifiedReader};
@@ -33,18 +35,20 @@ fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
 ///
 /// ```
 /// use oci_layout::Layout;
-/// use oci_spec_types::{Descriptor, ImageManifest, MediaType};
+/// use oci_spec_types::{Descriptor, Document, ImageManifest, MediaType};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let layout = Layout::init_dir(dir.path().join("out"))?;
 /// let layer = layout.add_blob(&b"layer bytes"[..], MediaType::LAYER_TAR)?;
-/// let config = layout.write_json_blob(&serde_json::json!({}), MediaType::EMPTY)?;
-/// let manifest = layout.write_json_blob(&ImageManifest::new(config, vec![layer]), MediaType::IMAGE_MANIFEST)?;
-/// layout.tag("v1", manifest.clone())?;
+/// let config = layout.add_blob(&b"{}"[..], MediaType::EMPTY)?;
+/// let manifest = Document::new(ImageManifest::new(config, vec![layer]))?; // knows its media type
+/// let descriptor = layout.write_document(&manifest)?;
+/// layout.tag("v1", descriptor.clone())?;
 ///
 /// let reopened = Layout::open_dir(dir.path().join("out"))?;
 /// assert_eq!(reopened.tags()?, ["v1"]);
-/// assert_eq!(reopened.resolve("v1")?.digest, manifest.digest);
+/// let read = reopened.read_manifest(&reopened.resolve("v1")?)?; // the exact bytes, verified
+/// assert_eq!((read.digest(), read.media_type()), (manifest.digest(), &MediaType::IMAGE_MANIFEST));
 /// assert!(reopened.fsck()?.is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -135,10 +139,17 @@ impl Layout {
 
     /// Makes every change durable and visible ([`Driver::commit`]): required after
     /// editing a [`Tar`] layout, whose staging archive gets its `index.json` and replaces
-    /// the old archive here; a no-op for a
-    /// directory.
+    /// the old archive here (a tar layout dropped with changes never committed discards
+    /// them, with a warning); a no-op for a directory.
     pub fn commit(&self) -> Result<()> {
         self.driver.commit()
+    }
+
+    /// Whether there are changes [`commit`](Self::commit) has not made visible yet (a
+    /// tar layout's edits); dropping the layout now would discard them.
+    #[must_use]
+    pub fn has_uncommitted_changes(&self) -> bool {
+        self.driver.has_uncommitted_changes()
     }
 
     fn root_file(&self, file: LayoutFile) -> Result<Vec<u8>> {
@@ -328,14 +339,35 @@ impl Layout {
         Ok(Descriptor::new(media_type, digest, size))
     }
 
-    /// Serializes `value` as compact JSON into a new sha256 blob and returns its
-    /// descriptor with `media_type`: the digest is over exactly the bytes stored.
-    pub fn write_json_blob(&self, value: &impl Serialize, media_type: MediaType) -> Result<Descriptor> {
-        let bytes = to_json(value)?;
-        let mut writer = self.driver.blob_writer(&DigestAlgorithm::SHA256)?;
-        writer.write_all(&bytes)?;
-        let (digest, size) = writer.finish()?;
-        Ok(Descriptor::new(media_type, digest, size))
+    /// Stores the exact bytes of `document` as a blob (by the document's digest, its
+    /// algorithm included) and returns its descriptor, with the document's media type:
+    /// a manifest from a registry or another layout keeps its digest.
+    pub fn write_document<T>(&self, document: &Document<T>) -> Result<Descriptor> {
+        let descriptor = document.descriptor();
+        let mut writer = self.driver.blob_writer(&descriptor.digest.algorithm())?;
+        writer.write_all(document.bytes())?;
+        writer.commit(descriptor.size, &descriptor.digest)?;
+        Ok(descriptor)
+    }
+
+    /// The manifest (or index) `descriptor` names, as a [`Document`]: its bytes read and
+    /// checked against the descriptor's digest and size, parsed with the descriptor's
+    /// media type. A blob that is not one of the four manifest types is an
+    /// [`ErrorKind::InvalidManifest`].
+    pub fn read_manifest(&self, descriptor: &Descriptor) -> Result<Document> {
+        let digest = &descriptor.digest;
+        let bytes = self.read_blob(digest)?;
+        if bytes.len() as u64 != descriptor.size {
+            return Err(Error::new(ErrorKind::UnexpectedSize).with_digest(digest.clone()).with_detail(
+                format!("the descriptor says {} bytes, the blob has {}", descriptor.size, bytes.len()),
+            ));
+        }
+        let invalid = |e: Box<dyn std::error::Error + Send + Sync>| {
+            Error::new(ErrorKind::InvalidManifest).with_digest(digest.clone()).with_source(e)
+        };
+        let document =
+            Document::manifest(bytes, Some(&descriptor.media_type)).map_err(|e| invalid(e.into()))?;
+        document.with_digest_algorithm(&digest.algorithm()).map_err(|e| invalid(e.into()))
     }
 
     /// Deletes a blob; `false` when it was not stored. References to it are not

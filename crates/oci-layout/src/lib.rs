@@ -12,17 +12,16 @@
 //! ```
 //! use std::io::Read as _;
 //! use oci_layout::{Layout, Tar};
-//! use oci_spec_types::{Descriptor, ImageConfig, ImageManifest, MediaType, Platform};
+//! use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType, Platform};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let layout = Layout::init_dir(dir.path().join("image"))?;
 //!
 //! // Blobs stream in through a fixed buffer, hashed as they are written.
 //! let layer = layout.add_blob(std::io::repeat(7).take(1 << 20), MediaType::LAYER_TAR)?;
-//! let config = ImageConfig::new(&"linux/amd64".parse::<Platform>()?);
-//! let config = layout.write_json_blob(&config, MediaType::IMAGE_CONFIG)?;
-//! let manifest = ImageManifest::new(config, vec![layer]);
-//! let manifest = layout.write_json_blob(&manifest, MediaType::IMAGE_MANIFEST)?;
+//! // Documents are stored as the exact bytes they carry, with their own media type.
+//! let config = layout.write_document(&Document::new(ImageConfig::new(&"linux/amd64".parse::<Platform>()?))?)?;
+//! let manifest = layout.write_document(&Document::new(ImageManifest::new(config, vec![layer]))?)?;
 //! layout.tag("1.0", manifest.clone())?;
 //!
 //! // The same layout as one archive, then read back: same tags, same digests.
@@ -42,6 +41,10 @@
 //!   are replaced the same way; a tar layout's changes go to a temporary archive
 //!   beside it, which [`Layout::commit`] puts in place of the old one at once. Two
 //!   writers of one blob both succeed with one copy stored.
+//! - **A tar layout must be committed**: dropped with changes never committed, it
+//!   discards them and logs a warning (`tracing`) naming the archive;
+//!   [`Layout::has_uncommitted_changes`] says whether a commit is due. A directory's
+//!   changes are visible at once.
 //! - No blob is ever held whole in memory: reads and writes stream through fixed
 //!   buffers (256 KiB). [`Layout::read_blob`] exists for manifests and configs.
 //! - Digests are computed over the bytes stored (unless the caller checks them itself
@@ -55,8 +58,9 @@
 //! # Async use
 //! The core is blocking `std::fs` I/O: files on local disks gain nothing from an async
 //! reactor, and tokio's own `fs` runs every call on its blocking pool. The boundary is
-//! therefore explicit: with the `tokio` feature, `AsyncLayout` runs each operation
-//! through `spawn_blocking` (`AsyncLayout::blocking` for any of them), and
+//! therefore explicit: with the `tokio` feature, `AsyncLayout` has an async twin of
+//! every operation of [`Layout`], each run through `spawn_blocking`, blob content
+//! going in as an `AsyncRead`, and
 //! `AsyncBlobWriter` takes a registry response chunk by chunk
 //! (`AsyncBlobWriter::write_chunk`) over a bounded channel to a blocking thread that
 //! hashes and writes, so the runtime never waits on the disk and a pull pipelines

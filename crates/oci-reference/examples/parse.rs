@@ -23,7 +23,7 @@ fn to_json(input: &str, parsed: Result<Reference, Error>) -> Value {
             "domain": r.domain(),
             "path": r.path(),
             "tag": r.tag(),
-            "digest": r.digest(),
+            "digest": r.digest().map(oci_spec_types::Digest::as_str),
             "familiar": r.familiar_string(),
             "string": r.as_str(),
             "error": null,
@@ -43,7 +43,7 @@ fn to_json(input: &str, parsed: Result<Reference, Error>) -> Value {
 }
 
 fn run(strict: bool) -> io::Result<()> {
-    let parse = if strict { Reference::parse_strict } else { Reference::parse_normalized };
+    let parse = if strict { Reference::parse_strict } else { Reference::parse };
     let mut out = BufWriter::new(io::stdout().lock());
     for line in io::stdin().lock().lines() {
         let line = line?;

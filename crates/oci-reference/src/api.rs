@@ -1,23 +1,8 @@
-//! The registry API side of a reference: the host to connect to and the repository
-//! name inside `/v2/<name>/...` paths.
+//! The registry API side of a reference: the repository name inside `/v2/<name>/...`
+//! paths.
 
 use crate::grammar;
 use crate::reference::NAME_MAX_LEN;
-
-/// The Docker Hub registry's API host.
-pub const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
-
-/// The host to connect to for a domain: `docker.io` is served by
-/// `registry-1.docker.io`, every other domain by itself (oras-go's `Host`).
-///
-/// ```
-/// assert_eq!(oci_reference::endpoint_host("docker.io"), "registry-1.docker.io");
-/// assert_eq!(oci_reference::endpoint_host("ghcr.io"), "ghcr.io");
-/// ```
-#[must_use]
-pub fn endpoint_host(domain: &str) -> &str {
-    if domain == crate::reference::DEFAULT_DOMAIN { DOCKER_HUB_ENDPOINT } else { domain }
-}
 
 /// The repository name in a distribution API path, such as `library/nginx` in
 /// `/v2/library/nginx/manifests/latest`; `None` when the path is not one of the

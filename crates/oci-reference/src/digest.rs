@@ -1,13 +1,19 @@
 //! Digest validation as go-digest's `Parse` does it, without allocating.
 //!
-//! The algorithms that are "available" are the ones `oci_spec_types` knows
-//! ([`DigestAlgorithm::KNOWN`]: sha256, sha512, sha384, blake3); others that match the
-//! go-digest grammar are unsupported.
+//! The algorithms that are "available" are the ones distribution/reference has at
+//! HEAD ([`AVAILABLE`]: sha256 and sha512). go-digest no longer makes sha384 available
+//! by default, and distribution/reference does not link BLAKE3, so a reference with such
+//! a digest is refused as unsupported, as upstream does, although
+//! [`oci_spec_types::Digest`] parses both. Others that match the go-digest grammar are
+//! unsupported too.
 
 use oci_spec_types::DigestAlgorithm;
 
 use crate::bytes::hex_run;
 use crate::error::{Error, ErrorKind, Part, Reason};
+
+/// The digest algorithms a reference may use.
+pub(crate) const AVAILABLE: [DigestAlgorithm; 2] = [DigestAlgorithm::SHA256, DigestAlgorithm::SHA512];
 
 /// Validates `d` as go-digest's `Digest.Validate`, with the same order of checks: the
 /// format around the `:`, then for a known algorithm the length and the lowercase hex,
@@ -26,10 +32,7 @@ pub(crate) fn validate_grammatical(d: &str, lowercase_hex: bool) -> Result<(), E
         _ => return Err(Error::new(ErrorKind::DigestInvalid, Part::Digest, d.len(), Reason::End)),
     };
     let (algorithm, encoded) = (&d[..colon], &d[colon + 1..]);
-    let known = DigestAlgorithm::KNOWN
-        .iter()
-        .find(|a| a.as_str() == algorithm)
-        .and_then(DigestAlgorithm::encoded_len);
+    let known = AVAILABLE.iter().find(|a| a.as_str() == algorithm).and_then(DigestAlgorithm::encoded_len);
     let Some(expected) = known else {
         if let Some(bad) = go_digest_grammar_mismatch(d, colon) {
             return Err(Error::at(ErrorKind::DigestInvalid, Part::Digest, d, bad));
@@ -88,6 +91,8 @@ mod tests {
             (&format!("sha256:{F64}ff"), Some((ErrorKind::DigestInvalidLength, 71))),
             (&format!("sha256:{}", F64.to_uppercase()), Some((ErrorKind::DigestInvalid, 7))),
             (&format!("invaliddigest:{F64}"), Some((ErrorKind::DigestUnsupported, 0))),
+            (&format!("sha384:{F64}{}", &F64[..32]), Some((ErrorKind::DigestUnsupported, 0))),
+            (&format!("blake3:{F64}"), Some((ErrorKind::DigestUnsupported, 0))),
             (&format!("SHA256:{F64}"), Some((ErrorKind::DigestInvalid, 0))),
             ("foo-:abc", Some((ErrorKind::DigestInvalid, 4))),
             ("foo:a~c", Some((ErrorKind::DigestInvalid, 5))),

@@ -29,18 +29,15 @@
 //!
 //! Only the grammar is checked here: the length limit of the repository path and the
 //! go-digest validation of digests are the parsers' business (see
-//! [`Reference::parse`](crate::Reference::parse)).
+//! [`UnnormalizedReference::parse`](crate::UnnormalizedReference::parse)).
 //!
-//! ```
-//! use oci_reference::grammar;
-//!
-//! assert_eq!(grammar::domain_and_port("[::1]:5000/repo")?, ("[::1]:5000", "/repo"));
-//! assert_eq!(grammar::tag("v1.2@sha256:…")?, ("v1.2", "@sha256:…"));
-//! let c = grammar::reference("localhost:5000/a/b:v1")?;
-//! assert_eq!((c.domain, c.path, c.tag, c.digest), (Some("localhost:5000"), "a/b", Some("v1"), None));
-//! assert_eq!(grammar::path_component("a___b").unwrap_err().offset(), 3);
-//! # Ok::<(), oci_reference::Error>(())
-//! ```
+//! The module is public only with the `unstable-grammar` feature, for the conformance
+//! suite's checks of the productions against distribution/reference's regular
+//! expressions (its use is shown in the `productions_split_what_they_match` test).
+
+// Without `unstable-grammar`, the module is private and its public productions are
+// used only by the parsers.
+#![cfg_attr(not(feature = "unstable-grammar"), allow(dead_code, unreachable_pub))]
 
 use crate::bytes::{ALNUM, DIGIT, LOWER, LOWER_ALNUM, TAG, UPPER, WORD, hex_run, is, run};
 use crate::error::{Error, ErrorKind, Part, Reason};
@@ -229,7 +226,7 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 }
 
 /// Where a parsed reference's parts are: offsets into the parsed string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Split {
     /// 0 without a domain, else the byte after the `/` that ends it.
     pub(crate) path_start: usize,
@@ -254,6 +251,39 @@ impl Split {
     pub(crate) fn digest(self, s: &str) -> Option<&str> {
         (self.end > self.tag_end).then(|| &s[self.tag_end + 1..self.end])
     }
+}
+
+/// The string of a reference composed of parts already validated, and its split.
+pub(crate) fn compose(
+    domain: Option<&str>,
+    path: &str,
+    tag: Option<&str>,
+    digest: Option<&str>,
+) -> (String, Split) {
+    let len = domain.map_or(0, |d| d.len() + 1)
+        + path.len()
+        + tag.map_or(0, |t| t.len() + 1)
+        + digest.map_or(0, |d| d.len() + 1);
+    let mut repr = String::with_capacity(len);
+    if let Some(domain) = domain {
+        repr.push_str(domain);
+        repr.push('/');
+    }
+    let path_start = repr.len();
+    repr.push_str(path);
+    let path_end = repr.len();
+    if let Some(tag) = tag {
+        repr.push(':');
+        repr.push_str(tag);
+    }
+    let tag_end = repr.len();
+    if let Some(digest) = digest {
+        repr.push('@');
+        repr.push_str(digest);
+    }
+    let end = repr.len();
+    let lowercase_digest = digest.is_none_or(|d| !d.bytes().any(|b| b.is_ascii_uppercase()));
+    (repr, Split { path_start, path_end, tag_end, end, lowercase_digest })
 }
 
 /// `name` followed by what `tail` accepts, choosing between the two readings of the
@@ -386,7 +416,7 @@ pub fn tag(s: &str) -> Result<(&str, &str), Error> {
 
 /// Matches `digest` as the reference grammar has it: an algorithm, `:` and at least 32
 /// hex characters of either case. go-digest is stricter; see
-/// [`Reference::parse`](crate::Reference::parse).
+/// [`UnnormalizedReference::parse`](crate::UnnormalizedReference::parse).
 pub fn digest(s: &str) -> Result<(&str, &str), Error> {
     split_at(s, digest_at)
 }
@@ -559,5 +589,14 @@ mod tests {
         ] {
             assert_eq!(reference(input).expect_err(input).to_string(), message, "{input:?}");
         }
+    }
+
+    #[test]
+    fn productions_split_what_they_match() {
+        assert_eq!(domain_and_port("[::1]:5000/repo").unwrap(), ("[::1]:5000", "/repo"));
+        assert_eq!(tag("v1.2@sha256:…").unwrap(), ("v1.2", "@sha256:…"));
+        let c = reference("localhost:5000/a/b:v1").unwrap();
+        assert_eq!((c.domain, c.path, c.tag, c.digest), (Some("localhost:5000"), "a/b", Some("v1"), None));
+        assert_eq!(path_component("a___b").unwrap_err().offset(), 3);
     }
 }

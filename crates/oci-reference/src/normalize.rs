@@ -7,42 +7,42 @@ use std::str::FromStr;
 use oci_spec_types::Digest;
 
 use crate::bytes::{HIGH_BITS, lanes};
+use crate::docker_hub::{self, OFFICIAL_PREFIX};
 use crate::error::{Error, ErrorKind, Part, Reason};
 use crate::grammar::{self, Split};
-use crate::reference::{DEFAULT_DOMAIN, NAME_MAX_LEN, Reference};
-use crate::{digest, pattern};
-
-/// The old name of the Docker Hub domain, normalized to [`DEFAULT_DOMAIN`].
-const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
-/// The namespace of Docker Hub's official images.
-const OFFICIAL_REPO_PREFIX: &str = "library/";
+use crate::reference::{NAME_MAX_LEN, Reference};
+use crate::{digest, pattern, unnormalized};
 
 impl Reference {
-    /// Parses what people type, the Docker way (`ParseNormalizedNamed`).
+    /// Parses what people type, the way `docker pull` reads it (`ParseNormalizedNamed`).
     ///
     /// The first component is the domain when it is `localhost`, contains `.` or `:`,
     /// or has uppercase letters; otherwise the domain is `docker.io`. `index.docker.io`
     /// becomes `docker.io`, and a single-component path on `docker.io` gets the
-    /// `library/` namespace. No tag is added (see
+    /// `library/` namespace (see [`docker_hub`]). No tag is added (see
     /// [`parse_docker_ref`](Self::parse_docker_ref) and
     /// [`with_default_tag`](Self::with_default_tag)). A 64-character hex string (an
     /// image ID) is refused, and uppercase letters in the path are refused before the
-    /// grammar is applied. The result is then parsed as [`parse`](Self::parse) does;
-    /// error offsets point into `s`.
+    /// grammar is applied. Error offsets point into `s`.
+    ///
+    /// One input upstream accepts is refused: a first component that looks like a host
+    /// but is not one (`foo_bar.com/app`), which upstream reads back as a path with no
+    /// domain; a reference here always has one, so this is an error at the byte where
+    /// the host stops matching.
     ///
     /// ```
     /// use oci_reference::{ErrorKind, Reference};
     ///
-    /// let r = Reference::parse_normalized("nginx")?;
+    /// let r = Reference::parse("nginx")?;
     /// assert_eq!(r.to_string(), "docker.io/library/nginx");
-    /// assert_eq!(Reference::parse_normalized("index.docker.io/org/app:1")?.to_string(), "docker.io/org/app:1");
-    /// assert_eq!(Reference::parse_normalized("localhost/app")?.domain(), Some("localhost"));
-    /// let err = Reference::parse_normalized("docker/Docker").unwrap_err();
+    /// assert_eq!(Reference::parse("index.docker.io/org/app:1")?.to_string(), "docker.io/org/app:1");
+    /// assert_eq!(Reference::parse("localhost/app")?.domain(), "localhost");
+    /// let err = Reference::parse("docker/Docker").unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::NameContainsUppercase);
     /// assert_eq!(err.to_string(), "invalid character 'D' in repository path at byte 7");
     /// # Ok::<(), oci_reference::Error>(())
     /// ```
-    pub fn parse_normalized(s: &str) -> Result<Self, Error> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         if grammar::is_identifier(s) {
             return Err(Error::new(ErrorKind::NameIsIdentifier, Part::Repository, 0, Reason::Identifier));
         }
@@ -50,21 +50,25 @@ impl Reference {
         // Upstream parses `domain + "/" + remainder`. With a domain of the input's own,
         // that is the input; on Docker Hub, the remainder is parsed in place (the
         // prefix is known to be valid). Errors are worked out on the composed string.
-        let parsed = if docker.domain == DEFAULT_DOMAIN {
+        let parsed = if docker.domain == docker_hub::DOMAIN {
             Self::parse_on_docker_hub(s, &docker)
         } else {
-            Self::parse(s).ok()
+            match unnormalized::validate(s) {
+                Ok(split) if split.path_start == 0 => return Err(not_a_host(s)),
+                Ok(split) => Self::from_split(s.to_owned(), split).ok(),
+                Err(_) => None,
+            }
         };
         parsed.ok_or_else(|| normalized_error(s, &split_docker_domain(s, false)))
     }
 
     /// The remainder of `s` parsed as the path and tail of a reference on
-    /// [`DEFAULT_DOMAIN`]: `None` where the composed string would not parse.
+    /// [`docker_hub::DOMAIN`]: `None` where the composed string would not parse.
     fn parse_on_docker_hub(s: &str, docker: &DockerSplit<'_>) -> Option<Self> {
         let start = docker.remainder_start;
         let (path_end, tag_end, end, lowercase_digest) = grammar::path_and_tail(s, start).ok()?;
         let prefix = if docker.library { "docker.io/library/" } else { "docker.io/" };
-        if prefix.len() - (DEFAULT_DOMAIN.len() + 1) + path_end - start > NAME_MAX_LEN {
+        if prefix.len() - (docker_hub::DOMAIN.len() + 1) + path_end - start > NAME_MAX_LEN {
             return None;
         }
         if end > tag_end {
@@ -75,13 +79,22 @@ impl Reference {
         repr.push_str(&s[start..]);
         let moved = |at: usize| prefix.len() + at - start;
         let split = Split {
-            path_start: DEFAULT_DOMAIN.len() + 1,
+            path_start: docker_hub::DOMAIN.len() + 1,
             path_end: moved(path_end),
             tag_end: moved(tag_end),
             end: moved(end),
             lowercase_digest,
         };
-        Some(Self::from_split(repr, split))
+        Self::from_split(repr, split).ok()
+    }
+}
+
+/// The error for an input whose host-like first component is not a host, so that the
+/// grammar reads it as a path: where the host stops matching.
+fn not_a_host(s: &str) -> Error {
+    match grammar::domain_and_port_at(s, 0) {
+        Err(e) => e,
+        Ok(end) => Error::syntax(Part::Registry, s, end),
     }
 }
 
@@ -95,15 +108,15 @@ fn normalized_error(s: &str, docker: &DockerSplit<'_>) -> Error {
         let at = remainder_start + at;
         return Error::new(ErrorKind::NameContainsUppercase, Part::Repository, at, Reason::Char(c));
     }
-    let prefix_len = domain.len() + 1 + if library { OFFICIAL_REPO_PREFIX.len() } else { 0 };
+    let prefix_len = domain.len() + 1 + if library { OFFICIAL_PREFIX.len() } else { 0 };
     let mut composed = String::with_capacity(prefix_len + remainder.len());
     composed.push_str(domain);
     composed.push('/');
     if library {
-        composed.push_str(OFFICIAL_REPO_PREFIX);
+        composed.push_str(OFFICIAL_PREFIX);
     }
     composed.push_str(remainder);
-    let Err(e) = Reference::parse(&composed) else {
+    let Err(e) = unnormalized::validate(&composed) else {
         // Unreachable: the fast paths accept exactly what parses.
         return Error::syntax(Part::Reference, s, 0);
     };
@@ -133,7 +146,7 @@ impl Reference {
     /// # Ok::<(), oci_reference::Error>(())
     /// ```
     pub fn parse_docker_ref(s: &str) -> Result<Self, Error> {
-        let named = Self::parse_normalized(s)?;
+        let named = Self::parse(s)?;
         Ok(if named.digest().is_some() { named.without_tag() } else { named.with_default_tag() })
     }
 
@@ -142,7 +155,7 @@ impl Reference {
     /// [`NameNotCanonical`](ErrorKind::NameNotCanonical) at the first byte that differs
     /// from the normalized form.
     pub fn parse_fully_qualified(s: &str) -> Result<Self, Error> {
-        let named = Self::parse_normalized(s)?;
+        let named = Self::parse(s)?;
         if named.as_str() != s {
             let at = s.bytes().zip(named.as_str().bytes()).take_while(|(a, b)| a == b).count();
             return Err(Error::new(ErrorKind::NameNotCanonical, Part::Reference, at, Reason::NotCanonical));
@@ -152,8 +165,8 @@ impl Reference {
 
     /// Parses a normalized reference, a digest or a 64-character image ID
     /// (`ParseAnyReference`). An image ID is read as a sha256 digest; a string that
-    /// go-digest accepts as a digest is one; anything else is parsed with
-    /// [`parse_normalized`](Self::parse_normalized).
+    /// go-digest accepts as a digest (sha256 or sha512) is one; anything else is parsed
+    /// with [`parse`](Self::parse).
     ///
     /// ```
     /// use oci_reference::{AnyReference, Reference};
@@ -169,34 +182,12 @@ impl Reference {
                 return Ok(AnyReference::Digest(d));
             }
         }
-        if let Ok(d) = Digest::parse_strict(s) {
-            return Ok(AnyReference::Digest(d));
-        }
-        Self::parse_normalized(s).map(AnyReference::Named)
-    }
-
-    /// The reference with Docker's defaults filled in: the normalized domain and path
-    /// (for a reference from [`parse`](Self::parse) without a domain) and the tag
-    /// `latest` when there is neither tag nor digest.
-    ///
-    /// A name that normalization refuses (a 64-character hex path, or a path that
-    /// `library/` would make longer than 255 bytes) keeps its missing domain.
-    ///
-    /// ```
-    /// use oci_reference::Reference;
-    ///
-    /// assert_eq!(Reference::parse("nginx")?.canonical().to_string(), "docker.io/library/nginx:latest");
-    /// assert_eq!(Reference::parse("ghcr.io/o/a:1")?.canonical().to_string(), "ghcr.io/o/a:1");
-    /// # Ok::<(), oci_reference::Error>(())
-    /// ```
-    #[must_use]
-    pub fn canonical(&self) -> Self {
-        if self.domain().is_none() {
-            if let Ok(normalized) = Self::parse_normalized(self.as_str()) {
-                return normalized.with_default_tag();
+        if digest::validate(s).is_ok() {
+            if let Ok(d) = Digest::parse(s) {
+                return Ok(AnyReference::Digest(d));
             }
         }
-        self.with_default_tag()
+        Self::parse(s).map(AnyReference::Named)
     }
 }
 
@@ -211,7 +202,7 @@ fn changes_in_lowercase(c: char) -> bool {
 
 /// How `splitDockerDomain` splits an input.
 struct DockerSplit<'a> {
-    /// The domain: [`DEFAULT_DOMAIN`] or the input's first component.
+    /// The domain: [`docker_hub::DOMAIN`] or the input's first component.
     domain: &'a str,
     /// Where the remainder starts in the input.
     remainder_start: usize,
@@ -227,7 +218,7 @@ struct DockerSplit<'a> {
 fn split_docker_domain(s: &str, fast: bool) -> DockerSplit<'_> {
     let Some(slash) = find_slash(s, 0, fast) else {
         return DockerSplit {
-            domain: DEFAULT_DOMAIN,
+            domain: docker_hub::DOMAIN,
             remainder_start: 0,
             verbatim_domain: None,
             library: true,
@@ -236,18 +227,18 @@ fn split_docker_domain(s: &str, fast: bool) -> DockerSplit<'_> {
     let first = &s[..slash];
     let remainder_start = slash + 1;
     let single_component = || find_slash(s, remainder_start, fast).is_none();
-    if first == LEGACY_DEFAULT_DOMAIN {
+    if first == docker_hub::LEGACY_DOMAIN {
         let library = single_component();
-        return DockerSplit { domain: DEFAULT_DOMAIN, remainder_start, verbatim_domain: None, library };
+        return DockerSplit { domain: docker_hub::DOMAIN, remainder_start, verbatim_domain: None, library };
     }
     let domain_like = first == "localhost"
         || first.bytes().any(|b| matches!(b, b'.' | b':' | b'A'..=b'Z'))
         || (!first.is_ascii() && first.chars().any(changes_in_lowercase));
     if domain_like {
-        let library = first == DEFAULT_DOMAIN && single_component();
+        let library = first == docker_hub::DOMAIN && single_component();
         DockerSplit { domain: first, remainder_start, verbatim_domain: Some(slash), library }
     } else {
-        DockerSplit { domain: DEFAULT_DOMAIN, remainder_start: 0, verbatim_domain: None, library: false }
+        DockerSplit { domain: docker_hub::DOMAIN, remainder_start: 0, verbatim_domain: None, library: false }
     }
 }
 
@@ -370,19 +361,20 @@ mod tests {
                 "[fc00::1]:5000/docker",
                 "[fc00::1]:5000/docker",
             ),
-            // Upstream quirk: a "domain" that fails the host grammar is read back as a path.
-            ("foo_bar.com/x", "foo_bar.com/x", "foo_bar.com/x", "foo_bar.com/x"),
         ];
         for (input, string, name, familiar) in cases {
-            let r = Reference::parse_normalized(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
             assert_eq!(
                 (r.as_str(), r.familiar_name(), r.familiar_string()),
                 (*string, *name, *familiar),
                 "{input:?}"
             );
-            assert_eq!(Reference::parse_normalized(r.as_str()).unwrap(), r, "{input:?} round trip");
+            assert_eq!(Reference::parse(r.as_str()).unwrap(), r, "{input:?} round trip");
         }
-        assert_eq!(Reference::parse_normalized("foo_bar.com/x").unwrap().domain(), None);
+        // Upstream reads a "domain" that fails the host grammar back as a path, with no
+        // domain; a reference always has one, so this is refused where the host breaks.
+        let err = Reference::parse("foo_bar.com/x").unwrap_err();
+        assert_eq!(err.to_string(), "invalid character '_' in registry at byte 3");
     }
 
     #[test]
@@ -427,14 +419,14 @@ mod tests {
             ),
         ];
         for (input, kind, message) in cases {
-            let err = Reference::parse_normalized(input).expect_err(input);
+            let err = Reference::parse(input).expect_err(input);
             assert_eq!((err.kind(), err.to_string().as_str()), (*kind, *message), "{input:?}");
         }
         let too_long = format!("{}/docker", "a".repeat(256));
-        let err = Reference::parse_normalized(&too_long).unwrap_err();
+        let err = Reference::parse(&too_long).unwrap_err();
         assert_eq!((err.kind(), err.offset()), (ErrorKind::NameTooLong, 255));
         // `library/` counts: 250 bytes become a 258-byte path, whose 256th byte is the input's 248th.
-        let err = Reference::parse_normalized(&"a".repeat(250)).unwrap_err();
+        let err = Reference::parse(&"a".repeat(250)).unwrap_err();
         assert_eq!((err.kind(), err.offset()), (ErrorKind::NameTooLong, 247));
     }
 

@@ -3,9 +3,11 @@
 
 use std::fmt;
 
+use oci_spec_types::Digest;
+
 use crate::error::{Error, ErrorKind, Part, Reason};
-use crate::reference::{DEFAULT_TAG, Reference};
-use crate::{api, digest, grammar};
+use crate::reference::{DEFAULT_TAG, Reference, check_tag};
+use crate::{digest, docker_hub, grammar};
 
 impl Reference {
     /// Parses the strict form `registry/repository[:tag][@digest]` exactly as oras-go's
@@ -28,7 +30,8 @@ impl Reference {
     ///
     /// let d = "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
     /// let r = Reference::parse_strict(&format!("127.0.0.1:5000/hello-world:v2@{d}"))?;
-    /// assert_eq!((r.domain(), r.path(), r.tag(), r.digest()), (Some("127.0.0.1:5000"), "hello-world", None, Some(d)));
+    /// assert_eq!((r.domain(), r.path(), r.tag()), ("127.0.0.1:5000", "hello-world", None));
+    /// assert_eq!(r.digest().map(|d| d.as_str()), Some(d));
     /// assert_eq!(r.reference_or_default(), d);
     /// let err = Reference::parse_strict("hello-world:linux").unwrap_err();
     /// assert_eq!(err.to_string(), "missing '/' between registry and repository at byte 17");
@@ -59,14 +62,14 @@ impl Reference {
         validate_registry(registry)?;
         validate_repository(repository).map_err(|e| e.shifted(path_start))?;
         if reference.is_empty() {
-            return Ok(Self::from_parts(Some(registry), repository, None, None));
+            return Ok(Self::from_parts(registry, repository, None, None));
         }
         if is_tag {
-            validate_tag(reference).map_err(|e| e.shifted(reference_start))?;
-            Ok(Self::from_parts(Some(registry), repository, Some(reference), None))
+            check_tag(reference).map_err(|e| e.shifted(reference_start))?;
+            Ok(Self::from_parts(registry, repository, Some(reference), None))
         } else {
-            digest::validate(reference).map_err(|e| e.shifted(reference_start))?;
-            Ok(Self::from_parts(Some(registry), repository, None, Some(reference)))
+            let digest = parse_digest(reference).map_err(|e| e.shifted(reference_start))?;
+            Ok(Self::from_parts(registry, repository, None, Some(&digest)))
         }
     }
 
@@ -75,7 +78,7 @@ impl Reference {
     #[must_use]
     pub fn strict_parts(&self) -> StrictParts<'_> {
         StrictParts {
-            registry: self.domain().unwrap_or(""),
+            registry: self.domain(),
             repository: self.path(),
             reference: self.api_reference().unwrap_or(""),
         }
@@ -119,13 +122,22 @@ pub fn validate_repository(repository: &str) -> Result<(), Error> {
     })
 }
 
-/// Checks a tag on its own ([`TagInvalid`](ErrorKind::TagInvalid) when it does not match).
-fn validate_tag(tag: &str) -> Result<(), Error> {
-    match grammar::tag_at(tag, 0) {
-        Ok(end) if end == tag.len() => Ok(()),
-        Ok(end) => Err(Error::at(ErrorKind::TagInvalid, Part::Tag, tag, end)),
-        Err(e) => Err(e.with_kind(ErrorKind::TagInvalid)),
-    }
+/// Parses a digest the way references do: go-digest's checks, with sha256 and sha512
+/// as the only algorithms (what [`Reference::with_digest`] accepts). Offsets are
+/// relative to `d`.
+///
+/// ```
+/// use oci_reference::{ErrorKind, parse_digest};
+///
+/// let d = parse_digest("sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")?;
+/// assert_eq!(d.algorithm_str(), "sha256");
+/// assert_eq!(parse_digest("sha256:b94d").unwrap_err().kind(), ErrorKind::DigestInvalidLength);
+/// assert_eq!(parse_digest(&format!("sha384:{}", "a".repeat(96))).unwrap_err().kind(), ErrorKind::DigestUnsupported);
+/// # Ok::<(), oci_reference::Error>(())
+/// ```
+pub fn parse_digest(d: &str) -> Result<Digest, Error> {
+    digest::validate(d)?;
+    Digest::parse(d).map_err(|_| Error::new(ErrorKind::DigestInvalid, Part::Digest, 0, Reason::End))
 }
 
 /// Checks the reference part of the strict form (oras-go's `ValidateReference`): empty,
@@ -134,7 +146,7 @@ pub fn validate_reference(reference: &str) -> Result<(), Error> {
     if reference.is_empty() || digest::validate(reference).is_ok() {
         return Ok(());
     }
-    validate_tag(reference)
+    check_tag(reference)
 }
 
 /// The fields of oras-go's `Reference`, unvalidated: a registry, a repository and a
@@ -186,10 +198,12 @@ impl<'a> StrictParts<'a> {
         self.validate()?;
         let (tag, digest) = match self.reference {
             "" => (None, None),
-            r if digest::validate(r).is_ok() => (None, Some(r)),
-            r => (Some(r), None),
+            r => match parse_digest(r) {
+                Ok(d) => (None, Some(d)),
+                Err(_) => (Some(r), None),
+            },
         };
-        Ok(Reference::from_parts(Some(self.registry), self.repository, tag, digest))
+        Ok(Reference::from_parts(self.registry, self.repository, tag, digest.as_ref()))
     }
 
     /// The reference field, or `latest` when it is empty (`ReferenceOrDefault`).
@@ -201,7 +215,7 @@ impl<'a> StrictParts<'a> {
     /// The host to connect to (`Host`): `docker.io` is `registry-1.docker.io`.
     #[must_use]
     pub fn host(&self) -> &'a str {
-        api::endpoint_host(self.registry)
+        docker_hub::endpoint_host(self.registry)
     }
 }
 
@@ -245,7 +259,7 @@ mod tests {
         ];
         for (input, path, tag, digest, form) in cases {
             let r = Reference::parse_strict(input).unwrap_or_else(|e| panic!("{form}: {e}"));
-            assert_eq!((r.path(), r.tag(), r.digest()), (*path, *tag, *digest), "{form}");
+            assert_eq!((r.path(), r.tag(), r.digest().map(Digest::as_str)), (*path, *tag, *digest), "{form}");
             assert_eq!(Reference::parse_strict(r.as_str()).unwrap(), r, "{form}: round trip");
             assert_eq!(r.strict_parts().to_string(), r.as_str(), "{form}: parts");
         }

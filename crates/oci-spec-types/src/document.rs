@@ -6,7 +6,12 @@ use std::ops::Deref;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Descriptor, Digest, ImageIndex, ImageManifest, MediaType, Platform};
+use bytes::Bytes;
+
+use crate::{
+    Descriptor, Digest, DigestAlgorithm, DigestError, ImageConfig, ImageIndex, ImageLayout, ImageManifest,
+    MediaType, Platform,
+};
 
 /// Any of the four manifest types a registry serves: OCI or Docker, image or index.
 // Both variants are large; boxing one would only make users write `Box` patterns.
@@ -164,60 +169,159 @@ pub fn manifests_maybe_equal(
     images(b).iter().any(|d| left.contains(d))
 }
 
-/// A parsed document together with the exact bytes it was parsed from (or
-/// serialized to) and their digest: a digest is always computed over bytes that were
-/// received or written, never over re-serialized JSON.
+/// A document value that names its own media type, as [`Document`] records it.
+///
+/// Manifests and indexes say it in their `mediaType` field (or have the OCI type of
+/// their kind); the other image-spec documents have one media type each.
+pub trait Typed {
+    /// The media type of the document as it stands.
+    fn media_type(&self) -> MediaType;
+
+    /// The subject the document refers to (a manifest's or an index's), if any.
+    fn subject(&self) -> Option<&Descriptor> {
+        None
+    }
+}
+
+impl Typed for Manifest {
+    fn media_type(&self) -> MediaType {
+        Manifest::media_type(self)
+    }
+
+    fn subject(&self) -> Option<&Descriptor> {
+        Manifest::subject(self)
+    }
+}
+
+impl Typed for ImageManifest {
+    fn media_type(&self) -> MediaType {
+        self.media_type.clone().unwrap_or(MediaType::IMAGE_MANIFEST)
+    }
+
+    fn subject(&self) -> Option<&Descriptor> {
+        self.subject.as_ref()
+    }
+}
+
+impl Typed for ImageIndex {
+    fn media_type(&self) -> MediaType {
+        self.media_type.clone().unwrap_or(MediaType::IMAGE_INDEX)
+    }
+
+    fn subject(&self) -> Option<&Descriptor> {
+        self.subject.as_ref()
+    }
+}
+
+impl Typed for ImageConfig {
+    /// [`MediaType::IMAGE_CONFIG`]; a Docker configuration is given its type with
+    /// [`Document::with_media_type`].
+    fn media_type(&self) -> MediaType {
+        MediaType::IMAGE_CONFIG
+    }
+}
+
+impl Typed for ImageLayout {
+    fn media_type(&self) -> MediaType {
+        MediaType::LAYOUT_HEADER
+    }
+}
+
+impl Typed for Descriptor {
+    fn media_type(&self) -> MediaType {
+        MediaType::DESCRIPTOR
+    }
+}
+
+/// A parsed document together with the exact bytes it was parsed from (or serialized
+/// to), their media type and their digest: a digest is always computed over bytes that
+/// were received or written, never over re-serialized JSON.
+///
+/// It is the one type for "a manifest as it travels": a registry client returns one
+/// from a manifest GET and takes one for a PUT, an image layout writes and reads them,
+/// so a manifest moves from any source to any destination with its bytes, digest and
+/// media type unchanged. The parameter defaults to [`Manifest`] (any of the four
+/// manifest types).
 ///
 /// ```
-/// use oci_spec_types::{Document, ImageManifest};
+/// use oci_spec_types::{Descriptor, Document, ImageManifest, Manifest, MediaType};
 ///
 /// let bytes = br#"{ "schemaVersion": 2, "config": {"mediaType": "application/vnd.oci.empty.v1+json",
 ///     "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2}, "layers": [] }"#;
 /// let doc = Document::<ImageManifest>::from_slice(bytes.to_vec())?;
-/// assert_eq!(doc.bytes(), bytes); // white space and all
+/// assert_eq!(doc.bytes(), &bytes[..]); // white space and all
 /// assert_eq!(doc.digest(), &oci_spec_types::Digest::sha256(bytes));
+/// assert_eq!(doc.media_type(), &MediaType::IMAGE_MANIFEST);
 /// assert_eq!(doc.config.size, 2); // derefs to the parsed manifest
+///
+/// // Built from a value: serialized once, its media type from the value.
+/// let built = Document::new(ImageManifest::new(Descriptor::empty(), vec![]))?;
+/// let any: Document = built.clone().into(); // any manifest type, same bytes
+/// assert_eq!((any.digest(), any.descriptor().size), (built.digest(), built.size()));
+/// assert!(matches!(any.value(), Manifest::Image(_)));
 /// # Ok::<(), oci_spec_types::DocumentError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document<T> {
+pub struct Document<T = Manifest> {
     value: T,
-    bytes: Vec<u8>,
+    bytes: Bytes,
+    media_type: MediaType,
     digest: Digest,
 }
 
-impl<T: DeserializeOwned> Document<T> {
-    /// Parses `bytes`, keeping them and their sha256 digest.
-    pub fn from_slice(bytes: Vec<u8>) -> Result<Self, DocumentError> {
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
+impl<T: DeserializeOwned + Typed> Document<T> {
+    /// Parses `bytes`, keeping them and their sha256 digest; the media type is the
+    /// value's own ([`Typed`]).
+    pub fn from_slice(bytes: impl Into<Bytes>) -> Result<Self, DocumentError> {
+        let bytes = bytes.into();
+        let value: T = serde_json::from_slice(&bytes).map_err(|e| {
             DocumentError::json(std::any::type_name::<T>().rsplit("::").next().unwrap_or("document"), e)
         })?;
         let digest = Digest::sha256(&bytes);
-        Ok(Self { value, bytes, digest })
+        let media_type = value.media_type();
+        Ok(Self { value, bytes, media_type, digest })
     }
 }
 
 impl Document<Manifest> {
-    /// Parses any manifest (see [`Manifest::from_slice`]), keeping its bytes.
-    pub fn manifest(bytes: Vec<u8>, content_type: Option<&MediaType>) -> Result<Self, DocumentError> {
-        let value = Manifest::from_slice(&bytes, content_type)?;
+    /// Parses any manifest (see [`Manifest::from_slice`]), keeping its bytes and their
+    /// sha256 digest. The media type is `content_type` when it names a manifest type
+    /// (a registry's `Content-Type`, a descriptor's `mediaType`), else the document's
+    /// `mediaType`, else the OCI type of its kind.
+    ///
+    /// ```
+    /// use oci_spec_types::{Document, MediaType};
+    ///
+    /// let bare = br#"{"schemaVersion":2,"manifests":[]}"#;
+    /// let doc = Document::manifest(&bare[..], Some(&MediaType::DOCKER_MANIFEST_LIST))?;
+    /// assert_eq!(doc.media_type(), &MediaType::DOCKER_MANIFEST_LIST);
+    /// let doc = Document::manifest(&bare[..], Some(&MediaType::JSON))?;
+    /// assert_eq!(doc.media_type(), &MediaType::IMAGE_INDEX);
+    /// # Ok::<(), oci_spec_types::DocumentError>(())
+    /// ```
+    pub fn manifest(
+        bytes: impl Into<Bytes>,
+        content_type: Option<&MediaType>,
+    ) -> Result<Self, DocumentError> {
+        let bytes = bytes.into();
+        // A content type that names no manifest type (`application/json`) says nothing;
+        // schema 1 is passed on so that it is refused as such.
+        let hint = content_type.filter(|h| h.is_manifest() || h.essence().contains(".manifest.v1+"));
+        let value = Manifest::from_slice(&bytes, hint)?;
         let digest = Digest::sha256(&bytes);
-        Ok(Self { value, bytes, digest })
-    }
-
-    /// A descriptor of this manifest (media type, digest, size).
-    #[must_use]
-    pub fn descriptor(&self) -> Descriptor {
-        Descriptor::new(self.value.media_type(), self.digest.clone(), self.bytes.len() as u64)
+        let media_type = hint.map_or_else(|| value.media_type(), |h| MediaType::from(h.essence()));
+        Ok(Self { value, bytes, media_type, digest })
     }
 }
 
-impl<T: Serialize> Document<T> {
-    /// Serializes `value` once and keeps those bytes (compact JSON).
+impl<T: Serialize + Typed> Document<T> {
+    /// Serializes `value` once and keeps those bytes (compact JSON), their sha256
+    /// digest and the value's media type.
     pub fn new(value: T) -> Result<Self, DocumentError> {
-        let bytes = serde_json::to_vec(&value).map_err(|e| DocumentError::json("document", e))?;
+        let bytes = Bytes::from(serde_json::to_vec(&value).map_err(|e| DocumentError::json("document", e))?);
         let digest = Digest::sha256(&bytes);
-        Ok(Self { value, bytes, digest })
+        let media_type = value.media_type();
+        Ok(Self { value, bytes, media_type, digest })
     }
 }
 
@@ -230,11 +334,17 @@ impl<T> Document<T> {
 
     /// The exact bytes.
     #[must_use]
-    pub fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &Bytes {
         &self.bytes
     }
 
-    /// The sha256 digest of the bytes.
+    /// The media type the document travels with.
+    #[must_use]
+    pub fn media_type(&self) -> &MediaType {
+        &self.media_type
+    }
+
+    /// The digest of the bytes (sha256 unless [`with_digest_algorithm`](Self::with_digest_algorithm) chose another).
     #[must_use]
     pub fn digest(&self) -> &Digest {
         &self.digest
@@ -246,10 +356,40 @@ impl<T> Document<T> {
         self.bytes.len() as u64
     }
 
+    /// A descriptor of the document: media type, digest, size.
+    #[must_use]
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::new(self.media_type.clone(), self.digest.clone(), self.size())
+    }
+
+    /// The same document, travelling with another media type (a Docker configuration
+    /// is `application/vnd.docker.container.image.v1+json`).
+    #[must_use]
+    pub fn with_media_type(mut self, media_type: MediaType) -> Self {
+        self.media_type = media_type;
+        self
+    }
+
+    /// The same document with its digest computed with `algorithm` (a registry or a
+    /// descriptor that addresses it by sha512). Fails for an algorithm this build
+    /// cannot compute.
+    pub fn with_digest_algorithm(mut self, algorithm: &DigestAlgorithm) -> Result<Self, DigestError> {
+        if &self.digest.algorithm() != algorithm {
+            self.digest = Digest::compute(algorithm, &self.bytes)?;
+        }
+        Ok(self)
+    }
+
     /// The value and the bytes.
     #[must_use]
-    pub fn into_parts(self) -> (T, Vec<u8>) {
+    pub fn into_parts(self) -> (T, Bytes) {
         (self.value, self.bytes)
+    }
+
+    /// The same bytes, media type and digest with `f` applied to the value (to view an
+    /// image manifest as any [`Manifest`], say).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Document<U> {
+        Document { value: f(self.value), bytes: self.bytes, media_type: self.media_type, digest: self.digest }
     }
 }
 
@@ -258,6 +398,18 @@ impl<T> Deref for Document<T> {
 
     fn deref(&self) -> &T {
         &self.value
+    }
+}
+
+impl From<Document<ImageManifest>> for Document<Manifest> {
+    fn from(doc: Document<ImageManifest>) -> Self {
+        doc.map(Manifest::Image)
+    }
+}
+
+impl From<Document<ImageIndex>> for Document<Manifest> {
+    fn from(doc: Document<ImageIndex>) -> Self {
+        doc.map(Manifest::Index)
     }
 }
 

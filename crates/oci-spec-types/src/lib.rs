@@ -26,7 +26,7 @@
 //! let doc = Document::new(manifest)?;             // serialized once; digest over those bytes
 //!
 //! // Read it back the way a client does: bytes plus the Content-Type header.
-//! let parsed = Document::manifest(doc.bytes().to_vec(), Some(&MediaType::IMAGE_MANIFEST))?;
+//! let parsed = Document::manifest(doc.bytes().clone(), Some(&MediaType::IMAGE_MANIFEST))?;
 //! assert_eq!(parsed.digest(), doc.digest());
 //! let Manifest::Image(m) = parsed.value() else { unreachable!() };
 //! assert!(m.layers[0].digest.verify(layer)?);
@@ -62,13 +62,13 @@ pub use config::{ExecConfig, History, ImageConfig, RootFs};
 pub use descriptor::Descriptor;
 pub use digest::{Digest, DigestAlgorithm, DigestError, DigestErrorKind, Digester, Verifier};
 pub use distribution::{ErrorCode, ErrorInfo, ErrorResponse, RepositoryList, TagList};
-pub use document::{Document, DocumentError, DocumentErrorKind, Manifest, manifests_maybe_equal};
+pub use document::{Document, DocumentError, DocumentErrorKind, Manifest, Typed, manifests_maybe_equal};
 pub use index::ImageIndex;
 pub use layout::ImageLayout;
 pub use manifest::ImageManifest;
-pub use media_type::{MANIFEST_ACCEPT, MediaType, MediaTypeError};
-pub use platform::Platform;
-pub use time::{Timestamp, TimestampError};
+pub use media_type::{MANIFEST_ACCEPT, MediaType, MediaTypeError, MediaTypeErrorKind};
+pub use platform::{Platform, PlatformError, PlatformErrorKind};
+pub use time::{Timestamp, TimestampError, TimestampErrorKind};
 
 /// JSON fields a type does not define, kept in order for round trips.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

@@ -149,19 +149,50 @@ impl MediaType {
 }
 
 fn is_valid_media_type(s: &str) -> bool {
+    media_type_problem(s).is_none()
+}
+
+/// What is wrong with `s` as a media type, if anything.
+fn media_type_problem(s: &str) -> Option<MediaTypeErrorKind> {
     fn part(p: &str) -> bool {
         let b = p.as_bytes();
         (1..=127).contains(&b.len())
             && b[0].is_ascii_alphanumeric()
             && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&c))
     }
-    s.split_once('/').is_some_and(|(t, st)| part(t) && part(st))
+    match s.split_once('/') {
+        None => Some(MediaTypeErrorKind::MissingSlash),
+        Some((t, _)) if !part(t) => Some(MediaTypeErrorKind::Type),
+        Some((_, st)) if !part(st) => Some(MediaTypeErrorKind::Subtype),
+        Some(_) => None,
+    }
 }
 
 /// A string that is not a media type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaTypeError {
     input: String,
+    kind: MediaTypeErrorKind,
+}
+
+/// Which part of a media type is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MediaTypeErrorKind {
+    /// There is no `/` between type and subtype.
+    MissingSlash,
+    /// The type, before the `/`.
+    Type,
+    /// The subtype, after the `/`.
+    Subtype,
+}
+
+impl MediaTypeError {
+    /// Which part is wrong.
+    #[must_use]
+    pub fn kind(&self) -> MediaTypeErrorKind {
+        self.kind
+    }
 }
 
 impl fmt::Display for MediaTypeError {
@@ -180,7 +211,10 @@ impl FromStr for MediaType {
     type Err = MediaTypeError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if is_valid_media_type(s) { Ok(Self::from(s)) } else { Err(MediaTypeError { input: s.to_owned() }) }
+        match media_type_problem(s) {
+            None => Ok(Self::from(s)),
+            Some(kind) => Err(MediaTypeError { input: s.to_owned(), kind }),
+        }
     }
 }
 
@@ -261,6 +295,13 @@ mod tests {
             ("application/json; charset=utf-8", false),
         ] {
             assert_eq!(s.parse::<MediaType>().is_ok(), ok, "{s:?}");
+        }
+        for (s, kind) in [
+            ("application", MediaTypeErrorKind::MissingSlash),
+            (".foo/bar", MediaTypeErrorKind::Type),
+            ("application/json; charset=utf-8", MediaTypeErrorKind::Subtype),
+        ] {
+            assert_eq!(s.parse::<MediaType>().unwrap_err().kind(), kind, "{s:?}");
         }
     }
 

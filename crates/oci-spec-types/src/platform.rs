@@ -53,7 +53,31 @@ pub struct Platform {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformError {
     input: String,
+    kind: PlatformErrorKind,
     what: &'static str,
+}
+
+/// Which part of a platform string is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PlatformErrorKind {
+    /// Not two or three `/`-separated parts.
+    Shape,
+    /// The os part is empty or has characters other than `[A-Za-z0-9_.-]`, or its
+    /// `(version)` is not closed.
+    Os,
+    /// The architecture part is empty or has characters other than `[A-Za-z0-9_.-]`.
+    Architecture,
+    /// The variant part is empty or has characters other than `[A-Za-z0-9_.-]`.
+    Variant,
+}
+
+impl PlatformError {
+    /// Which part is wrong.
+    #[must_use]
+    pub fn kind(&self) -> PlatformErrorKind {
+        self.kind
+    }
 }
 
 impl fmt::Display for PlatformError {
@@ -181,17 +205,19 @@ impl FromStr for Platform {
     /// Parses `os/arch[/variant]`, where `os` may carry a version in parentheses
     /// (`windows(10.0.17763)/amd64`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |what| PlatformError { input: s.to_owned(), what };
+        use PlatformErrorKind::{Architecture, Os, Shape, Variant};
+        let err = |kind, what| PlatformError { input: s.to_owned(), kind, what };
         let mut parts = s.split('/');
         let os_part = parts.next().unwrap_or_default();
-        let arch = parts.next().ok_or_else(|| err("expected os/arch[/variant]"))?;
+        let arch = parts.next().ok_or_else(|| err(Shape, "expected os/arch[/variant]"))?;
         let variant = parts.next();
         if parts.next().is_some() {
-            return Err(err("too many '/'-separated parts: expected os/arch[/variant]"));
+            return Err(err(Shape, "too many '/'-separated parts: expected os/arch[/variant]"));
         }
         let (os, os_version) = match os_part.split_once('(') {
             Some((os, rest)) => {
-                let version = rest.strip_suffix(')').ok_or_else(|| err("unclosed '(' in the os version"))?;
+                let version =
+                    rest.strip_suffix(')').ok_or_else(|| err(Os, "unclosed '(' in the os version"))?;
                 (os, Some(version.to_owned()))
             }
             None => (os_part, None),
@@ -199,13 +225,19 @@ impl FromStr for Platform {
         let good =
             |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
         if !good(os) {
-            return Err(err("the os part is empty or has characters other than [A-Za-z0-9_.-]"));
+            return Err(err(Os, "the os part is empty or has characters other than [A-Za-z0-9_.-]"));
         }
         if !good(arch) {
-            return Err(err("the architecture part is empty or has characters other than [A-Za-z0-9_.-]"));
+            return Err(err(
+                Architecture,
+                "the architecture part is empty or has characters other than [A-Za-z0-9_.-]",
+            ));
         }
         if variant.is_some_and(|v| !good(v)) {
-            return Err(err("the variant part is empty or has characters other than [A-Za-z0-9_.-]"));
+            return Err(err(
+                Variant,
+                "the variant part is empty or has characters other than [A-Za-z0-9_.-]",
+            ));
         }
         Ok(Self {
             os: os.to_owned(),
@@ -271,6 +303,14 @@ mod tests {
             "linux".parse::<Platform>().unwrap_err().to_string(),
             "invalid platform \"linux\": expected os/arch[/variant]"
         );
+        for (bad, kind) in [
+            ("linux", PlatformErrorKind::Shape),
+            ("windows(10/amd64", PlatformErrorKind::Os),
+            ("linux/am d64", PlatformErrorKind::Architecture),
+            ("linux/arm/", PlatformErrorKind::Variant),
+        ] {
+            assert_eq!(bad.parse::<Platform>().unwrap_err().kind(), kind, "{bad}");
+        }
     }
 
     #[test]

@@ -47,7 +47,30 @@ impl Timestamp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimestampError {
     input: String,
+    kind: TimestampErrorKind,
     what: &'static str,
+}
+
+/// Which part of a date-time is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimestampErrorKind {
+    /// The date (`YYYY-MM-DD`, a day that exists).
+    Date,
+    /// The time of day (`hh:mm:ss[.frac]`) or the `T` before it.
+    Time,
+    /// The time zone (`Z` or `+hh:mm`).
+    Offset,
+    /// Something after the time zone.
+    Trailing,
+}
+
+impl TimestampError {
+    /// Which part is wrong.
+    #[must_use]
+    pub fn kind(&self) -> TimestampErrorKind {
+        self.kind
+    }
 }
 
 impl fmt::Display for TimestampError {
@@ -108,23 +131,25 @@ impl FromStr for Timestamp {
     type Err = TimestampError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |what| TimestampError { input: s.to_owned(), what };
+        use TimestampErrorKind::{Date, Offset, Time, Trailing};
+        let err = |kind, what| TimestampError { input: s.to_owned(), kind, what };
         let mut c = Cursor { b: s.as_bytes(), pos: 0 };
-        let year = c.digits(4).ok_or_else(|| err("expected a four-digit year"))?;
-        c.byte(b"-").ok_or_else(|| err("expected '-' after the year"))?;
-        let month = c.digits(2).filter(|m| (1..=12).contains(m)).ok_or_else(|| err("month out of range"))?;
-        c.byte(b"-").ok_or_else(|| err("expected '-' after the month"))?;
+        let year = c.digits(4).ok_or_else(|| err(Date, "expected a four-digit year"))?;
+        c.byte(b"-").ok_or_else(|| err(Date, "expected '-' after the year"))?;
+        let month =
+            c.digits(2).filter(|m| (1..=12).contains(m)).ok_or_else(|| err(Date, "month out of range"))?;
+        c.byte(b"-").ok_or_else(|| err(Date, "expected '-' after the month"))?;
         let day = c
             .digits(2)
             .filter(|d| *d >= 1 && *d <= days_in_month(i64::from(year), month))
-            .ok_or_else(|| err("day out of range"))?;
-        c.byte(b"Tt").ok_or_else(|| err("expected 'T' between date and time"))?;
-        let hour = c.digits(2).filter(|h| *h < 24).ok_or_else(|| err("hour out of range"))?;
-        c.byte(b":").ok_or_else(|| err("expected ':' after the hour"))?;
-        let minute = c.digits(2).filter(|m| *m < 60).ok_or_else(|| err("minute out of range"))?;
-        c.byte(b":").ok_or_else(|| err("expected ':' after the minute"))?;
+            .ok_or_else(|| err(Date, "day out of range"))?;
+        c.byte(b"Tt").ok_or_else(|| err(Time, "expected 'T' between date and time"))?;
+        let hour = c.digits(2).filter(|h| *h < 24).ok_or_else(|| err(Time, "hour out of range"))?;
+        c.byte(b":").ok_or_else(|| err(Time, "expected ':' after the hour"))?;
+        let minute = c.digits(2).filter(|m| *m < 60).ok_or_else(|| err(Time, "minute out of range"))?;
+        c.byte(b":").ok_or_else(|| err(Time, "expected ':' after the minute"))?;
         // 60 is allowed for leap seconds, as RFC 3339 does.
-        let second = c.digits(2).filter(|s| *s <= 60).ok_or_else(|| err("second out of range"))?;
+        let second = c.digits(2).filter(|s| *s <= 60).ok_or_else(|| err(Time, "second out of range"))?;
         let mut nanos = 0u32;
         if c.byte(b".").is_some() {
             let start = c.pos;
@@ -133,7 +158,7 @@ impl FromStr for Timestamp {
             }
             let frac = &c.b[start..c.pos];
             if frac.is_empty() {
-                return Err(err("expected digits after '.'"));
+                return Err(err(Time, "expected digits after '.'"));
             }
             for (i, d) in frac.iter().take(9).enumerate() {
                 nanos += u32::from(d - b'0') * 10u32.pow(8 - u32::try_from(i).unwrap_or(8));
@@ -142,16 +167,20 @@ impl FromStr for Timestamp {
         let offset_seconds: i64 = match c.byte(b"Zz+-") {
             Some(b'Z' | b'z') => 0,
             Some(sign) => {
-                let oh = c.digits(2).filter(|h| *h < 24).ok_or_else(|| err("offset hour out of range"))?;
-                c.byte(b":").ok_or_else(|| err("expected ':' in the offset"))?;
-                let om = c.digits(2).filter(|m| *m < 60).ok_or_else(|| err("offset minute out of range"))?;
+                let oh =
+                    c.digits(2).filter(|h| *h < 24).ok_or_else(|| err(Offset, "offset hour out of range"))?;
+                c.byte(b":").ok_or_else(|| err(Offset, "expected ':' in the offset"))?;
+                let om = c
+                    .digits(2)
+                    .filter(|m| *m < 60)
+                    .ok_or_else(|| err(Offset, "offset minute out of range"))?;
                 let v = i64::from(oh * 3600 + om * 60);
                 if sign == b'-' { -v } else { v }
             }
-            None => return Err(err("expected a time zone ('Z' or +hh:mm)")),
+            None => return Err(err(Offset, "expected a time zone ('Z' or +hh:mm)")),
         };
         if c.pos != c.b.len() {
-            return Err(err("unexpected characters after the time zone"));
+            return Err(err(Trailing, "unexpected characters after the time zone"));
         }
         let days = days_from_civil(i64::from(year), month, day);
         let unix_seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_seconds;
@@ -216,5 +245,13 @@ mod tests {
             "2015-10-31".parse::<Timestamp>().unwrap_err().to_string(),
             "invalid RFC 3339 date-time \"2015-10-31\": expected 'T' between date and time"
         );
+        for (s, kind) in [
+            ("2015-02-29T00:00:00Z", TimestampErrorKind::Date),
+            ("2015-10-31T24:00:00Z", TimestampErrorKind::Time),
+            ("2015-10-31T22:22:56+25:00", TimestampErrorKind::Offset),
+            ("2015-10-31T22:22:56Zjunk", TimestampErrorKind::Trailing),
+        ] {
+            assert_eq!(s.parse::<Timestamp>().unwrap_err().kind(), kind, "{s:?}");
+        }
     }
 }

@@ -172,11 +172,10 @@ fn write_layout(driver: &str, path: &Path, generation: Duration) -> Result<(u64,
         let (digest, size) = writer.finish().map_err(err)?;
         layers.push(Descriptor::new(MediaType::LAYER_TAR_GZIP, digest, size));
     }
-    let config =
-        layout.write_json_blob(&serde_json::json!({"bench": true}), MediaType::IMAGE_CONFIG).map_err(err)?;
-    let manifest = layout
-        .write_json_blob(&ImageManifest::new(config, layers), MediaType::IMAGE_MANIFEST)
-        .map_err(err)?;
+    let config = layout.add_blob(&br#"{"bench":true}"#[..], MediaType::IMAGE_CONFIG).map_err(err)?;
+    let manifest = oci_spec_types::Document::new(ImageManifest::new(config, layers))
+        .map_err(|e| format!("the bench manifest: {e}"))?;
+    let manifest = layout.write_document(&manifest).map_err(err)?;
     layout.tag(TAG, manifest).map_err(err)?;
     layout.commit().map_err(err)?;
     Ok(((LAYERS * LAYER_SIZE) as u64, start.elapsed().saturating_sub(generation)))

@@ -12,7 +12,10 @@
 //! `derived` fields are both checked (the vector files say `derived` values are what a
 //! faithful port computes).
 
-use oci_reference::{AnyReference, Error, ErrorKind, Reference, StrictParts, endpoint_host, grammar};
+use oci_reference::{
+    AnyReference, Error, ErrorKind, Reference, StrictParts, UnnormalizedReference, endpoint_host, grammar,
+};
+use oci_spec_types::Digest;
 use serde_json::Value;
 
 use super::{Case, Outcome};
@@ -113,15 +116,17 @@ fn outcome(case: &Value) -> Outcome {
 fn func_case(func: &str, case: &Value) -> Check {
     match func {
         "Parse" | "Field.UnmarshalText(Parse)" => {
-            expect_reference(case, Reference::parse(required(case, "input")?))
+            expect_reference(case, UnnormalizedReference::parse(required(case, "input")?))
         }
-        "WithName" => expect_reference(case, Reference::parse_name(required(case, "input")?)),
+        "WithName" => expect_reference(case, UnnormalizedReference::parse_name(required(case, "input")?)),
         "ParseNamed" => expect_reference(case, Reference::parse_fully_qualified(required(case, "input")?)),
-        "ParseNormalizedNamed" => {
-            expect_reference(case, Reference::parse_normalized(required(case, "input")?))
-        }
+        "ParseNormalizedNamed" => expect_reference(case, Reference::parse(required(case, "input")?)),
         "ParseDockerRef" => expect_reference(case, Reference::parse_docker_ref(required(case, "input")?)),
-        "WithTag" | "WithDigest" => expect_reference(case, with_case(func, case)?),
+        "WithTag" | "WithDigest" => match (text(case, "name"), text(case, "name_input")) {
+            (Some(name), _) => expect_reference(case, with_on_name(func, case, name)?),
+            (None, Some(name)) => expect_reference(case, with_on_normalized(func, case, name)?),
+            (None, None) => Err("malformed case: no `name` or `name_input`".to_owned()),
+        },
         "ParseAnyReference" => {
             let parsed = Reference::parse_any(required(case, "input")?);
             expect_outcome(case, parsed, |any| check_fields(case, |key| any_field(any, key)))
@@ -150,15 +155,15 @@ fn func_case(func: &str, case: &Value) -> Check {
     }
 }
 
-/// `WithTag`/`WithDigest`: on `WithName(name)` (`reference_parse.json`) or on
-/// `ParseNormalizedNamed(name_input)` (`reference_normalize.json`), the other part first.
-fn with_case(func: &str, case: &Value) -> Result<Result<Reference, Error>, String> {
-    let base = match (text(case, "name"), text(case, "name_input")) {
-        (Some(name), _) => Reference::parse_name(name),
-        (None, Some(name)) => Reference::parse_normalized(name),
-        (None, None) => return Err("malformed case: no `name` or `name_input`".to_owned()),
-    }
-    .map_err(|e| format!("the name does not parse: {e}"))?;
+/// `WithTag`/`WithDigest` on `WithName(name)` (`reference_parse.json`), the other part
+/// first: the grammar-only builders of [`UnnormalizedReference`], as upstream's.
+fn with_on_name(
+    func: &str,
+    case: &Value,
+    name: &str,
+) -> Result<Result<UnnormalizedReference, Error>, String> {
+    let base =
+        UnnormalizedReference::parse_name(name).map_err(|e| format!("the name does not parse: {e}"))?;
     let (tag, digest) = (text(case, "tag"), text(case, "digest"));
     Ok(if func == "WithTag" {
         let base = match digest {
@@ -173,6 +178,18 @@ fn with_case(func: &str, case: &Value) -> Result<Result<Reference, Error>, Strin
         };
         base.with_digest(digest.ok_or("malformed case: no `digest`")?)
     })
+}
+
+/// `WithTag`/`WithDigest` on `ParseNormalizedNamed(name_input)`
+/// (`reference_normalize.json`): a [`Reference`] takes a typed digest, parsed the way
+/// references parse digests.
+fn with_on_normalized(func: &str, case: &Value, name: &str) -> Result<Result<Reference, Error>, String> {
+    let base = Reference::parse(name).map_err(|e| format!("the name does not parse: {e}"))?;
+    if func == "WithTag" {
+        return Ok(base.with_tag(text(case, "tag").ok_or("malformed case: no `tag`")?));
+    }
+    let digest = text(case, "digest").ok_or("malformed case: no `digest`")?;
+    Ok(oci_reference::parse_digest(digest).and_then(|d| base.with_digest(&d)))
 }
 
 fn oras_parts(case: &Value) -> Result<StrictParts<'_>, String> {
@@ -255,9 +272,53 @@ fn check_fields<'a>(case: &Value, field: impl Fn(&str) -> Option<Field<'a>>) -> 
     Ok(())
 }
 
+/// The parts of a parsed reference the vectors look at, from either reference type.
+#[derive(Debug)]
+struct View<'a> {
+    string: &'a str,
+    name: &'a str,
+    /// Go's `Domain()`: `""` without one.
+    domain: &'a str,
+    path: &'a str,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+    familiar_name: &'a str,
+    familiar_string: &'a str,
+}
+
+impl<'a> From<&'a Reference> for View<'a> {
+    fn from(r: &'a Reference) -> Self {
+        View {
+            string: r.as_str(),
+            name: r.name(),
+            domain: r.domain(),
+            path: r.path(),
+            tag: r.tag(),
+            digest: r.digest().map(Digest::as_str),
+            familiar_name: r.familiar_name(),
+            familiar_string: r.familiar_string(),
+        }
+    }
+}
+
+impl<'a> From<&'a UnnormalizedReference> for View<'a> {
+    fn from(r: &'a UnnormalizedReference) -> Self {
+        View {
+            string: r.as_str(),
+            name: r.name(),
+            domain: r.domain().unwrap_or(""),
+            path: r.path(),
+            tag: r.tag(),
+            digest: r.digest(),
+            familiar_name: r.familiar_name(),
+            familiar_string: r.familiar_string(),
+        }
+    }
+}
+
 /// The Go type of a reference, by which parts it has.
-fn go_kind(r: &Reference) -> &'static str {
-    match (r.tag().is_some(), r.digest().is_some()) {
+fn go_kind(r: &View<'_>) -> &'static str {
+    match (r.tag.is_some(), r.digest.is_some()) {
         (false, false) => "repository",
         (true, false) => "tagged",
         (false, true) => "canonical",
@@ -265,27 +326,26 @@ fn go_kind(r: &Reference) -> &'static str {
     }
 }
 
-fn reference_field<'a>(r: &'a Reference, key: &str) -> Option<Field<'a>> {
+fn reference_field<'a>(r: &View<'a>, key: &str) -> Option<Field<'a>> {
     Some(match key {
-        "string" | "roundtrip_string" => Field::Str(Some(r.as_str())),
-        "name" => Field::Str(Some(r.name())),
-        // Go's Domain() is "" where ours is None.
-        "domain" => Field::Str(Some(r.domain().unwrap_or(""))),
-        "path" => Field::Str(Some(r.path())),
-        "tag" => Field::Str(r.tag()),
-        "digest" => Field::Str(r.digest()),
-        "familiar_name" => Field::Str(Some(r.familiar_name())),
-        "familiar_string" => Field::Str(Some(r.familiar_string())),
+        "string" | "roundtrip_string" => Field::Str(Some(r.string)),
+        "name" => Field::Str(Some(r.name)),
+        "domain" => Field::Str(Some(r.domain)),
+        "path" => Field::Str(Some(r.path)),
+        "tag" => Field::Str(r.tag),
+        "digest" => Field::Str(r.digest),
+        "familiar_name" => Field::Str(Some(r.familiar_name)),
+        "familiar_string" => Field::Str(Some(r.familiar_string)),
         "kind" => Field::Str(Some(go_kind(r))),
-        "is_tagged" => Field::Bool(r.tag().is_some()),
-        "is_canonical" => Field::Bool(r.digest().is_some()),
+        "is_tagged" => Field::Bool(r.tag.is_some()),
+        "is_canonical" => Field::Bool(r.digest.is_some()),
         _ => return None,
     })
 }
 
 fn any_field<'a>(any: &'a AnyReference, key: &str) -> Option<Field<'a>> {
     match (any, key) {
-        (AnyReference::Named(r), _) => reference_field(r, key),
+        (AnyReference::Named(r), _) => reference_field(&View::from(r), key),
         (AnyReference::Digest(d), "string" | "familiar_string") => Some(Field::Str(Some(d.as_str()))),
         (AnyReference::Digest(_), "kind") => Some(Field::Str(Some("digest"))),
         (AnyReference::Digest(_), _) => None,
@@ -301,8 +361,15 @@ fn strict_field<'a>(parts: &StrictParts<'a>, key: &str) -> Option<Field<'a>> {
     })))
 }
 
-fn expect_reference(case: &Value, parsed: Result<Reference, Error>) -> Check {
-    expect_outcome(case, parsed, |r| check_fields(case, |key| reference_field(r, key)))
+fn expect_reference<T>(case: &Value, parsed: Result<T, Error>) -> Check
+where
+    T: std::fmt::Debug,
+    for<'a> &'a T: Into<View<'a>>,
+{
+    expect_outcome(case, parsed, |r| {
+        let view = r.into();
+        check_fields(case, |key| reference_field(&view, key))
+    })
 }
 
 /// The error kind for upstream's error name.

@@ -2,10 +2,9 @@
 //! configuration, and the annotations of a reference (an image's configuration labels
 //! with its manifest's annotations over them).
 
-use oci_reference::Reference;
-use oci_spec_types::{Annotations, ImageConfig, ImageManifest, Manifest, MediaType, Platform};
+use oci_reference::{Reference, Repository};
+use oci_spec_types::{Annotations, Document, ImageConfig, ImageManifest, Manifest, MediaType, Platform};
 
-use super::ManifestResponse;
 use super::manifests::pinned;
 use crate::{Client, Error, ErrorKind, Result};
 
@@ -29,7 +28,7 @@ impl Client {
     /// image, else the entry of the index (or of indexes nested in it) that
     /// [`ImageIndex::select`](oci_spec_types::ImageIndex::select) picks for `platform`.
     /// An index without a matching entry is an error of kind
-    /// [`InvalidInput`](ErrorKind::InvalidInput).
+    /// [`PlatformNotFound`](ErrorKind::PlatformNotFound).
     ///
     /// ```no_run
     /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
@@ -41,19 +40,20 @@ impl Client {
         &self,
         reference: &Reference,
         platform: &Platform,
-    ) -> Result<ManifestResponse> {
+    ) -> Result<Document> {
         let mut response = self.get_manifest(reference).await?;
+        let repository = reference.repository();
         for _ in 0..MAX_INDEX_DEPTH {
-            let Manifest::Index(index) = &response.manifest else { return Ok(response) };
+            let Manifest::Index(index) = response.value() else { return Ok(response) };
             let Some(entry) = index.select(platform) else {
                 let why = format!(
                     "{reference}: no manifest for {platform} among the {} of index {}",
                     index.manifests.len(),
-                    response.digest
+                    response.digest()
                 );
-                return Err(Error::new(ErrorKind::InvalidInput, why));
+                return Err(Error::new(ErrorKind::PlatformNotFound, why));
             };
-            response = self.get_manifest(&pinned(reference, &entry.digest)?).await?;
+            response = self.get_manifest(&pinned(&repository, &entry.digest)?).await?;
         }
         let why = format!("{reference}: indexes nested more than {MAX_INDEX_DEPTH} deep");
         Err(Error::new(ErrorKind::InvalidResponse, why))
@@ -66,23 +66,23 @@ impl Client {
     /// [`Client::get_manifest_for_platform`] first.
     pub async fn get_config(&self, reference: &Reference) -> Result<ImageConfig> {
         let response = self.get_manifest(reference).await?;
-        let Manifest::Image(image) = &response.manifest else {
-            let why = format!("{reference}: an index ({}) has no configuration", response.media_type);
+        let Manifest::Image(image) = response.value() else {
+            let why = format!("{reference}: an index ({}) has no configuration", response.media_type());
             return Err(Error::new(ErrorKind::InvalidInput, why));
         };
-        self.image_config(reference, image).await
+        self.image_config(&reference.repository(), image).await
     }
 
-    /// The configuration of `image`, a manifest of `reference`'s repository.
+    /// The configuration of `image`, a manifest of `repository`.
     pub(super) async fn image_config(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         image: &ImageManifest,
     ) -> Result<ImageConfig> {
         let limit = self.options().max_manifest_bytes;
-        let bytes = self.get_blob_bytes(reference, &image.config, limit).await?;
+        let bytes = self.get_blob_bytes(repository, &image.config, limit).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            let why = format!("{reference}: configuration {}", image.config.digest);
+            let why = format!("{repository}: configuration {}", image.config.digest);
             Error::new(ErrorKind::InvalidResponse, why).with_source(e)
         })
     }
@@ -92,7 +92,7 @@ impl Client {
     ///
     /// For an index, `platform` narrows the answer to the image
     /// [`ImageIndex::select`](oci_spec_types::ImageIndex::select) picks (an error of
-    /// kind [`InvalidInput`](ErrorKind::InvalidInput) when none matches); without a
+    /// kind [`PlatformNotFound`](ErrorKind::PlatformNotFound) when none matches); without a
     /// platform the index's own annotations are returned. A reference with a digest
     /// pins the manifest; `platform` is not used for an image.
     ///
@@ -113,18 +113,18 @@ impl Client {
             Some(platform) => self.get_manifest_for_platform(reference, platform).await?,
             None => self.get_manifest(reference).await?,
         };
-        let image = match &response.manifest {
+        let image = match response.value() {
             Manifest::Image(image) => image,
             Manifest::Index(index) => return Ok(index.annotations.clone()),
             _ => {
-                let why = format!("{reference}: a manifest of type {}", response.media_type);
+                let why = format!("{reference}: a manifest of type {}", response.media_type());
                 return Err(Error::new(ErrorKind::InvalidResponse, why));
             }
         };
         if !is_image_config(&image.config.media_type) {
             return Ok(image.annotations.clone());
         }
-        let config = self.image_config(reference, image).await?;
+        let config = self.image_config(&reference.repository(), image).await?;
         Ok(merge(Some(&config), image))
     }
 }

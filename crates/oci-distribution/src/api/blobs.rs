@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use http::{HeaderMap, Method, StatusCode, Uri};
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::{Descriptor, Digest};
 
 pub(crate) use self::range::{decimal, header};
@@ -63,30 +63,30 @@ impl fmt::Debug for PullOptions {
     }
 }
 
-/// `/v2/<name>/blobs/<digest>` on `reference`'s registry.
-pub(crate) fn blob_url(client: &Client, reference: &Reference, digest: &Digest) -> Result<Uri> {
-    client.url(reference, &format!("/v2/{}/blobs/{digest}", reference.path()))
+/// `/v2/<name>/blobs/<digest>` on `repository`'s registry.
+pub(crate) async fn blob_url(client: &Client, repository: &Repository, digest: &Digest) -> Result<Uri> {
+    client.url(repository, &format!("/v2/{}/blobs/{digest}", repository.path())).await
 }
 
 impl Client {
-    /// Whether the blob `digest` is in `reference`'s repository (`HEAD`): its size when
+    /// Whether the blob `digest` is in `repository` (`HEAD`): its size when
     /// it is, `None` when the registry answers 404.
     ///
     /// Other statuses are errors of kind [`Status`](ErrorKind::Status); a `200` without a
     /// usable `Content-Length` is one of kind [`InvalidResponse`](ErrorKind::InvalidResponse).
-    pub async fn head_blob(&self, reference: &Reference, digest: &Digest) -> Result<Option<u64>> {
-        let scopes = repository_scopes(reference, false);
-        self.head_blob_with(reference, digest, &scopes).await
+    pub async fn head_blob(&self, repository: &Repository, digest: &Digest) -> Result<Option<u64>> {
+        let scopes = repository_scopes(repository, false);
+        self.head_blob_with(repository, digest, &scopes).await
     }
 
     /// [`head_blob`](Self::head_blob) with the scopes of the operation it is part of.
     pub(crate) async fn head_blob_with(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         digest: &Digest,
         scopes: &[String],
     ) -> Result<Option<u64>> {
-        let uri = blob_url(self, reference, digest)?;
+        let uri = blob_url(self, repository, digest).await?;
         let context = format!("HEAD {uri}");
         let response = self.send(Method::HEAD, uri, HeaderMap::new(), Body::empty(), scopes).await?;
         if response.status() == StatusCode::NOT_FOUND {
@@ -102,21 +102,21 @@ impl Client {
         })
     }
 
-    /// Deletes the blob `digest` from `reference`'s repository (`DELETE`, `202`).
+    /// Deletes the blob `digest` from `repository` (`DELETE`, `202`).
     ///
     /// Registries answer 405 (an error with [`is_unsupported`](Error::is_unsupported))
     /// when deletes are turned off, and 404 for a blob they do not have.
-    pub async fn delete_blob(&self, reference: &Reference, digest: &Digest) -> Result<()> {
-        let uri = blob_url(self, reference, digest)?;
+    pub async fn delete_blob(&self, repository: &Repository, digest: &Digest) -> Result<()> {
+        let uri = blob_url(self, repository, digest).await?;
         let context = format!("DELETE {uri}");
-        let scopes = vec![scope_repository(reference.path(), &["delete"])];
+        let scopes = vec![scope_repository(repository.path(), &["delete"])];
         let response = self.send(Method::DELETE, uri, HeaderMap::new(), Body::empty(), &scopes).await?;
         Self::expect(response, &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT], &context)
             .await
             .map(drop)
     }
 
-    /// Downloads the blob `descriptor` points at from `reference`'s repository, verified
+    /// Downloads the blob `descriptor` points at from `repository`, verified
     /// against its digest and size while streaming; see [`BlobStream`].
     ///
     /// Redirects to storage are followed (without the registry's credentials). Errors:
@@ -129,10 +129,10 @@ impl Client {
     /// ```no_run
     /// # async fn pull(client: &oci_distribution::Client, layer: &oci_spec_types::Descriptor) -> oci_distribution::Result<()> {
     /// use oci_distribution::PullOptions;
-    /// use oci_reference::Reference;
+    /// use oci_reference::Repository;
     ///
-    /// let reference = Reference::parse_strict("registry.example/app").expect("a reference");
-    /// let mut blob = client.get_blob(&reference, layer, PullOptions::default()).await?;
+    /// let repository = Repository::parse_strict("registry.example/app").expect("a repository");
+    /// let mut blob = client.get_blob(&repository, layer, PullOptions::default()).await?;
     /// let mut written = 0;
     /// while let Some(chunk) = blob.next_chunk().await? {
     ///     written += chunk.len(); // write it out; commit once the loop ends without an error
@@ -143,30 +143,30 @@ impl Client {
     /// ```
     pub async fn get_blob(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         descriptor: &Descriptor,
         options: PullOptions,
     ) -> Result<BlobStream> {
-        self.get_blob_by_digest(reference, &descriptor.digest, Some(descriptor.size), options).await
+        self.get_blob_by_digest(repository, &descriptor.digest, Some(descriptor.size), options).await
     }
 
-    /// Downloads the blob `digest` from `reference`'s repository, as
+    /// Downloads the blob `digest` from `repository`, as
     /// [`get_blob`](Self::get_blob) does, with its size when known (otherwise the
     /// response's `Content-Length` is taken, or the last chunk is held back until the end
     /// of the body so that it is handed out only once the digest matched).
     pub async fn get_blob_by_digest(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         digest: &Digest,
         size: Option<u64>,
         options: PullOptions,
     ) -> Result<BlobStream> {
-        let uri = blob_url(self, reference, digest)?;
+        let uri = blob_url(self, repository, digest).await?;
         if !digest.is_verifiable() {
             let context = format!("GET {uri}: blob {digest} cannot be verified by this build");
             return Err(Error::new(ErrorKind::InvalidInput, context));
         }
-        let scopes = repository_scopes(reference, false);
+        let scopes = repository_scopes(repository, false);
         let response = self.send(Method::GET, uri.clone(), HeaderMap::new(), Body::empty(), &scopes).await?;
         let response = Self::expect(response, &[StatusCode::OK], &format!("GET {uri}")).await?;
         let download = Download {
@@ -192,11 +192,11 @@ impl Client {
     /// [`InvalidInput`](ErrorKind::InvalidInput).
     pub async fn get_blob_range(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         digest: &Digest,
         range: Range<u64>,
     ) -> Result<Bytes> {
-        let uri = blob_url(self, reference, digest)?;
+        let uri = blob_url(self, repository, digest).await?;
         let context = format!("GET {uri} (bytes {}..{})", range.start, range.end);
         if range.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, format!("{context}: an empty range")));
@@ -206,7 +206,7 @@ impl Client {
         })?;
         let mut headers = HeaderMap::new();
         headers.insert(RANGE, range::range_between(range.start, range.end - 1)?);
-        let scopes = repository_scopes(reference, false);
+        let scopes = repository_scopes(repository, false);
         let response = self.send(Method::GET, uri, headers, Body::empty(), &scopes).await?;
         let invalid = |why: String| Error::new(ErrorKind::InvalidResponse, format!("{context}: {why}"));
         if response.status() == StatusCode::OK {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::TokioIo;
-use oci_reference::Reference;
+use oci_reference::{Reference, Repository};
 
 use crate::auth::AuthConfig;
 use crate::{Client, TransportConfig};
@@ -96,7 +96,7 @@ impl Fake {
         options(&mut o);
         Client::builder()
             .transport(TransportConfig::default().with_plain_http_host(self.addr.to_string()))
-            .auth(AuthConfig::default())
+            .auth(AuthConfig::anonymous())
             .options(o)
             .build()
             .unwrap()
@@ -105,6 +105,11 @@ impl Fake {
     /// `rest` (`repo[:tag|@digest]`) on this registry.
     pub(super) fn reference(&self, rest: &str) -> Reference {
         Reference::parse_strict(&format!("{}/{rest}", self.addr)).unwrap()
+    }
+
+    /// The repository `name` on this registry.
+    pub(super) fn repository(&self, name: &str) -> Repository {
+        Repository::parse_strict(&format!("{}/{name}", self.addr)).unwrap()
     }
 
     /// `METHOD path?query` of every request so far.

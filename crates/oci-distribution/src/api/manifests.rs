@@ -9,8 +9,10 @@
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use oci_reference::Reference;
-use oci_spec_types::{Descriptor, Digest, DigestAlgorithm, MANIFEST_ACCEPT, Manifest, MediaType};
+use oci_reference::{Reference, Repository};
+use oci_spec_types::{
+    Descriptor, Digest, DigestAlgorithm, Document, MANIFEST_ACCEPT, Manifest, MediaType, Typed,
+};
 
 use crate::cache::{Entry, Kind};
 use crate::client::repository_scopes;
@@ -22,41 +24,22 @@ pub(super) const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
 /// manifest has a subject.
 const OCI_SUBJECT: &str = "oci-subject";
 
-/// A manifest as the registry served it: the exact bytes, their media type and digest,
-/// and the parsed document (an OCI or Docker image manifest or index).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ManifestResponse {
-    /// The bytes as received; the digest is computed over them.
-    pub bytes: Bytes,
-    /// The media type, from `Content-Type` when it names a manifest type, else from the
-    /// document's `mediaType`, else the OCI type of its kind.
-    pub media_type: MediaType,
-    /// The digest of the bytes (with the reference's algorithm when it has a digest,
-    /// else sha256).
-    pub digest: Digest,
-    /// The parsed manifest.
-    pub manifest: Manifest,
-}
-
-impl ManifestResponse {
-    /// Parses `bytes` whose digest is known, with the media type a registry sent.
-    fn parse(bytes: Bytes, header: Option<MediaType>, digest: Digest, context: &str) -> Result<Self> {
-        // A header that names no manifest type (`application/json`, `text/plain`) says
-        // nothing about the document; schema 1 is named so it is refused clearly.
-        let hint = header.filter(|h| h.is_manifest() || h.essence().contains(".manifest.v1+"));
-        let manifest = Manifest::from_slice(&bytes, hint.as_ref()).map_err(|e| {
-            Error::new(ErrorKind::InvalidResponse, format!("{context}: the manifest")).with_source(e)
-        })?;
-        let media_type = hint.unwrap_or_else(|| manifest.media_type());
-        Ok(Self { bytes, media_type, digest, manifest })
-    }
-
-    /// A descriptor of this manifest: media type, digest and size.
-    #[must_use]
-    pub fn descriptor(&self) -> Descriptor {
-        Descriptor::new(self.media_type.clone(), self.digest.clone(), self.bytes.len() as u64)
-    }
+/// Parses manifest bytes a registry served (or a caller gave) whose digest is known:
+/// a [`Document`] with that digest's algorithm, the media type from `header` when it
+/// names a manifest type.
+fn parse_document(
+    bytes: Bytes,
+    header: Option<&MediaType>,
+    digest: &Digest,
+    context: &str,
+) -> Result<Document> {
+    let invalid = |e: Box<dyn std::error::Error + Send + Sync>| {
+        Error::new(ErrorKind::InvalidResponse, format!("{context}: the manifest")).with_source(e)
+    };
+    let doc = Document::manifest(bytes, header).map_err(|e| invalid(e.into()))?;
+    let doc = doc.with_digest_algorithm(&digest.algorithm()).map_err(|e| invalid(e.into()))?;
+    debug_assert_eq!(doc.digest(), digest, "the digest was computed over these bytes");
+    Ok(doc)
 }
 
 /// The value of header `name`, when it is text.
@@ -82,24 +65,11 @@ fn manifest_accept() -> HeaderValue {
     HeaderValue::from_str(&list.join(", ")).unwrap_or(HeaderValue::from_static("*/*"))
 }
 
-/// The digest of `reference`, typed.
-pub(super) fn reference_digest(reference: &Reference) -> Result<Option<Digest>> {
-    reference
-        .digest()
-        .map(|d| {
-            Digest::parse(d).map_err(|e| {
-                Error::new(ErrorKind::InvalidInput, format!("the digest of {reference}")).with_source(e)
-            })
-        })
-        .transpose()
-}
-
-/// `reference`'s repository at `digest` (its tag dropped).
-pub(super) fn pinned(reference: &Reference, digest: &Digest) -> Result<Reference> {
-    reference
-        .without_tag()
-        .with_digest(digest.as_str())
-        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{reference} at {digest}")).with_source(e))
+/// `repository` at `digest`.
+pub(super) fn pinned(repository: &Repository, digest: &Digest) -> Result<Reference> {
+    repository
+        .with_digest(digest)
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{repository} at {digest}")).with_source(e))
 }
 
 /// The digest of `bytes` with `algorithm`.
@@ -188,9 +158,10 @@ fn head_descriptor(headers: &HeaderMap, expected: Option<&Digest>, context: &str
 }
 
 impl Client {
-    fn manifest_url(&self, reference: &Reference) -> Result<http::Uri> {
+    async fn manifest_url(&self, reference: &Reference) -> Result<http::Uri> {
         let api_reference = reference.reference_or_default();
-        self.url(reference, &format!("/v2/{}/manifests/{api_reference}", reference.path()))
+        let repository = reference.repository();
+        self.url(&repository, &format!("/v2/{}/manifests/{api_reference}", reference.path())).await
     }
 
     /// Fetches the manifest `reference` names (its digest when it has one, else its tag,
@@ -207,35 +178,35 @@ impl Client {
     /// use oci_spec_types::Manifest;
     ///
     /// let reference = "registry.example/app:1.0".parse().unwrap();
-    /// let response = client.get_manifest(&reference).await?;
-    /// println!("{} {} ({} bytes)", response.media_type, response.digest, response.bytes.len());
-    /// if let Manifest::Index(index) = &response.manifest {
+    /// let manifest = client.get_manifest(&reference).await?;
+    /// println!("{} {} ({} bytes)", manifest.media_type(), manifest.digest(), manifest.size());
+    /// if let Manifest::Index(index) = manifest.value() {
     ///     println!("{} platforms", index.manifests.len());
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn get_manifest(&self, reference: &Reference) -> Result<ManifestResponse> {
-        let expected = reference_digest(reference)?;
+    pub async fn get_manifest(&self, reference: &Reference) -> Result<Document> {
+        let expected = reference.digest();
         let (host, repository) = (reference.endpoint_host(), reference.path());
-        let uri = self.manifest_url(reference)?;
+        let uri = self.manifest_url(reference).await?;
         let context = format!("GET {uri}");
-        if let Some(digest) = &expected {
+        if let Some(digest) = expected {
             if let Some(hit) = self.cache().get(host, repository, Kind::Manifest, digest) {
-                return ManifestResponse::parse(hit.bytes, hit.media_type, digest.clone(), &context);
+                return parse_document(hit.bytes, hit.media_type.as_ref(), digest, &context);
             }
         }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, manifest_accept());
-        let scopes = repository_scopes(reference, false);
+        let scopes = repository_scopes(&reference.repository(), false);
         let response = self.send(Method::GET, uri, headers, Body::empty(), &scopes).await?;
         let response = Self::expect(response, &[StatusCode::OK], &context).await?;
         let (parts, body) = response.into_parts();
         let bytes = body.bytes(self.options().max_manifest_bytes).await?;
-        let digest = received_digest(&parts.headers, &bytes, expected.as_ref(), &context)?;
-        let response = ManifestResponse::parse(bytes, content_type(&parts.headers), digest, &context)?;
-        let entry = Entry { bytes: response.bytes.clone(), media_type: Some(response.media_type.clone()) };
-        self.cache().insert(host, repository, Kind::Manifest, &response.digest, entry);
-        Ok(response)
+        let digest = received_digest(&parts.headers, &bytes, expected, &context)?;
+        let doc = parse_document(bytes, content_type(&parts.headers).as_ref(), &digest, &context)?;
+        let entry = Entry { bytes: doc.bytes().clone(), media_type: Some(doc.media_type().clone()) };
+        self.cache().insert(host, repository, Kind::Manifest, doc.digest(), entry);
+        Ok(doc)
     }
 
     /// Asks whether the manifest `reference` names exists (`HEAD`), without counting as
@@ -244,58 +215,58 @@ impl Client {
     /// the reference has a digest; size from `Content-Length`; media type from
     /// `Content-Type`).
     pub async fn head_manifest(&self, reference: &Reference) -> Result<Option<Descriptor>> {
-        let expected = reference_digest(reference)?;
-        let uri = self.manifest_url(reference)?;
+        let uri = self.manifest_url(reference).await?;
         let context = format!("HEAD {uri}");
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, manifest_accept());
-        let scopes = repository_scopes(reference, false);
+        let scopes = repository_scopes(&reference.repository(), false);
         let response = self.send(Method::HEAD, uri, headers, Body::empty(), &scopes).await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         let response = Self::expect(response, &[StatusCode::OK], &context).await?;
-        head_descriptor(response.headers(), expected.as_ref(), &context).map(Some)
+        head_descriptor(response.headers(), reference.digest(), &context).map(Some)
     }
 
-    /// Pushes manifest `bytes` of `media_type` to `reference` (its digest when it has
-    /// one, which the bytes must hash to, else its tag), and returns their digest.
+    /// Pushes the manifest `document` to `reference` (its digest when it has one, which
+    /// the bytes must hash to, else its tag) with the document's media type as
+    /// `Content-Type`, and returns the digest of its bytes.
     ///
     /// Manifests larger than [`ClientOptions::max_manifest_bytes`](crate::ClientOptions)
-    /// are refused before sending. A `Docker-Content-Digest` answer must agree with the
-    /// bytes. When the manifest has a `subject`, a registry answering with `OCI-Subject`
-    /// is known to have the referrers API; when it does not have it, the manifest is
-    /// added to the index at the subject's fallback tag (unless
+    /// are refused before sending (an error of kind [`Limit`](ErrorKind::Limit)). A
+    /// `Docker-Content-Digest` answer must agree with the bytes. When the manifest has a
+    /// `subject`, a registry answering with `OCI-Subject` is known to have the referrers
+    /// API; when it does not have it, the manifest is added to the index at the
+    /// subject's fallback tag (unless
     /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off): see
     /// [`Client::referrers`].
     ///
     /// ```no_run
-    /// # async fn f(client: oci_distribution::Client, manifest: oci_spec_types::ImageManifest) -> oci_distribution::Result<()> {
-    /// use oci_spec_types::MediaType;
+    /// # async fn f(client: oci_distribution::Client, manifest: oci_spec_types::ImageManifest) -> Result<(), Box<dyn std::error::Error>> {
+    /// use oci_spec_types::Document;
     ///
-    /// let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
-    /// let reference = "registry.example/app:1.0".parse().unwrap();
-    /// let digest = client.put_manifest(&reference, bytes, &MediaType::IMAGE_MANIFEST).await?;
+    /// let reference = "registry.example/app:1.0".parse()?;
+    /// let digest = client.put_manifest(&reference, &Document::new(manifest)?).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn put_manifest(
+    pub async fn put_manifest<T: Typed>(
         &self,
         reference: &Reference,
-        bytes: impl Into<Bytes>,
-        media_type: &MediaType,
+        document: &Document<T>,
     ) -> Result<Digest> {
-        let bytes = bytes.into();
+        let bytes = document.bytes().clone();
+        let media_type = document.media_type();
         let (digest, answer) = self.put_manifest_only(reference, bytes.clone(), media_type).await?;
-        let hint = Some(media_type).filter(|m| m.is_manifest());
-        let Ok(manifest) = Manifest::from_slice(&bytes, hint) else { return Ok(digest) };
-        let Some(subject) = manifest.subject() else { return Ok(digest) };
+        let Some(subject) = document.value().subject() else { return Ok(digest) };
         if answer.contains_key(OCI_SUBJECT) {
-            self.set_referrers_supported(reference, true);
+            self.set_referrers_supported(&reference.repository(), true);
         } else if self.options().referrers_tag_writes {
+            let hint = Some(media_type).filter(|m| m.is_manifest());
+            let Ok(manifest) = Manifest::from_slice(&bytes, hint) else { return Ok(digest) };
             let size = bytes.len() as u64;
             let entry = super::referrers::referrer_descriptor(&manifest, media_type, digest.clone(), size);
-            self.update_referrers_tag(reference, subject, super::referrers::Change::Add(Box::new(entry)))
-                .await?;
+            let change = super::referrers::Change::Add(Box::new(entry));
+            self.update_referrers_tag(&reference.repository(), subject, change).await?;
         }
         Ok(digest)
     }
@@ -307,18 +278,18 @@ impl Client {
         bytes: Bytes,
         media_type: &MediaType,
     ) -> Result<(Digest, HeaderMap)> {
-        let uri = self.manifest_url(reference)?;
+        let uri = self.manifest_url(reference).await?;
         let context = format!("PUT {uri}");
         let max = self.options().max_manifest_bytes;
         if bytes.len() > max {
             let why =
                 format!("{context}: the manifest is {} bytes, more than the limit of {max}", bytes.len());
-            return Err(Error::new(ErrorKind::SizeMismatch, why));
+            return Err(Error::new(ErrorKind::Limit, why));
         }
-        let digest = match reference_digest(reference)? {
+        let digest = match reference.digest() {
             Some(expected) => {
-                verify(&expected, &bytes, &context)?;
-                expected
+                verify(expected, &bytes, &context)?;
+                expected.clone()
             }
             None => Digest::sha256(&bytes),
         };
@@ -328,7 +299,7 @@ impl Client {
         })?;
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, content_type);
-        let scopes = repository_scopes(reference, true);
+        let scopes = repository_scopes(&reference.repository(), true);
         let body = Body::from_bytes(bytes.clone());
         let response = self.send(Method::PUT, uri, headers, body, &scopes).await?;
         let response = Self::expect(response, &[StatusCode::CREATED, StatusCode::OK], &context).await?;
@@ -358,13 +329,13 @@ impl Client {
     /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off); finding the
     /// subject costs one manifest GET, often answered by the cache.
     pub async fn delete_manifest(&self, reference: &Reference) -> Result<()> {
-        let Some(digest) = reference_digest(reference)? else {
+        let Some(digest) = reference.digest().cloned() else {
             let why = format!("{reference}: deleting a manifest needs its digest, not a tag");
             return Err(Error::new(ErrorKind::InvalidInput, why));
         };
         let subject = if self.options().referrers_tag_writes {
             match self.get_manifest(reference).await {
-                Ok(m) => m.manifest.subject().cloned(),
+                Ok(m) => m.value().subject().cloned(),
                 Err(e) => {
                     tracing::debug!(error = %e, "looking for the subject of a manifest before deleting it");
                     None
@@ -373,17 +344,19 @@ impl Client {
         } else {
             None
         };
-        self.delete_manifest_only(reference, &digest).await?;
+        let repository = reference.repository();
+        self.delete_manifest_only(&repository, &digest).await?;
         if let Some(subject) = subject {
-            self.update_referrers_tag(reference, &subject, super::referrers::Change::Remove(digest)).await?;
+            self.update_referrers_tag(&repository, &subject, super::referrers::Change::Remove(digest))
+                .await?;
         }
         Ok(())
     }
 
     /// The DELETE alone: no referrers bookkeeping.
-    pub(super) async fn delete_manifest_only(&self, reference: &Reference, digest: &Digest) -> Result<()> {
-        let reference = pinned(reference, digest)?;
-        let uri = self.manifest_url(&reference)?;
+    pub(super) async fn delete_manifest_only(&self, repository: &Repository, digest: &Digest) -> Result<()> {
+        let reference = pinned(repository, digest)?;
+        let uri = self.manifest_url(&reference).await?;
         let context = format!("DELETE {uri}");
         let scopes = vec![format!("repository:{}:delete", reference.path())];
         let response = self.send(Method::DELETE, uri, HeaderMap::new(), Body::empty(), &scopes).await?;
@@ -392,49 +365,49 @@ impl Client {
         Ok(())
     }
 
-    /// The whole content of a small blob of `reference`'s repository (its tag or digest
-    /// is not used), verified against `descriptor`'s size and digest; blobs larger than
-    /// `limit` are refused before the request. Embedded `data` that matches the
-    /// descriptor is returned without a request, and verified blobs are kept in the
-    /// client's cache of responses addressed by digest. Stream large blobs instead.
+    /// The whole content of a small blob of `repository`, verified against
+    /// `descriptor`'s size and digest; blobs larger than `limit` are refused before the
+    /// request (an error of kind [`Limit`](ErrorKind::Limit)). Embedded `data` that
+    /// matches the descriptor is returned without a request, and verified blobs are kept
+    /// in the client's cache of responses addressed by digest. Stream large blobs instead.
     pub async fn get_blob_bytes(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         descriptor: &Descriptor,
         limit: usize,
     ) -> Result<Bytes> {
         let digest = &descriptor.digest;
-        let path = format!("/v2/{}/blobs/{digest}", reference.path());
-        let uri = self.url(reference, &path)?;
+        let uri = super::blobs::blob_url(self, repository, digest).await?;
         let context = format!("GET {uri}");
         let size = usize::try_from(descriptor.size).unwrap_or(usize::MAX);
         if size > limit {
             let why = format!("{context}: the blob is {size} bytes, more than the limit of {limit}");
-            return Err(Error::new(ErrorKind::SizeMismatch, why));
+            return Err(Error::new(ErrorKind::Limit, why));
         }
         if let (Some(data), Some(true)) = (&descriptor.data, descriptor.data_matches()) {
             return Ok(Bytes::from(data.clone()));
         }
-        let (host, repository) = (reference.endpoint_host(), reference.path());
-        if let Some(hit) = self.cache().get(host, repository, Kind::Blob, digest) {
+        let (host, path) = (repository.endpoint_host(), repository.path());
+        if let Some(hit) = self.cache().get(host, path, Kind::Blob, digest) {
             return Ok(hit.bytes);
         }
-        let scopes = repository_scopes(reference, false);
+        let scopes = repository_scopes(repository, false);
         let response = self.send(Method::GET, uri, HeaderMap::new(), Body::empty(), &scopes).await?;
         let response = Self::expect(response, &[StatusCode::OK], &context).await?;
-        let bytes = response.into_body().bytes(size).await?;
+        // More bytes than the descriptor's size are content that does not match it.
+        let bytes = response.into_body().bytes(size).await.map_err(|e| match e.kind() {
+            ErrorKind::Limit => {
+                let why = format!("{context}: the body is longer than the descriptor's {size} bytes");
+                Error::new(ErrorKind::SizeMismatch, why)
+            }
+            _ => e,
+        })?;
         if bytes.len() != size {
             let why = format!("{context}: received {} bytes, the descriptor says {size}", bytes.len());
             return Err(Error::new(ErrorKind::SizeMismatch, why));
         }
         verify(digest, &bytes, &context)?;
-        self.cache().insert(
-            host,
-            repository,
-            Kind::Blob,
-            digest,
-            Entry { bytes: bytes.clone(), media_type: None },
-        );
+        self.cache().insert(host, path, Kind::Blob, digest, Entry { bytes: bytes.clone(), media_type: None });
         Ok(bytes)
     }
 }
@@ -523,30 +496,31 @@ mod tests {
         let d = Digest::sha256(index);
         // No useful header: the document's mediaType.
         for header in [None, Some(MediaType::JSON), Some(MediaType::from("text/plain"))] {
-            let r = ManifestResponse::parse(bytes.clone(), header, d.clone(), "GET x").unwrap();
-            assert_eq!(r.media_type, MediaType::DOCKER_MANIFEST_LIST);
-            assert!(matches!(r.manifest, Manifest::Index(_)));
+            let r = parse_document(bytes.clone(), header.as_ref(), &d, "GET x").unwrap();
+            assert_eq!(r.media_type(), &MediaType::DOCKER_MANIFEST_LIST);
+            assert!(matches!(r.value(), Manifest::Index(_)));
         }
         // No mediaType in the body either: the header, else the OCI type of its kind.
         let bare = Bytes::from_static(br#"{"schemaVersion":2,"manifests":[]}"#);
-        let r = ManifestResponse::parse(bare.clone(), Some(MediaType::DOCKER_MANIFEST_LIST), d.clone(), "x")
-            .unwrap();
-        assert_eq!(r.media_type, MediaType::DOCKER_MANIFEST_LIST);
-        let r = ManifestResponse::parse(bare, None, d.clone(), "x").unwrap();
-        assert_eq!((r.media_type.clone(), r.descriptor().size), (MediaType::IMAGE_INDEX, 34));
+        let d = Digest::sha256(&bare);
+        let r = parse_document(bare.clone(), Some(&MediaType::DOCKER_MANIFEST_LIST), &d, "x").unwrap();
+        assert_eq!(r.media_type(), &MediaType::DOCKER_MANIFEST_LIST);
+        let r = parse_document(bare.clone(), None, &d, "x").unwrap();
+        assert_eq!((r.media_type().clone(), r.descriptor().size), (MediaType::IMAGE_INDEX, 34));
+        let sha512 = Digest::compute(&DigestAlgorithm::SHA512, &bare).unwrap();
+        assert_eq!(parse_document(bare, None, &sha512, "x").unwrap().digest(), &sha512);
         let v1 = Bytes::from_static(br#"{"schemaVersion":1,"fsLayers":[]}"#);
-        let e =
-            ManifestResponse::parse(v1, Some(MediaType::DOCKER_MANIFEST_V1_SIGNED), d, "GET x").unwrap_err();
+        let e = parse_document(v1, Some(&MediaType::DOCKER_MANIFEST_V1_SIGNED), &d, "GET x").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
-        assert!(e.to_string().contains("unsupported manifest media type"), "{e}");
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(cause.contains("unsupported manifest media type"), "{cause}");
     }
 
     #[test]
-    fn pinning_drops_the_tag() {
-        let r = Reference::parse_strict("r.example/a/b:t").unwrap();
+    fn pinning_names_the_digest() {
+        let r = Repository::parse_strict("r.example/a/b").unwrap();
         let d = Digest::sha256(b"x");
         assert_eq!(pinned(&r, &d).unwrap().as_str(), format!("r.example/a/b@{d}"));
-        assert_eq!(reference_digest(&pinned(&r, &d).unwrap()).unwrap(), Some(d));
-        assert_eq!(reference_digest(&r).unwrap(), None);
+        assert_eq!(pinned(&r, &d).unwrap().digest(), Some(&d));
     }
 }

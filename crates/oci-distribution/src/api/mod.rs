@@ -11,7 +11,6 @@ mod tags;
 mod tests;
 pub(crate) mod upload;
 
-pub use manifests::ManifestResponse;
 pub(crate) use referrers::ReferrersState;
 pub use referrers::{FallbackPolicy, ReferrersOptions};
-pub use tags::{CatalogOptions, ListOptions, TagsOptions};
+pub use tags::ListOptions;

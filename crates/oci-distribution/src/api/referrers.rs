@@ -21,11 +21,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use http::header::ACCEPT;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use oci_reference::Reference;
+use oci_reference::{Reference, Repository};
 use oci_spec_types::distribution::referrers_tag;
-use oci_spec_types::{Descriptor, Digest, ErrorCode, ImageIndex, Manifest, MediaType};
+use oci_spec_types::{Descriptor, Digest, Document, ErrorCode, ImageIndex, Manifest, MediaType};
 
-use super::manifests::{ManifestResponse, content_type, header_str, reference_digest};
+use super::manifests::{content_type, header_str};
 use super::tags::query_escape;
 use crate::client::repository_scopes;
 use crate::link::next_page;
@@ -112,8 +112,8 @@ enum ApiAnswer {
     Unsupported(Error),
 }
 
-fn repository_key(reference: &Reference) -> RepositoryKey {
-    (reference.endpoint_host().to_owned(), reference.path().to_owned())
+fn repository_key(repository: &Repository) -> RepositoryKey {
+    (repository.endpoint_host().to_owned(), repository.path().to_owned())
 }
 
 /// The descriptor a fallback index lists for a referrer: the manifest's media type,
@@ -143,16 +143,24 @@ pub(super) fn referrer_descriptor(
 /// The referrers a fallback index lists, or `None` when what the tag resolved to is not
 /// a usable fallback index: not an index, or the subject itself (GitLab resolves the tag
 /// `sha256-<hex>` to the manifest `sha256:<hex>`).
-fn fallback_entries(subject: &Digest, found: &ManifestResponse) -> Option<Vec<Descriptor>> {
-    let Manifest::Index(index) = &found.manifest else {
-        tracing::warn!(%subject, digest = %found.digest, "the referrers tag names an image manifest, not an index; ignored");
+fn fallback_entries(subject: &Digest, found: &Document) -> Option<Vec<Descriptor>> {
+    let Manifest::Index(index) = found.value() else {
+        tracing::warn!(%subject, digest = %found.digest(), "the referrers tag names an image manifest, not an index; ignored");
         return None;
     };
-    if &found.digest == subject {
+    if found.digest() == subject || subject.verify(found.bytes()).unwrap_or(false) {
         tracing::warn!(%subject, "the referrers tag resolves to the subject itself (GitLab); ignored");
         return None;
     }
     Some(index.manifests.clone())
+}
+
+/// The reference of `subject`'s fallback tag in `repository`.
+fn fallback_reference(repository: &Repository, subject: &Digest) -> Result<Reference> {
+    let tag = referrers_tag(subject);
+    repository.with_tag(&tag).map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, format!("{repository}: the referrers tag {tag}")).with_source(e)
+    })
 }
 
 /// Whether `descriptor` is of `artifact_type` (always, without a filter).
@@ -180,16 +188,16 @@ fn means_unsupported(e: &Error) -> bool {
 }
 
 impl Client {
-    pub(super) fn set_referrers_supported(&self, reference: &Reference, supported: bool) {
+    pub(super) fn set_referrers_supported(&self, repository: &Repository, supported: bool) {
         let state = self.referrers_state();
         let mut map = state.supported.lock().unwrap_or_else(PoisonError::into_inner);
-        map.insert(repository_key(reference), supported);
+        map.insert(repository_key(repository), supported);
     }
 
-    fn referrers_supported(&self, reference: &Reference) -> Option<bool> {
+    fn referrers_supported(&self, repository: &Repository) -> Option<bool> {
         let state = self.referrers_state();
         let map = state.supported.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(&repository_key(reference)).copied()
+        map.get(&repository_key(repository)).copied()
     }
 
     /// The referrers of the manifest `subject` names (by digest; a tag is resolved with
@@ -214,8 +222,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn referrers(&self, subject: &Reference, options: ReferrersOptions) -> Result<Vec<Descriptor>> {
-        let digest = if let Some(d) = reference_digest(subject)? {
-            d
+        let digest = if let Some(d) = subject.digest() {
+            d.clone()
         } else {
             let Some(found) = self.head_manifest(subject).await? else {
                 let context = format!("HEAD {subject}: the subject of the referrers");
@@ -224,19 +232,20 @@ impl Client {
             found.digest
         };
         let artifact_type = options.artifact_type.as_ref();
+        let repository = subject.repository();
         let use_api = match options.fallback {
             FallbackPolicy::TagOnly => false,
             FallbackPolicy::ApiOnly => true,
-            FallbackPolicy::Auto => self.referrers_supported(subject) != Some(false),
+            FallbackPolicy::Auto => self.referrers_supported(&repository) != Some(false),
         };
         if use_api {
-            match self.referrers_api(subject, &digest, artifact_type).await? {
+            match self.referrers_api(&repository, &digest, artifact_type).await? {
                 ApiAnswer::Supported(found) => return Ok(found),
                 ApiAnswer::Unsupported(e) if options.fallback == FallbackPolicy::ApiOnly => return Err(e),
                 ApiAnswer::Unsupported(_) => {}
             }
         }
-        let found = self.referrers_tag_index(subject, &digest).await?;
+        let found = self.referrers_tag_index(&repository, &digest).await?;
         let entries = found.as_ref().and_then(|f| fallback_entries(&digest, f)).unwrap_or_default();
         Ok(entries.into_iter().filter(|d| of_type(d, artifact_type)).collect())
     }
@@ -245,16 +254,16 @@ impl Client {
     /// the repository's registry has the API.
     async fn referrers_api(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         subject: &Digest,
         artifact_type: Option<&MediaType>,
     ) -> Result<ApiAnswer> {
-        let mut path = format!("/v2/{}/referrers/{subject}", reference.path());
+        let mut path = format!("/v2/{}/referrers/{subject}", repository.path());
         if let Some(t) = artifact_type {
             path = format!("{path}?artifactType={}", query_escape(t.as_str()));
         }
-        let mut uri = self.url(reference, &path)?;
-        let scopes = repository_scopes(reference, false);
+        let mut uri = self.url(repository, &path).await?;
+        let scopes = repository_scopes(repository, false);
         let mut found = Vec::new();
         for page in 0..self.options().max_pages.max(1) {
             let context = format!("GET {uri}");
@@ -264,8 +273,8 @@ impl Client {
             let response = match Self::expect(response, &[StatusCode::OK], &context).await {
                 Ok(r) => r,
                 Err(e) if page == 0 && means_unsupported(&e) => {
-                    tracing::debug!(registry = reference.endpoint_host(), "no referrers API: {e}");
-                    self.set_referrers_supported(reference, false);
+                    tracing::debug!(registry = repository.endpoint_host(), "no referrers API: {e}");
+                    self.set_referrers_supported(repository, false);
                     return Ok(ApiAnswer::Unsupported(e));
                 }
                 Err(e) => return Err(e),
@@ -280,10 +289,10 @@ impl Client {
                     return Err(e);
                 }
                 tracing::debug!("{e}; taken as no referrers API");
-                self.set_referrers_supported(reference, false);
+                self.set_referrers_supported(repository, false);
                 return Ok(ApiAnswer::Unsupported(e));
             }
-            self.set_referrers_supported(reference, true);
+            self.set_referrers_supported(repository, true);
             let filtered = filter_applied(response.headers(), "artifactType");
             let next = next_page(response.headers(), &uri)?;
             let bytes = response.into_body().bytes(self.options().max_list_bytes).await?;
@@ -304,14 +313,10 @@ impl Client {
     /// The manifest at `subject`'s fallback tag, `None` when there is none.
     async fn referrers_tag_index(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         subject: &Digest,
-    ) -> Result<Option<ManifestResponse>> {
-        let tag = referrers_tag(subject);
-        let tagged = reference.without_digest().with_tag(&tag).map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, format!("{reference}: the referrers tag {tag}"))
-                .with_source(e)
-        })?;
+    ) -> Result<Option<Document>> {
+        let tagged = fallback_reference(repository, subject)?;
         match self.get_manifest(&tagged).await {
             Ok(found) => Ok(Some(found)),
             Err(e) if e.is_unknown_resource() => Ok(None),
@@ -319,32 +324,32 @@ impl Client {
         }
     }
 
-    /// Applies `change` to the fallback index of `subject` in `reference`'s repository,
-    /// unless the registry has the referrers API (asked once when not known yet).
+    /// Applies `change` to the fallback index of `subject` in `repository`, unless the
+    /// registry has the referrers API (asked once when not known yet).
     pub(super) async fn update_referrers_tag(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         subject: &Descriptor,
         change: Change,
     ) -> Result<()> {
-        let supported = match self.referrers_supported(reference) {
-            Some(known) => known,
-            None => {
-                matches!(self.referrers_api(reference, &subject.digest, None).await?, ApiAnswer::Supported(_))
-            }
+        let supported = if let Some(known) = self.referrers_supported(repository) {
+            known
+        } else {
+            let answer = self.referrers_api(repository, &subject.digest, None).await?;
+            matches!(answer, ApiAnswer::Supported(_))
         };
         if supported {
             return Ok(());
         }
         let tag = referrers_tag(&subject.digest);
-        let key = (reference.endpoint_host().to_owned(), reference.path().to_owned(), tag.clone());
+        let key = (repository.endpoint_host().to_owned(), repository.path().to_owned(), tag.clone());
         let lock = {
             let mut locks = self.referrers_state().locks.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(locks.entry(key.clone()).or_default())
         };
         let result = {
             let _guard = lock.lock().await;
-            self.update_referrers_tag_locked(reference, &subject.digest, &tag, change).await
+            self.update_referrers_tag_locked(repository, &subject.digest, change).await
         };
         drop(lock);
         let mut locks = self.referrers_state().locks.lock().unwrap_or_else(PoisonError::into_inner);
@@ -356,13 +361,12 @@ impl Client {
 
     async fn update_referrers_tag_locked(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         subject: &Digest,
-        tag: &str,
         change: Change,
     ) -> Result<()> {
-        let current = self.referrers_tag_index(reference, subject).await?;
-        let old = current.as_ref().and_then(|c| Some((c.digest.clone(), fallback_entries(subject, c)?)));
+        let current = self.referrers_tag_index(repository, subject).await?;
+        let old = current.as_ref().and_then(|c| Some((c.digest().clone(), fallback_entries(subject, c)?)));
         let (old_digest, mut entries) = old.map_or((None, Vec::new()), |(d, e)| (Some(d), e));
         match change {
             Change::Add(entry) => {
@@ -382,21 +386,18 @@ impl Client {
         let gc = self.options().referrers_tag_gc;
         if entries.is_empty() && gc {
             if let Some(old) = &old_digest {
-                self.delete_manifest_only(reference, old).await?;
+                self.delete_manifest_only(repository, old).await?;
             }
             return Ok(());
         }
         let bytes = serde_json::to_vec(&ImageIndex::new(entries)).map_err(|e| {
             Error::new(ErrorKind::InvalidInput, "serializing a referrers index").with_source(e)
         })?;
-        let tagged = reference.without_digest().with_tag(tag).map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, format!("{reference}: the referrers tag {tag}"))
-                .with_source(e)
-        })?;
+        let tagged = fallback_reference(repository, subject)?;
         let (new_digest, _) =
             self.put_manifest_only(&tagged, Bytes::from(bytes), &MediaType::IMAGE_INDEX).await?;
         if let Some(old) = old_digest.filter(|old| gc && old != &new_digest) {
-            if let Err(e) = self.delete_manifest_only(reference, &old).await {
+            if let Err(e) = self.delete_manifest_only(repository, &old).await {
                 tracing::warn!(error = %e, "deleting the replaced referrers index {old}");
             }
         }
@@ -409,15 +410,8 @@ mod tests {
     use super::*;
     use oci_spec_types::{Annotations, ImageManifest};
 
-    fn response(bytes: &[u8], digest: Option<Digest>) -> ManifestResponse {
-        let digest = digest.unwrap_or_else(|| Digest::sha256(bytes));
-        let manifest = Manifest::from_slice(bytes, None).unwrap();
-        ManifestResponse {
-            bytes: Bytes::copy_from_slice(bytes),
-            media_type: manifest.media_type(),
-            digest,
-            manifest,
-        }
+    fn response(bytes: &[u8]) -> Document {
+        Document::manifest(Bytes::copy_from_slice(bytes), None).unwrap()
     }
 
     #[test]
@@ -426,12 +420,14 @@ mod tests {
             .with_artifact_type(MediaType::from("application/example.sig"));
         let index = serde_json::to_vec(&ImageIndex::new(vec![referrer.clone()])).unwrap();
         let subject = Digest::sha256(b"the image");
-        assert_eq!(fallback_entries(&subject, &response(&index, None)), Some(vec![referrer]));
+        assert_eq!(fallback_entries(&subject, &response(&index)), Some(vec![referrer]));
         // GitLab: the tag `sha256-<hex>` resolved to the subject, here an index.
-        assert_eq!(fallback_entries(&subject, &response(&index, Some(subject.clone()))), None);
+        assert_eq!(fallback_entries(&Digest::sha256(&index), &response(&index)), None);
+        let sha512 = Digest::compute(&oci_spec_types::DigestAlgorithm::SHA512, &index).unwrap();
+        assert_eq!(fallback_entries(&sha512, &response(&index)), None, "a sha512 subject too");
         // ... or to an image manifest.
         let image = serde_json::to_vec(&ImageManifest::new(Descriptor::empty(), vec![])).unwrap();
-        assert_eq!(fallback_entries(&subject, &response(&image, None)), None);
+        assert_eq!(fallback_entries(&subject, &response(&image)), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use http::header::ACCEPT;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use oci_reference::Reference;
+use oci_reference::{Registry, Repository};
 use oci_spec_types::{RepositoryList, TagList};
 use serde::Deserialize;
 
@@ -24,11 +24,11 @@ use crate::{Body, Client, Error, ErrorKind, Result};
 /// `AllPages`.
 ///
 /// ```
-/// use oci_distribution::TagsOptions;
+/// use oci_distribution::ListOptions;
 ///
-/// let everything = TagsOptions::all_pages();
-/// let first_ten = TagsOptions::first_page(10);
-/// let next_ten = TagsOptions::after("v1.9", 10);
+/// let everything = ListOptions::all_pages();
+/// let first_ten = ListOptions::first_page(10);
+/// let next_ten = ListOptions::after("v1.9", 10);
 /// assert_eq!(next_ten.last.as_deref(), Some("v1.9"));
 /// assert!(everything.all_pages && !first_ten.all_pages);
 /// ```
@@ -44,11 +44,6 @@ pub struct ListOptions {
     /// first page.
     pub all_pages: bool,
 }
-
-/// The options of [`Client::tags`].
-pub type TagsOptions = ListOptions;
-/// The options of [`Client::catalog`].
-pub type CatalogOptions = ListOptions;
 
 impl ListOptions {
     /// Every entry, page after page.
@@ -167,24 +162,25 @@ impl Client {
         Err(Error::new(ErrorKind::InvalidResponse, why))
     }
 
-    /// The tags of `reference`'s repository (its tag or digest is not used): one page,
-    /// or every page with [`ListOptions::all_pages`], in the registry's order.
+    /// The tags of `repository`: one page, or every page with
+    /// [`ListOptions::all_pages`], in the registry's order.
     ///
     /// ```no_run
     /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
-    /// use oci_distribution::TagsOptions;
+    /// use oci_distribution::ListOptions;
+    /// use oci_reference::Repository;
     ///
-    /// let repository = "registry.example/app".parse().unwrap();
-    /// let all = client.tags(&repository, TagsOptions::all_pages()).await?;
-    /// let page = client.tags(&repository, TagsOptions::after("v1.9", 10)).await?;
+    /// let repository: Repository = "registry.example/app".parse().expect("a repository");
+    /// let all = client.tags(&repository, ListOptions::all_pages()).await?;
+    /// let page = client.tags(&repository, ListOptions::after("v1.9", 10)).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn tags(&self, reference: &Reference, options: TagsOptions) -> Result<TagList> {
-        let path = format!("/v2/{}/tags/list{}", reference.path(), options.query());
-        let uri = self.url(reference, &path)?;
-        let scopes = repository_scopes(reference, false);
+    pub async fn tags(&self, repository: &Repository, options: ListOptions) -> Result<TagList> {
+        let path = format!("/v2/{}/tags/list{}", repository.path(), options.query());
+        let uri = self.url(repository, &path).await?;
+        let scopes = repository_scopes(repository, false);
         let mut list = TagList::default();
-        list.name = reference.path().to_owned();
+        list.name = repository.path().to_owned();
         self.list_pages(uri, &scopes, options.all_pages, |bytes, context| {
             let page: TagPage = serde_json::from_slice(bytes).map_err(|e| {
                 Error::new(ErrorKind::InvalidResponse, format!("{context}: the tag list")).with_source(e)
@@ -199,29 +195,24 @@ impl Client {
         Ok(list)
     }
 
-    /// The repositories of the registry `registry` (a host with an optional port, as in
-    /// a reference: `localhost:5000`, `ghcr.io`; `docker.io` means Docker Hub's
-    /// endpoint), with the `registry:catalog:*` scope; one page, or every page with
-    /// [`ListOptions::all_pages`]. Many registries refuse the catalog or list only
-    /// what the credentials may read. A `registry` that is not a host fails with an
-    /// error of kind [`InvalidInput`](ErrorKind::InvalidInput) saying where it broke.
+    /// The repositories of `registry` (`docker.io` means Docker Hub's endpoint), with
+    /// the `registry:catalog:*` scope; one page, or every page with
+    /// [`ListOptions::all_pages`]. Many registries refuse the catalog or list only what
+    /// the credentials may read.
     ///
     /// ```no_run
     /// # async fn list(client: &oci_distribution::Client) -> oci_distribution::Result<()> {
-    /// use oci_distribution::CatalogOptions;
+    /// use oci_distribution::ListOptions;
     ///
-    /// let first = client.catalog("localhost:5000", CatalogOptions::first_page(100)).await?;
-    /// let every = client.catalog("localhost:5000", CatalogOptions::all_pages()).await?;
+    /// let registry = "localhost:5000".parse().expect("a registry");
+    /// let first = client.catalog(&registry, ListOptions::first_page(100)).await?;
+    /// let every = client.catalog(&registry, ListOptions::all_pages()).await?;
     /// assert!(every.repositories.starts_with(&first.repositories));
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn catalog(&self, registry: &str, options: CatalogOptions) -> Result<RepositoryList> {
-        oci_reference::validate_registry(registry).map_err(|e| {
-            Error::new(ErrorKind::InvalidInput, format!("catalog of {registry:?}")).with_source(e)
-        })?;
-        let host = oci_reference::endpoint_host(registry);
-        let uri = self.url_on(host, &format!("/v2/_catalog{}", options.query()))?;
+    pub async fn catalog(&self, registry: &Registry, options: ListOptions) -> Result<RepositoryList> {
+        let uri = self.url_on(registry.endpoint_host(), &format!("/v2/_catalog{}", options.query())).await?;
         let scopes = vec![REGISTRY_CATALOG.to_owned()];
         let mut list = RepositoryList::default();
         self.list_pages(uri, &scopes, options.all_pages, |bytes, context| {

@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use oci_spec_types::distribution::referrers_tag;
-use oci_spec_types::{Descriptor, Digest, ImageIndex, ImageManifest, MediaType};
+use oci_spec_types::{Descriptor, Digest, Document, ImageIndex, ImageManifest, MediaType};
 
 use super::fake::{Fake, Reply};
 use crate::{ErrorKind, FallbackPolicy, ListOptions, ReferrersOptions};
@@ -37,7 +37,7 @@ async fn tag_pages_follow_opaque_links_verbatim_and_stop_where_told() {
     })
     .await;
     let client = fake.client(|_| {});
-    let app = fake.reference("org/app");
+    let app = fake.repository("org/app");
     let all = client.tags(&app, ListOptions::first_page(2).with_all_pages()).await.unwrap();
     assert_eq!((all.name.as_str(), all.tags.as_slice()), ("org/app", &["a".to_owned(), "b".to_owned()][..]));
     assert_eq!(
@@ -56,14 +56,14 @@ async fn tag_pages_follow_opaque_links_verbatim_and_stop_where_told() {
     assert!(e.to_string().ends_with("more than 2 pages"), "{e}");
     let small = fake.client(|o| o.max_list_bytes = 16);
     let e = small.tags(&app, ListOptions::first_page(2)).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::SizeMismatch, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Limit, "{e}");
 
     let before = fake.requests().len();
-    let e = client.tags(&fake.reference("evil"), ListOptions::all_pages()).await.unwrap_err();
+    let e = client.tags(&fake.repository("evil"), ListOptions::all_pages()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
     assert!(e.to_string().contains("on another origin"), "{e}");
     assert_eq!(fake.requests().len(), before + 1, "the foreign link is not followed");
-    let e = client.tags(&fake.reference("gone"), ListOptions::all_pages()).await.unwrap_err();
+    let e = client.tags(&fake.repository("gone"), ListOptions::all_pages()).await.unwrap_err();
     assert!(e.is_unknown_resource() && e.registry_errors()[0].code.as_str() == "NAME_UNKNOWN");
 }
 
@@ -100,7 +100,7 @@ async fn manifest_digests_are_checked_against_the_bytes() {
     .await;
     let client = fake.client(|_| {});
     let by_tag = client.get_manifest(&fake.reference("app:tag")).await.unwrap();
-    assert_eq!((by_tag.bytes.as_ref(), &by_tag.digest), (image.as_slice(), &right), "the bytes win");
+    assert_eq!((by_tag.bytes().as_ref(), by_tag.digest()), (image.as_slice(), &right), "the bytes win");
     assert_eq!(
         fake.seen()[0].accept,
         "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, \
@@ -112,13 +112,12 @@ async fn manifest_digests_are_checked_against_the_bytes() {
     let e = fresh.get_manifest(&fake.reference(&format!("app@{right}"))).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     assert!(e.to_string().contains("Docker-Content-Digest is"), "{e}");
-    let e = client.put_manifest(&fake.reference("app:tag"), image.clone(), &MediaType::IMAGE_MANIFEST).await;
+    let doc = Document::manifest(image, Some(&MediaType::IMAGE_MANIFEST)).unwrap();
+    let e = client.put_manifest(&fake.reference("app:tag"), &doc).await;
     assert_eq!(e.unwrap_err().kind(), ErrorKind::DigestMismatch);
     // A PUT by digest of bytes that do not hash to it never leaves the client.
     let before = fake.requests().len();
-    let e = client
-        .put_manifest(&fake.reference(&format!("app@{wrong}")), image, &MediaType::IMAGE_MANIFEST)
-        .await;
+    let e = client.put_manifest(&fake.reference(&format!("app@{wrong}")), &doc).await;
     assert_eq!((e.unwrap_err().kind(), fake.requests().len()), (ErrorKind::DigestMismatch, before));
 }
 
@@ -128,14 +127,14 @@ async fn small_blob_reads_verify_and_skip_needless_requests() {
     let served = config.clone();
     let fake = Fake::start(move |_| Reply::new(200, served.clone())).await;
     let client = fake.client(|_| {});
-    let repo = fake.reference("app");
+    let repo = fake.repository("app");
     let good = Descriptor::for_bytes(MediaType::IMAGE_CONFIG, &config);
     assert_eq!(client.get_blob_bytes(&repo, &good, 1024).await.unwrap().as_ref(), config.as_slice());
     assert_eq!(client.get_blob_bytes(&repo, &good, 1024).await.unwrap().as_ref(), config.as_slice());
     assert_eq!(fake.requests(), [format!("GET /v2/app/blobs/{}", good.digest)], "the second read is cached");
     assert_eq!(client.cache_stats().hits, 1);
     let e = client.get_blob_bytes(&repo, &good, 10).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::SizeMismatch, "refused before any request: {e}");
+    assert_eq!(e.kind(), ErrorKind::Limit, "refused before any request: {e}");
     let embedded = Descriptor::empty();
     assert_eq!(client.get_blob_bytes(&repo, &embedded, 10).await.unwrap().as_ref(), b"{}");
     assert_eq!(fake.requests().len(), 1);
@@ -143,7 +142,7 @@ async fn small_blob_reads_verify_and_skip_needless_requests() {
     let e = client.get_blob_bytes(&repo, &other, 1024).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DigestMismatch, "{e}");
     let shorter = Descriptor::new(MediaType::IMAGE_CONFIG, good.digest.clone(), 5);
-    let e = client.get_blob_bytes(&fake.reference("other"), &shorter, 1024).await.unwrap_err();
+    let e = client.get_blob_bytes(&fake.repository("other"), &shorter, 1024).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::SizeMismatch, "{e}");
 }
 
@@ -249,8 +248,8 @@ async fn pushes_update_the_fallback_tag_only_for_registries_without_the_api() {
         .with_artifact_type(MediaType::from("application/x.sbom"))
         .with_subject(subject.clone());
     artifact.annotations.insert("org.example.tool", "syft");
-    let bytes = serde_json::to_vec(&artifact).unwrap();
-    let digest = Digest::sha256(&bytes);
+    let document = Document::new(artifact).unwrap();
+    let (bytes, digest) = (document.bytes().clone(), document.digest().clone());
     let fake = Fake::start(|seen| {
         let t = seen.target.as_str();
         match (seen.method.as_str(), t.split('/').nth(2)) {
@@ -266,10 +265,7 @@ async fn pushes_update_the_fallback_tag_only_for_registries_without_the_api() {
     let client = fake.client(|_| {});
     for repo in ["subject-header", "api", "none"] {
         let reference = fake.reference(&format!("{repo}:sbom"));
-        assert_eq!(
-            client.put_manifest(&reference, bytes.clone(), &MediaType::IMAGE_MANIFEST).await.unwrap(),
-            digest
-        );
+        assert_eq!(client.put_manifest(&reference, &document).await.unwrap(), digest);
     }
     let subject_digest = &subject.digest;
     assert_eq!(

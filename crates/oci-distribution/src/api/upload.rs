@@ -14,10 +14,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::Descriptor;
 
-pub use self::content::BlobContent;
 use self::content::Content;
 use self::driver::{Exchanger, Upload};
 pub use self::mount::MountOutcome;
@@ -85,7 +84,7 @@ pub struct PushOptions {
     /// (`POST ?mount=<digest>&from=<repository>`) before uploading. When the registry
     /// refuses or answers with an upload session, the content is uploaded (into that
     /// session). A repository on another registry is ignored. None by default.
-    pub mount_from: Option<Reference>,
+    pub mount_from: Option<Repository>,
     /// Without `mount_from`, try a mount without `from` (registries that find the blob
     /// by digest mount it; others open a session the content then goes into). Off by
     /// default.
@@ -132,7 +131,7 @@ impl PushOptions {
 
     /// The same options, mounting from `repository` first.
     #[must_use]
-    pub fn with_mount_from(mut self, repository: Reference) -> Self {
+    pub fn with_mount_from(mut self, repository: Repository) -> Self {
         self.mount_from = Some(repository);
         self
     }
@@ -175,7 +174,7 @@ pub enum PushOutcome {
     /// `from`); no content was sent.
     Mounted {
         /// The repository it was mounted from, when one was named.
-        from: Option<Reference>,
+        from: Option<Repository>,
     },
     /// The content was uploaded.
     Uploaded(UploadStats),
@@ -210,20 +209,26 @@ struct Registry<'a> {
 
 impl Exchanger for Registry<'_> {
     async fn exchange(&self, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Result<Answer> {
-        let response = self.client.send(method.clone(), uri.clone(), headers, body, self.scopes).await?;
+        // A POST opens a session, mounts or uploads a whole blob: nothing a retry could
+        // duplicate. A PATCH appends, so it is not retried.
+        let retry_safe = method == Method::POST;
+        let response = self
+            .client
+            .send_with(method.clone(), uri.clone(), headers, body, self.scopes, retry_safe)
+            .await?;
         let (parts, body) = response.into_parts();
         let body = body.bytes(ANSWER_LIMIT).await.unwrap_or_default();
         Ok(Answer { method, url: uri, status: parts.status, headers: parts.headers, body })
     }
 }
 
-/// `/v2/<name>/blobs/uploads/` on `reference`'s registry, with `query` when not empty.
-fn uploads_url(client: &Client, reference: &Reference, query: &str) -> Result<Uri> {
-    let path = format!("/v2/{}/blobs/uploads/", reference.path());
+/// `/v2/<name>/blobs/uploads/` on `repository`'s registry, with `query` when not empty.
+async fn uploads_url(client: &Client, repository: &Repository, query: &str) -> Result<Uri> {
+    let path = format!("/v2/{}/blobs/uploads/", repository.path());
     if query.is_empty() {
-        client.url(reference, &path)
+        client.url(repository, &path).await
     } else {
-        client.url(reference, &format!("{path}?{query}"))
+        client.url(repository, &format!("{path}?{query}")).await
     }
 }
 
@@ -236,7 +241,7 @@ fn check_policy(policy: UploadPolicy) -> Result<()> {
 }
 
 /// The scopes of a push to `target`, with `pull` on a mount source.
-fn push_scopes(target: &Reference, from: Option<&Reference>) -> Vec<String> {
+fn push_scopes(target: &Repository, from: Option<&Repository>) -> Vec<String> {
     let mut scopes = repository_scopes(target, true);
     if let Some(from) = from.filter(|f| f.path() != target.path()) {
         scopes.push(scope_repository(from.path(), &["pull"]));
@@ -245,8 +250,8 @@ fn push_scopes(target: &Reference, from: Option<&Reference>) -> Vec<String> {
 }
 
 impl Client {
-    /// Pushes the blob `descriptor` describes to `reference`'s repository, with
-    /// `content`; see [`PushOptions`] and [`UploadPolicy`].
+    /// Pushes the blob `descriptor` describes to `repository`, with `content`; see
+    /// [`PushOptions`] and [`UploadPolicy`].
     ///
     /// Content is checked against the descriptor before the blob is committed: bytes
     /// before anything is sent, a stream as it is read (the piece that completes it is
@@ -265,28 +270,28 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn push(client: &oci_distribution::Client) -> oci_distribution::Result<()> {
-    /// use oci_distribution::{BlobContent, PushOptions, PushOutcome, UploadPolicy};
-    /// use oci_reference::Reference;
+    /// use oci_distribution::{Body, PushOptions, PushOutcome, UploadPolicy};
+    /// use oci_reference::Repository;
     /// use oci_spec_types::{Descriptor, MediaType};
     ///
-    /// let reference = Reference::parse_strict("registry.example/app").expect("a reference");
+    /// let repository = Repository::parse_strict("registry.example/app").expect("a repository");
     /// let bytes = b"layer content".to_vec();
     /// let layer = Descriptor::for_bytes(MediaType::from("application/vnd.oci.image.layer.v1.tar"), &bytes);
     /// // In memory, POST then PUT; skipped when the repository has it.
-    /// let outcome = client.push_blob(&reference, &layer, bytes.clone(), PushOptions::default()).await?;
+    /// let outcome = client.push_blob(&repository, &layer, bytes.clone(), PushOptions::default()).await?;
     /// assert!(matches!(outcome, PushOutcome::Uploaded(_) | PushOutcome::Existed));
     /// // Streamed from a reader, in chunks of 8 MiB.
     /// let reader = std::io::Cursor::new(bytes);
     /// let options = PushOptions::default().with_policy(UploadPolicy::Chunked { chunk_size: 8 << 20 });
-    /// client.push_blob(&reference, &layer, BlobContent::from_reader(reader, None), options).await?;
+    /// client.push_blob(&repository, &layer, Body::from_reader(reader, None), options).await?;
     /// # Ok(())
     /// # }
     /// ```
     pub async fn push_blob(
         &self,
-        reference: &Reference,
+        repository: &Repository,
         descriptor: &Descriptor,
-        content: impl Into<BlobContent>,
+        content: impl Into<Body>,
         options: PushOptions,
     ) -> Result<PushOutcome> {
         check_policy(options.policy)?;
@@ -294,8 +299,8 @@ impl Client {
         let reporter =
             Arc::new(Reporter::new(options.progress.clone(), digest.clone(), Some(descriptor.size)));
         let mount_from =
-            options.mount_from.as_ref().filter(|f| f.endpoint_host() == reference.endpoint_host());
-        let scopes = push_scopes(reference, mount_from);
+            options.mount_from.as_ref().filter(|f| f.endpoint_host() == repository.endpoint_host());
+        let scopes = push_scopes(repository, mount_from);
         let mut content = Content::new(content.into(), descriptor, Arc::clone(&reporter))?;
         let single_post_stream = options.policy == UploadPolicy::SinglePost && !content.can_send_again();
         let mount_check = options.skip_existing
@@ -305,15 +310,15 @@ impl Client {
             && options.policy != UploadPolicy::SinglePost;
         // A HEAD also learns how the registry authenticates, before a stream is sent.
         if (options.skip_existing && !mount_check) || single_post_stream {
-            let size = self.head_blob_with(reference, digest, &scopes).await?;
+            let size = self.head_blob_with(repository, digest, &scopes).await?;
             if options.skip_existing && size == Some(descriptor.size) {
                 reporter.report(descriptor.size);
                 return Ok(PushOutcome::Existed);
             }
         }
         let registry = Registry { client: self, scopes: &scopes };
-        let origin = uploads_url(self, reference, "")?;
-        let blob = blob_url(self, reference, digest)?;
+        let origin = uploads_url(self, repository, "").await?;
+        let blob = blob_url(self, repository, digest).await?;
         let mut upload = Upload {
             exchanger: &registry,
             origin: &origin,
@@ -328,19 +333,19 @@ impl Client {
         // A mount first: from the repository itself (asking whether it has the blob), or
         // from the one given (`None`: anonymous).
         let mount = if mount_check {
-            Some(Some(reference))
+            Some(Some(repository))
         } else {
             (mount_from.is_some() || options.anonymous_mount).then_some(mount_from)
         };
         if let Some(from) = mount {
-            let url = uploads_url(self, reference, &mount::mount_query(digest, from))?;
+            let url = uploads_url(self, repository, &mount::mount_query(digest, from)).await?;
             match upload.try_mount(url, from).await? {
                 Some(PushOutcome::Mounted { .. }) if mount_check => return Ok(PushOutcome::Existed),
                 Some(outcome) => return Ok(outcome),
                 None => {}
             }
         }
-        let single_post = uploads_url(self, reference, &format!("digest={digest}"))?;
+        let single_post = uploads_url(self, repository, &format!("digest={digest}")).await?;
         upload.start_and_run(single_post).await
     }
 }

@@ -18,19 +18,13 @@
 //!
 //! [`parse_one`] is the stricter single-challenge reading of oras-go's `parseChallenge`:
 //! parameters only for Bearer, Go string-literal escapes in quoted strings, and parsing
-//! stops silently at the first malformed parameter.
+//! stops silently at the first malformed parameter. It serves the conformance suite's
+//! oras-go cases; the client reads challenges with [`parse_header_values`] and [`pick`].
 //!
-//! ```
-//! use oci_distribution::auth::challenge::{parse_challenges, pick, Scheme};
-//!
-//! let all = parse_challenges(r#"Negotiate, Bearer realm="https://auth.example.io/token",service=reg"#);
-//! assert_eq!(all.len(), 2);
-//! let chosen = pick(&all).unwrap();
-//! assert_eq!(chosen.scheme(), Some(Scheme::Bearer));
-//! assert_eq!(chosen.realm(), Some("https://auth.example.io/token"));
-//! assert_eq!(chosen.service(), Some("reg"));
-//! assert_eq!(chosen.scope(), None);
-//! ```
+//! The module is public only with the `unstable-internals` feature (for the project's
+//! conformance suite), with no stability promise.
+
+#![cfg_attr(not(feature = "unstable-internals"), allow(unreachable_pub, dead_code))]
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -383,15 +377,6 @@ impl<'a> Cursor<'a> {
 /// `\u00e9` ...; any other escape is malformed), names kept as sent; the first malformed
 /// parameter ends the parse silently, keeping what was parsed before it. The parameters
 /// are `None` when there are none (and always for Basic), as oras-go's nil map.
-///
-/// ```
-/// use oci_distribution::auth::challenge::{parse_one, Scheme};
-///
-/// let (scheme, params) = parse_one(r#"Bearer realm="https://a.io/token",service="#);
-/// assert_eq!(scheme, Some(Scheme::Bearer));
-/// assert_eq!(params.unwrap().into_iter().collect::<Vec<_>>(), [("realm".into(), "https://a.io/token".into())]);
-/// assert_eq!(parse_one(r#"Basic realm="x""#), (Some(Scheme::Basic), None));
-/// ```
 #[must_use]
 pub fn parse_one(header: &str) -> (Option<Scheme>, Option<BTreeMap<String, String>>) {
     let (scheme, mut rest) = split_token(header);
@@ -499,6 +484,28 @@ fn hex_value(digits: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_picks_basic_or_bearer_among_all() {
+        let all = parse_challenges(r#"Negotiate, Bearer realm="https://auth.example.io/token",service=reg"#);
+        assert_eq!(all.len(), 2);
+        let chosen = pick(&all).unwrap();
+        assert_eq!(chosen.scheme(), Some(Scheme::Bearer));
+        assert_eq!(chosen.realm(), Some("https://auth.example.io/token"));
+        assert_eq!(chosen.service(), Some("reg"));
+        assert_eq!(chosen.scope(), None);
+    }
+
+    #[test]
+    fn parse_one_reads_one_challenge_as_oras_go() {
+        let (scheme, params) = parse_one(r#"Bearer realm="https://a.io/token",service="#);
+        assert_eq!(scheme, Some(Scheme::Bearer));
+        assert_eq!(
+            params.unwrap().into_iter().collect::<Vec<_>>(),
+            [("realm".into(), "https://a.io/token".into())]
+        );
+        assert_eq!(parse_one(r#"Basic realm="x""#), (Some(Scheme::Basic), None));
+    }
 
     fn params(c: &Challenge) -> Vec<(&str, &str)> {
         c.params().collect()

@@ -13,16 +13,15 @@
 //!   falling back to the GET flow for token servers without it; a refresh token handed
 //!   out by the server replaces the stored one for the session.
 //!
-//! The pieces are public for tools that need them: [`challenge`] parses
-//! `WWW-Authenticate`, [`scope`] builds and normalizes scopes, [`credentials`] finds
+//! [`AuthConfig`] is what the client is configured with; [`credentials`] finds
 //! credentials (the caller's, docker's `config.json`, podman's `auth.json`, credential
-//! helpers). [`AuthConfig`] is what the client is configured with.
+//! helpers) and is public for programs that look them up or supply their own.
 //!
 //! # Scopes
 //!
 //! A scope says what access a token is for: `repository:<name>:<actions>` with actions
 //! `pull`, `push`, `delete` or `*` (comma-separated), and `registry:catalog:*` for the
-//! catalog. Requests hint their scopes (build them with [`scope::scope_repository`]):
+//! catalog. Requests hint their scopes:
 //! `repository:<name>:pull` for reads, `repository:<name>:pull,push` for uploads (the
 //! distribution registry requires both), plus `repository:<source>:pull` for a
 //! cross-repository mount. A challenge's own `scope` is merged with the hints; the push
@@ -63,13 +62,21 @@
 
 pub(crate) mod authenticator;
 pub(crate) mod cache;
+#[cfg(feature = "unstable-internals")]
 pub mod challenge;
+#[cfg(not(feature = "unstable-internals"))]
+pub(crate) mod challenge;
 pub mod credentials;
+#[cfg(feature = "unstable-internals")]
 pub mod scope;
+#[cfg(not(feature = "unstable-internals"))]
+pub(crate) mod scope;
 pub(crate) mod token;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors_tests;
 
 use std::fmt;
 use std::sync::Arc;
@@ -77,13 +84,25 @@ use std::time::Duration;
 
 #[allow(unused_imports)] // the client wires it in
 pub(crate) use authenticator::Authenticator;
-pub use challenge::{Challenge, Scheme};
 pub use credentials::{Credential, CredentialChain, CredentialSource, StaticCredentials};
 
 /// How the client authenticates.
 ///
-/// `AuthConfig::default()` is anonymous (no credential source); [`from_env`](Self::from_env)
-/// reads docker's and podman's credential files as `docker` and `podman` do.
+/// There are two starting points, named for what they do (there is no `Default`, so
+/// that code never picks one by accident): [`from_env`](Self::from_env) reads docker's
+/// and podman's credential files as `docker` and `podman` do (what a client built
+/// without [`ClientBuilder::auth`](crate::ClientBuilder::auth) uses), and
+/// [`anonymous`](Self::anonymous) has no credentials at all; either can take other
+/// credentials with [`with_credentials`](Self::with_credentials).
+///
+/// ```
+/// use oci_distribution::auth::{AuthConfig, Credential, StaticCredentials};
+///
+/// let ci = AuthConfig::anonymous()
+///     .with_credentials(StaticCredentials::new().with("ghcr.io", Credential::basic("bot", "token")));
+/// let like_docker = AuthConfig::from_env();
+/// # let _ = (ci, like_docker);
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct AuthConfig {
@@ -103,8 +122,11 @@ pub struct AuthConfig {
     pub client_id: String,
 }
 
-impl Default for AuthConfig {
-    fn default() -> Self {
+impl AuthConfig {
+    /// No credentials: every registry is spoken to anonymously (bearer tokens without
+    /// credentials still work for public repositories).
+    #[must_use]
+    pub fn anonymous() -> Self {
         Self {
             credentials: Arc::new(CredentialChain::new()),
             allow_plain_http_credentials: false,
@@ -114,14 +136,12 @@ impl Default for AuthConfig {
             client_id: "oci-distribution".to_owned(),
         }
     }
-}
 
-impl AuthConfig {
-    /// The defaults, with credentials from this process's docker and podman files
-    /// ([`CredentialChain::from_env`]).
+    /// Credentials from this process's docker and podman files
+    /// ([`CredentialChain::from_env`]), looked up when a registry asks for them.
     #[must_use]
     pub fn from_env() -> Self {
-        Self::default().with_credentials(CredentialChain::from_env())
+        Self::anonymous().with_credentials(CredentialChain::from_env())
     }
 
     /// The same configuration with credentials from `source`.

@@ -7,15 +7,10 @@
 //! every other action, scopes on the same resource merged, the list sorted; a scope
 //! that does not have the three parts is kept verbatim.
 //!
-//! ```
-//! use oci_distribution::auth::scope::{clean_scopes, scope_repository, ACTION_PULL, ACTION_PUSH};
-//!
-//! assert_eq!(scope_repository("org/app", &[ACTION_PUSH, ACTION_PULL]), "repository:org/app:pull,push");
-//! assert_eq!(
-//!     clean_scopes(&["repository:b:push", "repository:a:pull", "repository:b:pull"]),
-//!     ["repository:a:pull", "repository:b:pull,push"]
-//! );
-//! ```
+//! The module is public only with the `unstable-internals` feature (for the project's
+//! conformance suite), with no stability promise.
+
+#![cfg_attr(not(feature = "unstable-internals"), allow(unreachable_pub, dead_code))]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -128,6 +123,15 @@ pub fn repository_of(scope: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_are_built_and_merged() {
+        assert_eq!(scope_repository("org/app", &[ACTION_PUSH, ACTION_PULL]), "repository:org/app:pull,push");
+        assert_eq!(
+            clean_scopes(&["repository:b:push", "repository:a:pull", "repository:b:pull"]),
+            ["repository:a:pull", "repository:b:pull,push"]
+        );
+    }
 
     #[test]
     fn builds_repository_scopes() {

@@ -93,7 +93,7 @@ async fn bearer_flow_with_credentials_and_push_scope_first() {
     let registry = registry(bearer_challenge(&tokens, "repository:app:pull"), accept_tokens).await;
     let credentials =
         StaticCredentials::new().with(&registry.addr.to_string(), Credential::basic("me", "pw"));
-    let (auth, exchange) = authenticator(AuthConfig::default().with_credentials(credentials));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(credentials));
     let hints = scopes(&["repository:src:pull", "repository:app:push", "repository:app:pull"]);
     let url = registry.url("/v2/app/blobs/uploads/");
     assert_eq!(send(&auth, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
@@ -116,7 +116,7 @@ async fn bearer_flow_with_credentials_and_push_scope_first() {
 async fn concurrent_requests_share_one_token_fetch() {
     let tokens = token_server(300, Duration::from_millis(200)).await;
     let registry = registry(bearer_challenge(&tokens, "repository:app:pull"), accept_tokens).await;
-    let (auth, exchange) = authenticator(AuthConfig::default());
+    let (auth, exchange) = authenticator(AuthConfig::anonymous());
     let url = registry.url("/v2/app/manifests/latest");
     let run = |hints: Vec<String>| {
         let tasks: Vec<_> = (0..10)
@@ -156,7 +156,7 @@ async fn expiry_honours_the_minimum_lifetime() {
     let url = registry.url("/v2/app/tags/list");
 
     // expires_in 1 is clamped to the default 60 s minimum: no new token after 1.2 s.
-    let (clamped, exchange) = authenticator(AuthConfig::default());
+    let (clamped, exchange) = authenticator(AuthConfig::anonymous());
     ping(&clamped, &registry, &tokens);
     assert_eq!(send(&clamped, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -164,7 +164,7 @@ async fn expiry_honours_the_minimum_lifetime() {
     assert_eq!(tokens.count("/token"), 1);
 
     // With no minimum and no margin the token expires after its second.
-    let config = AuthConfig::default().with_token_lifetime(Duration::ZERO, Duration::ZERO);
+    let config = AuthConfig::anonymous().with_token_lifetime(Duration::ZERO, Duration::ZERO);
     let (strict, exchange) = authenticator(config);
     ping(&strict, &registry, &tokens);
     assert_eq!(send(&strict, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
@@ -189,7 +189,7 @@ async fn oauth2_post_falls_back_to_get_on_404() {
     let registry = registry(challenge, accept_tokens).await;
     let credentials = StaticCredentials::new()
         .with(&registry.addr.to_string(), Credential::refresh_token("rt-1").with_username("me"));
-    let (auth, exchange) = authenticator(AuthConfig::default().with_credentials(credentials));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(credentials));
     let hints = scopes(&["repository:other:pull", "repository:app:pull,push"]);
     let url = registry.url("/v2/app/blobs/uploads/");
     assert_eq!(send(&auth, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
@@ -229,7 +229,7 @@ async fn oauth2_refresh_tokens_from_the_server_replace_the_stored_one() {
         registry(format!(r#"Bearer realm="{}",service="reg""#, tokens.url("/token")), accept_tokens).await;
     let credentials =
         StaticCredentials::new().with(&registry.addr.to_string(), Credential::refresh_token("rt-1"));
-    let (auth, exchange) = authenticator(AuthConfig::default().with_credentials(credentials));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(credentials));
     for repo in ["a", "b", "c"] {
         let hints = scopes(&[&format!("repository:{repo}:pull")]);
         let url = registry.url(&format!("/v2/{repo}/manifests/1"));
@@ -259,7 +259,7 @@ async fn realms_pointing_inside_the_network_are_refused() {
     let registry =
         registry(r#"Bearer realm="http://169.254.169.254/latest/meta-data",service="x""#.into(), |_| false)
             .await;
-    let (auth, exchange) = authenticator(AuthConfig::default());
+    let (auth, exchange) = authenticator(AuthConfig::anonymous());
     let e = send(&auth, exchange.as_ref(), &registry.url("/v2/app/manifests/1"), &[]).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert!(e.to_string().contains("refusing token realm http://169.254.169.254/latest/meta-data"), "{e}");
@@ -291,7 +291,7 @@ async fn token_redirects_are_checked_and_lose_credentials_across_origins() {
         registry(format!(r#"Bearer realm="{}",service="reg""#, front.url("/token")), accept_tokens).await;
     let credentials =
         StaticCredentials::new().with(&registry.addr.to_string(), Credential::basic("me", "pw"));
-    let (auth, exchange) = authenticator(AuthConfig::default().with_credentials(credentials.clone()));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(credentials.clone()));
     let hints = scopes(&["repository:app:pull"]);
     assert_eq!(
         send(&auth, exchange.as_ref(), &registry.url("/v2/app/manifests/1"), &hints).await.unwrap(),
@@ -306,7 +306,7 @@ async fn token_redirects_are_checked_and_lose_credentials_across_origins() {
     assert_eq!(tokens.seen()[0].query, "service=reg&scope=repository%3Aapp%3Apull&account=me");
 
     let evil = registry_with_realm(&front.url("/evil")).await;
-    let (auth, exchange) = authenticator(AuthConfig::default());
+    let (auth, exchange) = authenticator(AuthConfig::anonymous());
     let e = send(&auth, exchange.as_ref(), &evil.url("/v2/app/manifests/1"), &hints).await.unwrap_err();
     assert!(e.to_string().contains("refusing token realm http://10.1.2.3/steal"), "{e}");
 }
@@ -331,17 +331,17 @@ async fn basic_auth_and_the_plain_http_rule() {
         |user: &str| StaticCredentials::new().with(&registry.addr.to_string(), Credential::basic(user, "pw"));
 
     // Loopback over plain http: allowed. The origin stays Basic.
-    let (auth, exchange) = authenticator(AuthConfig::default().with_credentials(creds("me")));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(creds("me")));
     assert_eq!(send(&auth, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
     assert_eq!(send(&auth, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
     let sent: Vec<String> = registry.seen().into_iter().map(|s| s.authorization).collect();
     assert_eq!(sent, [String::new(), basic("me", "pw"), basic("me", "pw")]);
 
     // Refused credentials: no second retry; no credentials: nothing to try.
-    let (wrong, exchange) = authenticator(AuthConfig::default().with_credentials(creds("you")));
+    let (wrong, exchange) = authenticator(AuthConfig::anonymous().with_credentials(creds("you")));
     assert_eq!(send(&wrong, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::UNAUTHORIZED);
     assert_eq!(send(&wrong, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::UNAUTHORIZED);
-    let (anonymous, exchange) = authenticator(AuthConfig::default());
+    let (anonymous, exchange) = authenticator(AuthConfig::anonymous());
     assert_eq!(send(&anonymous, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::UNAUTHORIZED);
 
     // A host that is not loopback, over plain http: refused unless allowed.
@@ -349,7 +349,7 @@ async fn basic_auth_and_the_plain_http_rule() {
     let mut challenge = HeaderMap::new();
     challenge.insert(WWW_AUTHENTICATE, r#"Basic realm="r""#.parse().unwrap());
     let source = StaticCredentials::new().with("registry.example", Credential::basic("me", "pw"));
-    let (strict, _) = authenticator(AuthConfig::default().with_credentials(source.clone()));
+    let (strict, _) = authenticator(AuthConfig::anonymous().with_credentials(source.clone()));
     let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &challenge, &hints).await.unwrap_err();
     assert!(
         e.to_string().contains("refusing to send credentials over plain http to registry.example"),
@@ -360,7 +360,7 @@ async fn basic_auth_and_the_plain_http_rule() {
     assert!(request.headers().get(AUTHORIZATION).is_none());
 
     let (lenient, _) = authenticator(
-        AuthConfig::default().with_credentials(source.clone()).with_allow_plain_http_credentials(true),
+        AuthConfig::anonymous().with_credentials(source.clone()).with_allow_plain_http_credentials(true),
     );
     assert!(lenient.on_unauthorized(&remote, &HeaderMap::new(), &challenge, &hints).await.unwrap());
     lenient.authorize(&mut request, &hints).await.unwrap();
@@ -370,7 +370,7 @@ async fn basic_auth_and_the_plain_http_rule() {
     // Nor do token requests carry them to a plain-http realm on such a host.
     let mut bearer = HeaderMap::new();
     bearer.insert(WWW_AUTHENTICATE, r#"Bearer realm="http://registry.example/token""#.parse().unwrap());
-    let (strict, _) = authenticator(AuthConfig::default().with_credentials(source));
+    let (strict, _) = authenticator(AuthConfig::anonymous().with_credentials(source));
     let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &bearer, &hints).await.unwrap_err();
     assert!(e.to_string().contains("over plain http"), "{e}");
 }
@@ -386,7 +386,7 @@ async fn refused_tokens_are_replaced_once() {
         _ => Reply::new(401, "").header("www-authenticate", challenge.clone()),
     })
     .await;
-    let (auth, exchange) = authenticator(AuthConfig::default());
+    let (auth, exchange) = authenticator(AuthConfig::anonymous());
     let url = registry.url("/v2/app/manifests/1");
     let hints = scopes(&["repository:app:pull"]);
     // Anonymous, 401, tok-1, 401: the retry was used.
@@ -397,7 +397,7 @@ async fn refused_tokens_are_replaced_once() {
     assert_eq!(sent, ["", "Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
 
     // An origin that never challenged: a bare 401 is final.
-    let (fresh, _) = authenticator(AuthConfig::default());
+    let (fresh, _) = authenticator(AuthConfig::anonymous());
     let other: Uri = "http://127.0.0.1:9/v2/".parse().unwrap();
     assert!(!fresh.on_unauthorized(&other, &HeaderMap::new(), &HeaderMap::new(), &hints).await.unwrap());
 }
@@ -409,7 +409,7 @@ async fn challenged_scopes_widen_the_hints() {
         value == "Bearer tok-1"
     })
     .await;
-    let (auth, exchange) = authenticator(AuthConfig::default());
+    let (auth, exchange) = authenticator(AuthConfig::anonymous());
     let url = registry.url("/v2/app/manifests/1");
     let hints = scopes(&["repository:app:pull"]);
     assert_eq!(send(&auth, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
@@ -440,7 +440,7 @@ async fn token_answers_are_checked() {
         ("/denied", ErrorKind::Status, "bad password"),
         ("/garbage", ErrorKind::InvalidResponse, "is not JSON"),
     ] {
-        let (auth, _) = authenticator(AuthConfig::default());
+        let (auth, _) = authenticator(AuthConfig::anonymous());
         let mut headers = HeaderMap::new();
         headers.insert(WWW_AUTHENTICATE, format!(r#"Bearer realm="{}""#, server.url(path)).parse().unwrap());
         let e = auth.on_unauthorized(&uri, &HeaderMap::new(), &headers, &[]).await.unwrap_err();
@@ -455,7 +455,7 @@ async fn stored_registry_tokens_are_sent_as_is() {
     let registry = registry(bearer_challenge(&tokens, ""), |value| value == "Bearer stored").await;
     let credentials =
         StaticCredentials::new().with(&registry.addr.to_string(), Credential::access_token("stored"));
-    let (auth, exchange) = authenticator(AuthConfig::default().with_credentials(credentials));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(credentials));
     let url = registry.url("/v2/app/manifests/1");
     assert_eq!(
         send(&auth, exchange.as_ref(), &url, &scopes(&["repository:app:pull"])).await.unwrap(),
@@ -466,7 +466,7 @@ async fn stored_registry_tokens_are_sent_as_is() {
 
 #[test]
 fn debug_shows_no_secrets() {
-    let config = AuthConfig::default()
+    let config = AuthConfig::anonymous()
         .with_credentials(StaticCredentials::new().with("r.example", Credential::basic("me", "hunter2")));
     let shown = format!("{config:?}");
     assert!(!shown.contains("hunter2") && shown.contains("client_id: \"oci-distribution\""), "{shown}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::ProxyConfig;
 
-/// How the [`Transport`](super::Transport) connects: TLS, plain HTTP hosts, proxies,
+/// How the client connects: TLS, plain HTTP hosts, proxies,
 /// timeouts, pooling.
 ///
 /// Start from [`TransportConfig::default()`] and change fields or chain the `with_*`
@@ -34,9 +34,8 @@ pub struct TransportConfig {
     /// process-wide (else ring's, with the `ring` feature), the system's roots (with the
     /// `native-roots` feature) plus [`ca_files`](Self::ca_files) and
     /// [`ca_pem`](Self::ca_pem), and the client certificate if given. When there is no
-    /// provider or no root certificate at all, the transport still works for plain
-    /// HTTP and `https://` requests fail with an error of kind
-    /// [`Config`](crate::ErrorKind::Config) that says what is missing.
+    /// provider or no root certificate at all, building the client fails with an error
+    /// of kind [`Config`](crate::ErrorKind::Config) that says what is missing.
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// PEM files of CA certificates to trust, besides the system's roots.
     pub ca_files: Vec<PathBuf>,
@@ -48,10 +47,13 @@ pub struct TransportConfig {
     /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of the client certificate.
     pub client_key_pem: Option<Vec<u8>>,
     /// Hosts, each with an optional `:port` (without one, any port matches), that are
-    /// spoken to over plain `http://` (see [`Transport::scheme_for`](super::Transport::scheme_for)).
+    /// always spoken to over plain `http://`, loopback hosts included.
     pub plain_http_hosts: Vec<String>,
-    /// Speak plain HTTP to loopback hosts (`localhost`, `127.0.0.0/8`, `::1`).
-    /// Default: `true`.
+    /// Whether loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) not listed in
+    /// [`plain_http_hosts`](Self::plain_http_hosts) may be plain HTTP: each is tried
+    /// with a TLS handshake first, once per host, and spoken to over plain HTTP when it
+    /// does not answer one (a development registry serves either). When `false`,
+    /// loopback hosts are HTTPS like any other. Default: `true`.
     pub plain_http_loopback: bool,
     /// The time limit for connecting: TCP, a proxy tunnel and the TLS handshake.
     /// Default: 30 s.
@@ -159,7 +161,8 @@ impl TransportConfig {
         self
     }
 
-    /// The same settings, with or without plain HTTP for loopback hosts.
+    /// The same settings, with or without plain HTTP for loopback hosts that do not
+    /// speak TLS.
     #[must_use]
     pub fn with_plain_http_loopback(mut self, plain: bool) -> Self {
         self.plain_http_loopback = plain;

@@ -34,21 +34,18 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 pub(super) struct Connector {
     tcp: HttpConnector,
     proxies: Arc<Proxies>,
-    /// TLS to `https://` proxies, or why there is none.
-    proxy_tls: Result<TlsConnector, &'static str>,
+    /// TLS to `https://` proxies.
+    proxy_tls: TlsConnector,
 }
 
 impl Connector {
     /// A connector using `proxies`; `proxy_tls` is the TLS configuration for `https://`
-    /// proxies (HTTP/1.1 by ALPN), or why there is none.
-    pub(super) fn new(
-        proxies: Arc<Proxies>,
-        proxy_tls: Result<Arc<rustls::ClientConfig>, &'static str>,
-    ) -> Self {
+    /// proxies (HTTP/1.1 by ALPN).
+    pub(super) fn new(proxies: Arc<Proxies>, proxy_tls: Arc<rustls::ClientConfig>) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        Self { tcp, proxies, proxy_tls: proxy_tls.map(TlsConnector::from) }
+        Self { tcp, proxies, proxy_tls: TlsConnector::from(proxy_tls) }
     }
 }
 
@@ -75,7 +72,7 @@ impl Service<Uri> for Connector {
                 .call(proxy.uri.clone())
                 .await
                 .map_err(|e| io::Error::other(format!("connecting to the proxy {proxy:?}: {e}")))?;
-            through(io, &proxy, tls.as_ref().map_err(|why| *why), &dst)
+            through(io, &proxy, &tls, &dst)
                 .await
                 .map_err(|e| io::Error::new(e.kind(), format!("through the proxy {proxy:?}: {e}")).into())
         })
@@ -83,11 +80,11 @@ impl Service<Uri> for Connector {
 }
 
 /// Makes `io`, a connection to `proxy`, a connection for requests to `dst`; `tls` is for
-/// an `https://` proxy (or why there is none).
+/// an `https://` proxy.
 async fn through(
     mut io: TokioIo<TcpStream>,
     proxy: &Proxy,
-    tls: Result<&TlsConnector, &'static str>,
+    tls: &TlsConnector,
     dst: &Uri,
 ) -> io::Result<Conn> {
     let https = dst.scheme_str() == Some("https");
@@ -99,7 +96,6 @@ async fn through(
             Ok(Conn::Tcp { io, proxied: !https })
         }
         ProxyKind::Https => {
-            let tls = tls.map_err(|why| io::Error::other(format!("it is reached over TLS: {why}")))?;
             let host = proxy.uri.host().unwrap_or_default();
             let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
                 .map_err(|e| io::Error::other(format!("{host:?} is not a TLS server name: {e}")))?;

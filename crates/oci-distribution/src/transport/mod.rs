@@ -1,20 +1,21 @@
 //! The low-level HTTP layer of the client: connections, TLS, proxies, timeouts.
 //!
-//! [`Transport`] sends one request as it is and returns the response, whatever its
-//! status: no authentication, no redirects followed, retries only through
-//! [`Transport::send_with_retry`]. Connections are pooled per host; over TLS, HTTP/2 is
-//! offered by ALPN with HTTP/1.1 as the fallback. Plain `http://` is for the hosts
-//! [`TransportConfig`] names and, by default, loopback addresses.
-//!
-//! Most programs use the registry client built on top of it; the transport is public
-//! for the few that need raw access to a registry with the same connection settings.
+//! [`TransportConfig`] says how the client connects; inside the crate a `Transport`
+//! sends one request as it is and returns the response, whatever its status: no
+//! authentication, no redirects followed, retries only when asked. Connections are
+//! pooled per host; over TLS, HTTP/2 is offered by ALPN with HTTP/1.1 as the fallback.
+//! Plain `http://` is for the hosts [`TransportConfig`] names and for loopback hosts
+//! that do not answer a TLS handshake (tried first, once per host).
 
 mod config;
 mod connector;
 mod no_proxy;
 mod proxy;
 mod response;
+mod scheme;
 mod socks;
+#[cfg(test)]
+mod tests;
 mod tls;
 
 use std::sync::Arc;
@@ -33,11 +34,10 @@ pub use proxy::ProxyConfig;
 pub use response::ResponseBody;
 
 use self::connector::{ConnectTimeout, Connector, WithTimeout};
-use self::proxy::{Proxies, ProxyKind};
-use self::tls::Tls;
+use self::proxy::Proxies;
+use self::scheme::Schemes;
 use crate::exchange::{BoxFuture, Exchange};
 use crate::retry::RetryPolicy;
-use crate::url::is_loopback_host;
 use crate::{Body, Error, ErrorKind, Result};
 
 type HttpClient = Client<WithTimeout<Connector>, Body>;
@@ -47,16 +47,16 @@ type HttpsClient = Client<WithTimeout<HttpsConnector<Connector>>, Body>;
 ///
 /// Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     http: HttpClient,
-    https: std::result::Result<HttpsClient, &'static str>,
+    https: HttpsClient,
     proxies: Arc<Proxies>,
-    plain_hosts: Vec<(String, Option<u16>)>,
-    plain_loopback: bool,
+    /// Which hosts are spoken to over plain HTTP.
+    schemes: Schemes,
     stall_timeout: Duration,
     response_timeout: Option<Duration>,
     user_agent: HeaderValue,
@@ -68,10 +68,8 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = &self.inner;
         f.debug_struct("Transport")
-            .field("tls", &i.https.as_ref().map(|_| "ready"))
             .field("proxies", &i.proxies)
-            .field("plain_hosts", &i.plain_hosts)
-            .field("plain_loopback", &i.plain_loopback)
+            .field("schemes", &i.schemes)
             .finish_non_exhaustive()
     }
 }
@@ -81,10 +79,11 @@ impl Transport {
     /// now, when the configuration says so.
     ///
     /// Fails with an error of kind [`Config`](ErrorKind::Config) for unusable settings:
-    /// an unreadable or empty CA bundle, a client certificate without its key, a proxy
-    /// URL that is not `http://`, `https://`, `socks5://` or `socks5h://` (see
-    /// [`ProxyConfig`]), a user agent that is not a header value.
-    pub fn new(mut config: TransportConfig) -> Result<Self> {
+    /// no TLS setup (no crypto provider or no root certificate at all), an unreadable or
+    /// empty CA bundle, a client certificate without its key, a proxy URL that is not
+    /// `http://`, `https://`, `socks5://` or `socks5h://` (see [`ProxyConfig`]), a user
+    /// agent that is not a header value.
+    pub(crate) fn new(mut config: TransportConfig) -> Result<Self> {
         let proxies = Arc::new(Proxies::from_config(&config.proxy)?);
         if !proxies.is_empty() {
             tracing::debug!(?proxies, "proxies");
@@ -113,29 +112,21 @@ impl Transport {
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .http2_adaptive_window(true);
         let tls = tls::build(&config)?;
-        let proxy_tls = match &tls {
-            Tls::Ready(tls) => Ok(tls::for_proxy(tls)),
-            Tls::Unavailable(why) => Err(*why),
-        };
-        let connector = Connector::new(Arc::clone(&proxies), proxy_tls);
+        let connector = Connector::new(Arc::clone(&proxies), tls::for_proxy(&tls));
         let timeout = config.connect_timeout;
         let http = builder.build(WithTimeout { inner: connector.clone(), timeout });
-        let https = match tls {
-            Tls::Ready(tls) => {
-                let https = HttpsConnector::from((connector, tls));
-                Ok(builder.build(WithTimeout { inner: https, timeout }))
-            }
-            Tls::Unavailable(why) => {
-                tracing::debug!(why, "https is unavailable");
-                Err(why)
-            }
-        };
+        let schemes = Schemes::new(
+            plain_hosts,
+            config.plain_http_loopback,
+            tokio_rustls::TlsConnector::from(Arc::clone(&tls)),
+            timeout,
+        );
+        let https = builder.build(WithTimeout { inner: HttpsConnector::from((connector, tls)), timeout });
         let inner = Inner {
             http,
             https,
             proxies,
-            plain_hosts,
-            plain_loopback: config.plain_http_loopback,
+            schemes,
             stall_timeout: config.stall_timeout,
             response_timeout: config.response_timeout,
             user_agent,
@@ -145,19 +136,11 @@ impl Transport {
     }
 
     /// The scheme to reach `host` (a host name or IP address with an optional `:port`,
-    /// as in a reference) with: `"http"` for the configured plain HTTP hosts and, unless
-    /// turned off, loopback hosts; `"https"` otherwise.
-    #[must_use]
-    pub fn scheme_for(&self, host: &str) -> &'static str {
-        let (name, port) = split_host(host.trim());
-        let port = port.and_then(|p| p.parse::<u16>().ok());
-        let plain = (self.inner.plain_loopback && is_loopback_host(name))
-            || self
-                .inner
-                .plain_hosts
-                .iter()
-                .any(|(h, p)| h.eq_ignore_ascii_case(name) && (p.is_none() || *p == port));
-        if plain { "http" } else { "https" }
+    /// as in a reference) with: `"http"` for the configured plain HTTP hosts, `"https"`
+    /// for other hosts, and for loopback hosts (unless turned off) what a TLS handshake
+    /// finds, once per host.
+    pub(crate) async fn scheme(&self, host: &str) -> &'static str {
+        self.inner.schemes.scheme(host).await
     }
 
     /// Sends `request` as it is (adding only a `User-Agent` when it has none) and returns
@@ -166,11 +149,9 @@ impl Transport {
     /// Fails with an error of kind [`Connect`](ErrorKind::Connect) when connecting (to
     /// the registry or through its proxy) or exchanging fails,
     /// [`Timeout`](ErrorKind::Timeout) when connecting or waiting for the response takes
-    /// too long, [`Config`](ErrorKind::Config) for an `https://` URL or an `https://`
-    /// proxy without a usable TLS configuration,
-    /// [`InvalidInput`](ErrorKind::InvalidInput) for a URL that is not `http://` or
-    /// `https://`. Errors name the method and URL.
-    pub async fn send(&self, request: Request<Body>) -> Result<Response<ResponseBody>> {
+    /// too long, [`InvalidInput`](ErrorKind::InvalidInput) for a URL that is not
+    /// `http://` or `https://`. Errors name the method and URL.
+    pub(crate) async fn send(&self, request: Request<Body>) -> Result<Response<ResponseBody>> {
         let context: Arc<str> = format!("{} {}", request.method(), redacted(request.uri())).into();
         let span = tracing::debug_span!("http", request = %context, status = tracing::field::Empty);
         self.send_inner(request, context).instrument(span).await
@@ -186,18 +167,9 @@ impl Transport {
             request.headers_mut().insert(USER_AGENT, inner.user_agent.clone());
         }
         let pending = match request.uri().scheme_str() {
-            Some("https") => match &inner.https {
-                Ok(client) => client.request(request),
-                Err(why) => return Err(Error::new(ErrorKind::Config, format!("{context}: {why}"))),
-            },
+            Some("https") => inner.https.request(request),
             Some("http") => {
                 let proxy = inner.proxies.for_uri(request.uri());
-                if let (Some(proxy), Err(why)) = (proxy, &inner.https) {
-                    if proxy.kind == ProxyKind::Https {
-                        let why = format!("{context}: the proxy {proxy:?} is reached over TLS: {why}");
-                        return Err(Error::new(ErrorKind::Config, why));
-                    }
-                }
                 // Sent in the request for an HTTP(S) proxy in absolute form; a SOCKS proxy has none.
                 if let Some(authorization) = proxy.and_then(|p| p.authorization.clone()) {
                     request.headers_mut().insert(PROXY_AUTHORIZATION, authorization);
@@ -225,7 +197,7 @@ impl Transport {
     /// Sends `request` as [`send`](Self::send) does, again after a delay when it fails in
     /// a way `policy` retries (see [`RetryPolicy`]). When the retries are used up on a
     /// retryable status, that last response is returned.
-    pub async fn send_with_retry(
+    pub(crate) async fn send_with_retry(
         &self,
         request: Request<Body>,
         policy: &RetryPolicy,
@@ -301,80 +273,5 @@ impl Exchange for Transport {
             let bytes = body.bytes(limit).await?;
             Ok(Response::from_parts(parts, bytes))
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_http_for_loopback_and_listed_hosts() {
-        let config = TransportConfig::default()
-            .with_proxy(ProxyConfig::none())
-            .with_plain_http_host("cache.internal")
-            .with_plain_http_host("Mirror.Example:5000")
-            .with_plain_http_host("[fd00::1]:80");
-        let t = Transport::new(config).unwrap();
-        for (host, scheme) in [
-            ("localhost:5000", "http"),
-            ("127.0.0.1", "http"),
-            ("[::1]:5000", "http"),
-            ("cache.internal", "http"),
-            ("cache.internal:443", "http"),
-            ("mirror.example:5000", "http"),
-            ("mirror.example", "https"),
-            ("mirror.example:5001", "https"),
-            ("[fd00::1]:80", "http"),
-            ("[fd00::1]", "https"),
-            ("registry-1.docker.io", "https"),
-        ] {
-            assert_eq!(t.scheme_for(host), scheme, "{host}");
-        }
-        let strict = Transport::new(TransportConfig::default().with_plain_http_loopback(false)).unwrap();
-        assert_eq!(strict.scheme_for("localhost:5000"), "https");
-    }
-
-    #[test]
-    fn urls_in_errors_and_logs_hide_secrets() {
-        for (url, want) in [
-            ("https://r.example/v2/a/tags/list?n=10&last=b", "https://r.example/v2/a/tags/list?n=10&last=b"),
-            ("https://u:pw@r.example:5000/v2/", "https://r.example:5000/v2/"),
-            (
-                "https://s3.example/blob?X-Amz-Signature=abc&X-Amz-Expires=1200&digest=sha256:1",
-                "https://s3.example/blob?X-Amz-Signature=REDACTED&X-Amz-Expires=REDACTED&digest=sha256:1",
-            ),
-            ("/relative?flag", "/relative?flag"),
-        ] {
-            assert_eq!(redacted(&url.parse().unwrap()), want);
-        }
-    }
-
-    #[cfg(not(feature = "native-roots"))]
-    #[tokio::test]
-    async fn https_without_roots_is_a_config_error_and_http_still_works() {
-        let t = Transport::new(TransportConfig::default().with_proxy(ProxyConfig::none())).unwrap();
-        let request = Request::get("https://127.0.0.1:1/v2/").body(Body::empty()).unwrap();
-        let e = t.send(request).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Config);
-        assert!(e.to_string().contains("GET https://127.0.0.1:1/v2/: no r"), "{e}");
-        let request = Request::get("http://127.0.0.1:1/v2/").body(Body::empty()).unwrap();
-        assert_eq!(t.send(request).await.unwrap_err().kind(), ErrorKind::Connect);
-    }
-
-    #[test]
-    fn bad_settings_are_config_errors() {
-        let bad_port = TransportConfig::default().with_plain_http_host("r:port");
-        assert_eq!(Transport::new(bad_port).unwrap_err().kind(), ErrorKind::Config);
-        let bad_agent = TransportConfig::default().with_user_agent("a\nb");
-        assert_eq!(Transport::new(bad_agent).unwrap_err().kind(), ErrorKind::Config);
-        let no_key = TransportConfig { client_cert_pem: Some(b"x".to_vec()), ..TransportConfig::default() };
-        let e = Transport::new(no_key).unwrap_err();
-        assert!(e.to_string().contains("both the certificate and its private key"), "{e}");
-        let e = Transport::new(TransportConfig::default().with_ca_pem(&b"no PEM here"[..])).unwrap_err();
-        assert!(e.to_string().contains("holds no certificate"), "{e}");
-        let missing = TransportConfig::default().with_ca_file("/nonexistent/ca.pem");
-        let e = Transport::new(missing).unwrap_err();
-        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
     }
 }

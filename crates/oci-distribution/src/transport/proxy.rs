@@ -29,25 +29,26 @@ use crate::{Error, ErrorKind, Result};
 ///   resolves.
 ///
 /// Credentials go to HTTP(S) proxies as `Proxy-Authorization: Basic`, to SOCKS proxies
-/// by username/password authentication (RFC 1929). Any other scheme makes
-/// [`Transport::new`](super::Transport::new) fail with an error of kind
-/// [`Config`](crate::ErrorKind::Config) that names the setting or variable.
+/// by username/password authentication (RFC 1929). Any other scheme makes building the
+/// client fail with an error of kind [`Config`](crate::ErrorKind::Config) that names the
+/// setting or variable.
 ///
 /// `localhost` and loopback addresses never use a proxy, and neither does any host that
 /// matches a [`no_proxy`](ProxyConfig::no_proxy) entry, as Go's `httpproxy` decides.
 ///
 /// ```
-/// use oci_distribution::transport::{ProxyConfig, Transport, TransportConfig};
+/// use oci_distribution::Client;
+/// use oci_distribution::transport::{ProxyConfig, TransportConfig};
 ///
 /// let proxy = ProxyConfig::none()
 ///     .with_https_proxy("socks5h://build:s%40cret@socks.internal")
 ///     .with_http_proxy("https://proxy.internal:8443")
 ///     .with_no_proxy("registry.internal");
-/// let transport = Transport::new(TransportConfig::default().with_proxy(proxy));
-/// assert!(transport.is_ok());
+/// let client = Client::builder().transport(TransportConfig::default().with_proxy(proxy)).build();
+/// assert!(client.is_ok());
 ///
 /// let unsupported = ProxyConfig::none().with_https_proxy("socks4://socks.internal");
-/// let e = Transport::new(TransportConfig::default().with_proxy(unsupported)).unwrap_err();
+/// let e = Client::builder().transport(TransportConfig::default().with_proxy(unsupported)).build().unwrap_err();
 /// assert!(e.to_string().contains("ProxyConfig::https"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]

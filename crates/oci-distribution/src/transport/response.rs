@@ -16,7 +16,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::{Error, ErrorKind, Result};
 
-/// The body of a response the [`Transport`](super::Transport) received.
+/// The body of a response the client received.
 ///
 /// It yields the bytes as they arrive ([`http_body::Body`]); a read that gets no bytes
 /// for the transport's [stall timeout](super::TransportConfig::stall_timeout) fails with
@@ -49,12 +49,11 @@ impl ResponseBody {
         &self.context
     }
 
-    /// Reads the whole body, failing with an error of kind
-    /// [`SizeMismatch`](ErrorKind::SizeMismatch) as soon as it exceeds `limit` bytes
-    /// (announced by `Content-Length` or received).
+    /// Reads the whole body, failing with an error of kind [`Limit`](ErrorKind::Limit)
+    /// as soon as it exceeds `limit` bytes (announced by `Content-Length` or received).
     pub async fn bytes(mut self, limit: usize) -> Result<Bytes> {
         let too_big = |context: &str| {
-            Error::new(ErrorKind::SizeMismatch, format!("{context}: the response body exceeds {limit} bytes"))
+            Error::new(ErrorKind::Limit, format!("{context}: the response body exceeds {limit} bytes"))
         };
         if self.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
             return Err(too_big(&self.context));

@@ -12,27 +12,27 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use super::TransportConfig;
 use crate::{Error, ErrorKind, Result};
 
-/// What the transport can do for `https://` URLs.
-pub(super) enum Tls {
-    /// A configuration with the transport's ALPN protocols set.
-    Ready(Arc<ClientConfig>),
-    /// Nothing to build a configuration from (no crypto provider or no root
-    /// certificates): `https://` requests fail with this explanation.
-    Unavailable(&'static str),
-}
-
-const NO_PROVIDER: &str = "no rustls crypto provider: install one process-wide \
-    (rustls::crypto::CryptoProvider::install_default), enable the `ring` feature, or give a TLS configuration";
-const NO_ROOTS: &str = "no root certificates: enable the `native-roots` feature, give a CA bundle \
-    (ca_files, ca_pem), or give a TLS configuration";
+const NO_PROVIDER: &str = "no TLS setup: no rustls crypto provider; enable the `ring` feature (on by \
+    default), install one process-wide (rustls::crypto::CryptoProvider::install_default), or give a TLS \
+    configuration (TransportConfig::tls)";
+#[cfg(feature = "native-roots")]
+const NO_ROOTS: &str = "no TLS setup: no root certificates; the system's store (SSL_CERT_FILE, SSL_CERT_DIR \
+    or the platform's) has none: give a CA bundle (TransportConfig::ca_files, ca_pem) or a TLS \
+    configuration (TransportConfig::tls)";
+#[cfg(not(feature = "native-roots"))]
+const NO_ROOTS: &str = "no TLS setup: no root certificates; enable the `native-roots` feature (on by \
+    default) for the system's, give a CA bundle (TransportConfig::ca_files, ca_pem) or a TLS \
+    configuration (TransportConfig::tls)";
 
 fn config_error(what: impl Into<String>) -> Error {
     Error::new(ErrorKind::Config, what)
 }
 
-/// The TLS configuration `config` asks for; an error for unusable TLS settings (a
-/// missing or malformed CA bundle, a certificate without its key...).
-pub(super) fn build(config: &TransportConfig) -> Result<Tls> {
+/// The TLS configuration `config` asks for, with the transport's ALPN protocols; an
+/// error when none can be made (no crypto provider, no root certificate) or for
+/// unusable TLS settings (a missing or malformed CA bundle, a certificate without its
+/// key...).
+pub(super) fn build(config: &TransportConfig) -> Result<Arc<ClientConfig>> {
     let mut client = match &config.tls {
         Some(tls) => {
             if !config.ca_files.is_empty()
@@ -47,14 +47,11 @@ pub(super) fn build(config: &TransportConfig) -> Result<Tls> {
             }
             ClientConfig::clone(tls)
         }
-        None => match from_parts(config)? {
-            Ok(client) => client,
-            Err(why) => return Ok(Tls::Unavailable(why)),
-        },
+        None => from_parts(config)?,
     };
     client.alpn_protocols =
         if config.http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
-    Ok(Tls::Ready(Arc::new(client)))
+    Ok(Arc::new(client))
 }
 
 /// The configuration for the connection to an `https://` proxy: `tls` (the transport's
@@ -77,8 +74,8 @@ fn provider() -> Option<Arc<CryptoProvider>> {
     None
 }
 
-/// The configuration built from the CA and client certificate fields, or why there is none.
-fn from_parts(config: &TransportConfig) -> Result<Result<ClientConfig, &'static str>> {
+/// The configuration built from the system's roots, the CA and client certificate fields.
+fn from_parts(config: &TransportConfig) -> Result<ClientConfig> {
     let mut roots = RootCertStore::empty();
     #[cfg(feature = "native-roots")]
     {
@@ -100,9 +97,9 @@ fn from_parts(config: &TransportConfig) -> Result<Result<ClientConfig, &'static 
     }
     let identity = client_identity(config)?;
     if roots.is_empty() {
-        return Ok(Err(NO_ROOTS));
+        return Err(config_error(NO_ROOTS));
     }
-    let Some(provider) = provider() else { return Ok(Err(NO_PROVIDER)) };
+    let Some(provider) = provider() else { return Err(config_error(NO_PROVIDER)) };
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| config_error("the crypto provider supports no safe TLS version").with_source(e))?
@@ -113,7 +110,7 @@ fn from_parts(config: &TransportConfig) -> Result<Result<ClientConfig, &'static 
             .with_client_auth_cert(chain, key)
             .map_err(|e| config_error("using the client certificate").with_source(e))?,
     };
-    Ok(Ok(client))
+    Ok(client)
 }
 
 type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);

@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use oci_distribution::{
-    BlobContent, BlobStream, ErrorKind, MountOutcome, Progress, PullOptions, PushOptions, PushOutcome,
-    UploadPolicy,
+    BlobStream, Body, ErrorKind, MountOutcome, Progress, PullOptions, PushOptions, PushOutcome, UploadPolicy,
 };
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::{Descriptor, Digest, MediaType};
 
 use crate::common::{Target, targets};
@@ -18,7 +17,7 @@ use crate::common::{Target, targets};
 const MIB: usize = 1 << 20;
 
 /// `len` random bytes.
-fn random(len: usize) -> Bytes {
+pub(crate) fn random(len: usize) -> Bytes {
     let mut rng = fastrand::Rng::new();
     let mut out = vec![0u8; len];
     rng.fill(&mut out);
@@ -42,13 +41,13 @@ enum Form {
 }
 
 /// `bytes` in `form`, streamed in 64 KiB frames.
-fn content(bytes: &Bytes, form: Form) -> BlobContent {
+fn content(bytes: &Bytes, form: Form) -> Body {
     let frames = || flaky::Frames::new(bytes.chunks(64 << 10).map(Bytes::copy_from_slice).collect());
     match form {
-        Form::Bytes => BlobContent::from_bytes(bytes.clone()),
-        Form::Stream => BlobContent::from_body(frames(), Some(bytes.len() as u64)),
-        Form::UnknownLength => BlobContent::from_body(frames(), None),
-        Form::Reader => BlobContent::from_reader(std::io::Cursor::new(bytes.to_vec()), None),
+        Form::Bytes => Body::from_bytes(bytes.clone()),
+        Form::Stream => Body::from_body(frames(), Some(bytes.len() as u64)),
+        Form::UnknownLength => Body::from_body(frames(), None),
+        Form::Reader => Body::from_reader(std::io::Cursor::new(bytes.to_vec()), None),
     }
 }
 
@@ -62,7 +61,7 @@ async fn read_all(mut stream: BlobStream) -> Result<Vec<u8>, oci_distribution::E
 }
 
 /// Pulls the blob back and checks it byte for byte; checks HEAD first.
-async fn assert_stored(target: &Target, reference: &Reference, descriptor: &Descriptor, bytes: &[u8]) {
+async fn assert_stored(target: &Target, reference: &Repository, descriptor: &Descriptor, bytes: &[u8]) {
     let client = &target.client;
     let size = client.head_blob(reference, &descriptor.digest).await.expect("HEAD of the blob");
     assert_eq!(size, Some(bytes.len() as u64), "{}: HEAD", target.name);
@@ -83,7 +82,7 @@ fn uploaded(outcome: PushOutcome) -> oci_distribution::UploadStats {
 #[tokio::test]
 async fn every_policy_and_content_form_round_trips() {
     for target in targets("every_policy_and_content_form_round_trips") {
-        let reference = target.reference(&target.repository("policies"));
+        let reference = target.repo(&target.repository("policies"));
         for policy in [
             UploadPolicy::Monolithic,
             UploadPolicy::SinglePost,
@@ -127,7 +126,7 @@ async fn every_policy_and_content_form_round_trips() {
 #[tokio::test]
 async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
     for target in targets("small_chunks_make_many_patches_and_existing_blobs_are_skipped") {
-        let reference = target.reference(&target.repository("chunks"));
+        let reference = target.repo(&target.repository("chunks"));
         let bytes = random(3 * MIB);
         let descriptor = layer(&bytes);
         let options = PushOptions::default().with_policy(UploadPolicy::Chunked { chunk_size: 256 << 10 });
@@ -158,7 +157,7 @@ async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
 async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
     for target in targets("small_blobs_are_asked_for_with_a_mount_from_their_repository") {
         let client = &target.client;
-        let reference = target.reference(&target.repository("mount-check"));
+        let reference = target.repo(&target.repository("mount-check"));
         let small = random(4 << 10);
         let descriptor = layer(&small);
         // New: the mount opens a session (distribution does not find it), the content goes there.
@@ -195,19 +194,19 @@ async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
 async fn mounts_with_and_without_from() {
     for target in targets("mounts_with_and_without_from") {
         let client = &target.client;
-        let source = target.reference(&target.repository("mount-source"));
+        let source = target.repo(&target.repository("mount-source"));
         let bytes = random(MIB);
         let descriptor = layer(&bytes);
         client.push_blob(&source, &descriptor, bytes.clone(), PushOptions::default()).await.unwrap();
 
         // The endpoint: 201 from a repository that has it.
-        let mounted = target.reference(&target.repository("mounted"));
+        let mounted = target.repo(&target.repository("mounted"));
         let outcome = client.mount_blob(&mounted, &descriptor, Some(&source)).await.unwrap();
         assert_eq!(outcome, MountOutcome::Mounted, "{}", target.name);
         assert_stored(&target, &mounted, &descriptor, &bytes).await;
 
         // Through a push: mounted, no content read.
-        let pushed = target.reference(&target.repository("mount-push"));
+        let pushed = target.repo(&target.repository("mount-push"));
         let options = PushOptions::default().with_mount_from(source.clone());
         let outcome =
             client.push_blob(&pushed, &descriptor, content(&bytes, Form::Reader), options).await.unwrap();
@@ -215,7 +214,7 @@ async fn mounts_with_and_without_from() {
         assert_stored(&target, &pushed, &descriptor, &bytes).await;
 
         // Without `from`: distribution opens a session (202); the endpoint cancels it.
-        let anonymous = target.reference(&target.repository("mount-anonymous"));
+        let anonymous = target.repo(&target.repository("mount-anonymous"));
         let outcome = client.mount_blob(&anonymous, &descriptor, None).await.unwrap();
         assert_eq!(outcome, MountOutcome::NotMounted, "{}", target.name);
         assert_eq!(client.head_blob(&anonymous, &descriptor.digest).await.unwrap(), None);
@@ -230,7 +229,7 @@ async fn mounts_with_and_without_from() {
         assert_stored(&target, &anonymous, &descriptor, &bytes).await;
 
         // From a repository without the blob: the registry opens a session, the content goes there.
-        let stranger = target.reference(&target.repository("mount-stranger"));
+        let stranger = target.repo(&target.repository("mount-stranger"));
         let other = random(MIB);
         let other_descriptor = layer(&other);
         let options = PushOptions::default().with_mount_from(source.clone());
@@ -239,7 +238,7 @@ async fn mounts_with_and_without_from() {
         assert!(matches!(outcome.unwrap(), PushOutcome::Uploaded(_)), "{}", target.name);
         assert_stored(&target, &stranger, &other_descriptor, &other).await;
         // A mount source on another registry is refused by the endpoint.
-        let elsewhere = Reference::parse_strict("elsewhere.example/repo").unwrap();
+        let elsewhere = Repository::parse_strict("elsewhere.example/repo").unwrap();
         let e = client.mount_blob(&stranger, &descriptor, Some(&elsewhere)).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
     }
@@ -249,7 +248,7 @@ async fn mounts_with_and_without_from() {
 async fn content_that_is_not_the_descriptors_is_never_stored() {
     for target in targets("content_that_is_not_the_descriptors_is_never_stored") {
         let client = &target.client;
-        let reference = target.reference(&target.repository("bad-digest"));
+        let reference = target.repo(&target.repository("bad-digest"));
         let bytes = random(3 * MIB);
         let mut other = bytes.to_vec();
         other[3 * MIB - 1] ^= 0xff;
@@ -295,7 +294,7 @@ async fn content_that_is_not_the_descriptors_is_never_stored() {
 async fn delete_range_and_missing_blobs() {
     for target in targets("delete_range_and_missing_blobs") {
         let client = &target.client;
-        let reference = target.reference(&target.repository("delete"));
+        let reference = target.repo(&target.repository("delete"));
         let bytes = random(MIB + 17);
         let descriptor = layer(&bytes);
         client.push_blob(&reference, &descriptor, bytes.clone(), PushOptions::default()).await.unwrap();
@@ -344,7 +343,7 @@ impl Recorder {
 #[tokio::test]
 async fn progress_goes_up_to_the_total() {
     for target in targets("progress_goes_up_to_the_total") {
-        let reference = target.reference(&target.repository("progress"));
+        let reference = target.repo(&target.repository("progress"));
         let bytes = random(3 * MIB);
         let descriptor = layer(&bytes);
         let total = bytes.len() as u64;
@@ -373,7 +372,7 @@ async fn progress_goes_up_to_the_total() {
 #[tokio::test]
 async fn pushes_run_on_spawned_tasks() {
     for target in targets("pushes_run_on_spawned_tasks") {
-        let reference = target.reference(&target.repository("spawned"));
+        let reference = target.repo(&target.repository("spawned"));
         let tasks: Vec<_> = (0..4)
             .map(|i| {
                 let (client, reference) = (target.client.clone(), reference.clone());

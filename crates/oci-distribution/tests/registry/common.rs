@@ -3,7 +3,7 @@
 use oci_distribution::auth::AuthConfig;
 use oci_distribution::auth::credentials::{Credential, StaticCredentials};
 use oci_distribution::{Client, TransportConfig};
-use oci_reference::Reference;
+use oci_reference::{Reference, Repository};
 
 /// One running registry and a client configured for it.
 pub(crate) struct Target {
@@ -19,6 +19,11 @@ impl Target {
     /// A reference to `repository[:tag|@digest]` on this registry, strictly parsed.
     pub(crate) fn reference(&self, rest: &str) -> Reference {
         Reference::parse_strict(&format!("{}/{rest}", self.host)).expect("a valid test reference")
+    }
+
+    /// The repository `name` on this registry.
+    pub(crate) fn repo(&self, name: &str) -> Repository {
+        Repository::parse_strict(&format!("{}/{name}", self.host)).expect("a valid test repository")
     }
 
     /// A repository name unique to this test run and `test`.
@@ -39,9 +44,6 @@ fn env(name: &str) -> Option<String> {
 /// panics when `OCI_REQUIRE_PEERS=1` and a registry is missing.
 pub(crate) fn targets(test: &str) -> Vec<Target> {
     let required = env("OCI_REQUIRE_PEERS").as_deref() == Some("1");
-    // The TLS registry needs a crypto provider; `cargo test -p oci-distribution` alone
-    // does not enable the crate's `ring` feature. Installing twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut out = Vec::new();
     for (name, var) in [
         ("plain", "OCI_TEST_REGISTRY_PLAIN"),
@@ -54,8 +56,8 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
             continue;
         };
         let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h).trim_end_matches('/').to_owned();
-        // Loopback hosts get plain HTTP by default; the TLS registry is on loopback too.
-        let mut transport = TransportConfig::default().with_plain_http_loopback(!url.starts_with("https://"));
+        // The registries are on loopback: the client finds the TLS one speaks TLS.
+        let mut transport = TransportConfig::default();
         if let Some(ca) = env("OCI_TEST_CA_FILE") {
             transport = transport.with_ca_file(ca);
         }
@@ -65,7 +67,7 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
         }
         let client = Client::builder()
             .transport(transport)
-            .auth(AuthConfig::default().with_credentials(credentials))
+            .auth(AuthConfig::anonymous().with_credentials(credentials))
             .build()
             .expect("a client for the test registry");
         out.push(Target { name, host, client });

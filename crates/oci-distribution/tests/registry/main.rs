@@ -8,4 +8,6 @@
 
 mod blobs;
 mod common;
+mod defaults;
 mod manifests;
+mod retries;

@@ -36,8 +36,10 @@ use crate::{BlobReader, BlobWriter, Driver, Error, ErrorKind, Layout, LayoutFile
 /// (`.tmp-*`, same directory), which [`commit`](Driver::commit) completes with
 /// `index.json` and the end-of-archive marker, flushes to disk when
 /// [`WriteOptions::fsync`] says so, and puts in place of the archive. Until then the
-/// archive is untouched, and dropping the driver without committing removes the
-/// staging archive (and every other temporary file). Changes are visible through this
+/// archive is untouched, and **dropping the driver without committing discards every
+/// change** (the staging archive and every other temporary file are removed), with a
+/// warning through `tracing` naming the archive; [`Layout::has_uncommitted_changes`]
+/// tells whether a commit is due. Changes are visible through this
 /// driver at once: the staging archive's entries are indexed by offset as they are
 /// appended, and `index.json` waits in memory.
 ///
@@ -220,6 +222,24 @@ impl Driver for Tar {
     /// the changes stay staged.
     fn commit(&self) -> Result<()> {
         self.shared.lock().commit(&self.shared.path, self.options.fsync)
+    }
+
+    fn has_uncommitted_changes(&self) -> bool {
+        self.shared.lock().session.is_some()
+    }
+}
+
+/// Dropping an archive with changes discards them: said out loud, since it is rarely
+/// meant.
+impl Drop for Tar {
+    fn drop(&mut self) {
+        if self.has_uncommitted_changes() {
+            tracing::warn!(
+                archive = %self.shared.path.display(),
+                "a tar layout was dropped with changes that were never committed; they are discarded \
+                 (call Layout::commit to keep them)"
+            );
+        }
     }
 }
 

@@ -102,9 +102,9 @@ pub(crate) fn write_image(
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": layers.iter().map(|_| serde_json::json!({"created": "2024-01-01T00:00:00Z", "created_by": "oci-layout test"})).collect::<Vec<_>>(),
     });
-    let config = layout.write_json_blob(&config, MediaType::IMAGE_CONFIG).unwrap();
+    let config = layout.add_blob(&serde_json::to_vec(&config).unwrap()[..], MediaType::IMAGE_CONFIG).unwrap();
     let manifest_value = ImageManifest::new(config.clone(), layers.clone());
-    let manifest = layout.write_json_blob(&manifest_value, MediaType::IMAGE_MANIFEST).unwrap();
+    let manifest = layout.write_document(&oci_spec_types::Document::new(manifest_value).unwrap()).unwrap();
     let manifest_bytes = layout.read_blob(&manifest.digest).unwrap();
     layout.tag(tag, manifest.clone()).unwrap();
     layout.commit().unwrap();
@@ -135,4 +135,15 @@ pub(crate) fn read(path: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
     std::fs::File::open(path).unwrap().read_to_end(&mut bytes).unwrap();
     bytes
+}
+
+/// An error and its causes, `: `-separated, as an error reporter prints them.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out = format!("{out}: {s}");
+        source = s.source();
+    }
+    out
 }

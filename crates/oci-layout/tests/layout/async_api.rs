@@ -132,9 +132,9 @@ async fn a_corrupt_blob_fails_the_async_reader() {
 #[tokio::test(flavor = "current_thread")]
 async fn index_operations_and_the_blocking_boundary() {
     let (_tmp, layout) = layout();
-    let config = layout.write_json_blob(&serde_json::json!({"a": 1}), MediaType::IMAGE_CONFIG).await.unwrap();
+    let config = layout.add_blob(&br#"{"a":1}"#[..], MediaType::IMAGE_CONFIG).await.unwrap();
     let manifest = oci_spec_types::ImageManifest::new(config.clone(), vec![]);
-    let manifest = layout.write_json_blob(&manifest, MediaType::IMAGE_MANIFEST).await.unwrap();
+    let manifest = layout.write_document(oci_spec_types::Document::new(manifest).unwrap()).await.unwrap();
     layout
         .blocking({
             let manifest = manifest.clone();
@@ -155,4 +155,43 @@ async fn index_operations_and_the_blocking_boundary() {
     assert!(layout.delete_blob(config.digest.clone()).await.unwrap());
     assert_eq!(layout.blob_size(config.digest.clone()).await.unwrap(), None);
     layout.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_has_an_async_twin() {
+    use oci_spec_types::{Descriptor, Document, ImageLayout, ImageManifest};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = AsyncLayout::init_dir(tmp.path().join("dir")).await.unwrap();
+    assert_eq!(dir.read_image_layout().await.unwrap(), ImageLayout::default());
+    assert_eq!(dir.location(), tmp.path().join("dir"));
+    // Blobs from any AsyncRead: checked against a descriptor, or described once written.
+    let data = random_bytes(9, 700_000);
+    let layer = dir.add_blob(&data[..], MediaType::LAYER_TAR).await.unwrap();
+    assert_eq!(layer, Descriptor::for_bytes(MediaType::LAYER_TAR, &data));
+    let config = Descriptor::for_bytes(MediaType::EMPTY, b"{}");
+    dir.write_blob(&b"{}"[..], config.clone()).await.unwrap();
+    let wrong = Descriptor::for_bytes(MediaType::EMPTY, b"[]");
+    let e = dir.write_blob(&b"{}"[..], wrong.clone()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnexpectedDigest);
+    assert!(!dir.has_blob(wrong.digest).await.unwrap(), "nothing stored");
+    let manifest = Document::new(ImageManifest::new(config, vec![layer])).unwrap();
+    dir.tag("v1", dir.write_document(manifest.clone()).await.unwrap()).await.unwrap();
+    let read = dir.read_manifest(dir.resolve("v1").await.unwrap()).await.unwrap();
+    assert_eq!(read.bytes(), manifest.bytes());
+    assert!(dir.read_index_bytes().await.unwrap().starts_with(b"{"));
+
+    // Into a tar layout, which must be committed: copy_to does it.
+    let tar = AsyncLayout::init_tar(tmp.path().join("image.tar")).await.unwrap();
+    dir.copy_to(&tar).await.unwrap();
+    assert!(!tar.has_uncommitted_changes());
+    let reopened = AsyncLayout::open_path(tmp.path().join("image.tar")).await.unwrap();
+    assert_eq!(reopened.tags().await.unwrap(), ["v1"]);
+    assert!(reopened.fsck().await.unwrap().is_ok());
+    reopened.remove_manifest_descriptor("v1").await.unwrap();
+    assert!(reopened.has_uncommitted_changes());
+    reopened.commit().await.unwrap();
+    assert!(
+        AsyncLayout::open_tar(tmp.path().join("image.tar")).await.unwrap().tags().await.unwrap().is_empty()
+    );
 }

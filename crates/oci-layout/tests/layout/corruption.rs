@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use oci_layout::{ErrorKind, FindingKind, Layout, Severity};
-use oci_spec_types::{Descriptor, ImageIndex, MediaType};
+use oci_spec_types::{Descriptor, Document, ImageIndex, MediaType};
 
 use crate::common::{Image, write_image};
 
@@ -87,15 +87,15 @@ fn a_broken_manifest_stops_gc() {
 fn gc_keeps_everything_reachable_including_subjects_and_nested_indexes() {
     let (_tmp, layout, image) = setup();
     // A referrer (signature-like) whose subject is the image, reachable from an index.
-    let empty = layout.write_json_blob(&serde_json::json!({}), MediaType::EMPTY).unwrap();
+    let empty = layout.add_blob(&b"{}"[..], MediaType::EMPTY).unwrap();
     let sig_layer =
         layout.add_blob(&b"signature"[..], MediaType::from("application/vnd.example.sig")).unwrap();
     let referrer = oci_spec_types::ImageManifest::new(empty.clone(), vec![sig_layer.clone()])
         .with_subject(image.manifest.clone())
         .with_artifact_type(MediaType::from("application/vnd.example.sig"));
-    let referrer = layout.write_json_blob(&referrer, MediaType::IMAGE_MANIFEST).unwrap();
+    let referrer = layout.write_document(&Document::new(referrer).unwrap()).unwrap();
     let nested =
-        layout.write_json_blob(&ImageIndex::new(vec![referrer.clone()]), MediaType::IMAGE_INDEX).unwrap();
+        layout.write_document(&Document::new(ImageIndex::new(vec![referrer.clone()])).unwrap()).unwrap();
     layout.remove_manifest_descriptor("v1").unwrap();
     layout.tag("sigs", nested.clone()).unwrap();
     let garbage = layout.add_blob(&b"garbage"[..], MediaType::OCTET_STREAM).unwrap();
@@ -119,7 +119,7 @@ fn missing_platforms_of_an_index_are_warnings() {
         .with_platform("linux/arm64".parse().unwrap());
     let amd64 = image.manifest.clone().with_platform("linux/amd64".parse().unwrap());
     let index =
-        layout.write_json_blob(&ImageIndex::new(vec![amd64, other.clone()]), MediaType::IMAGE_INDEX).unwrap();
+        layout.write_document(&Document::new(ImageIndex::new(vec![amd64, other.clone()])).unwrap()).unwrap();
     layout.remove_manifest_descriptor("v1").unwrap();
     layout.tag("multi", index).unwrap();
     let report = layout.fsck().unwrap();

@@ -364,3 +364,80 @@ fn blobs_written_before_init_wait_for_it() {
     assert_eq!(layout.read_blob(&Digest::sha256(b"early")).unwrap(), b"early");
     assert!(temp_files(tmp.path()).is_empty());
 }
+
+/// The warnings logged through `tracing` while `f` runs on this thread.
+fn warnings_during(f: impl FnOnce()) -> Vec<String> {
+    use std::sync::Mutex;
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    #[derive(Default)]
+    struct Capture(Mutex<Vec<String>>);
+    struct Fields(String);
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            use std::fmt::Write as _;
+            let _ = write!(self.0, "{}={value:?} ", field.name());
+        }
+    }
+    impl Subscriber for Capture {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            *metadata.level() <= Level::WARN
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+    let capture = Arc::new(Capture::default());
+    tracing::subscriber::with_default(Arc::clone(&capture), f);
+    capture.0.lock().unwrap().clone()
+}
+
+#[test]
+fn a_tar_layout_dropped_with_changes_says_they_are_discarded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("image.tar");
+    let layout = Layout::init_tar(&path).unwrap();
+    assert!(!layout.has_uncommitted_changes(), "init commits");
+    write_image(&layout, "v1", 1, 1000, 1); // commits
+    assert!(!layout.has_uncommitted_changes());
+    let committed = read(&path);
+
+    // Read-only use and a committed edit: nothing to say.
+    let warnings = warnings_during(|| {
+        let edit = Layout::open_tar(&path).unwrap();
+        edit.tags().unwrap();
+        edit.tag("v2", edit.resolve("v1").unwrap()).unwrap();
+        assert!(edit.has_uncommitted_changes());
+        edit.commit().unwrap();
+        assert!(!edit.has_uncommitted_changes());
+    });
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let committed_v2 = read(&path);
+    assert_ne!(committed, committed_v2);
+
+    // An edit never committed: discarded, and a warning names the archive.
+    let warnings = warnings_during(|| {
+        let edit = Layout::open_tar(&path).unwrap();
+        edit.remove_manifest_descriptor("v1").unwrap();
+        assert!(edit.has_uncommitted_changes());
+    });
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("never committed") && warnings[0].contains("image.tar"), "{}", warnings[0]);
+    assert_eq!(read(&path), committed_v2, "the archive is as it was");
+    assert_eq!(Layout::open_tar(&path).unwrap().tags().unwrap(), ["v1", "v2"]);
+    // A directory's changes are visible at once: nothing is ever pending.
+    let dir = Layout::init_dir(tmp.path().join("dir")).unwrap();
+    dir.tag("v1", Descriptor::for_bytes(MediaType::IMAGE_MANIFEST, b"{}")).unwrap();
+    assert!(!dir.has_uncommitted_changes());
+}

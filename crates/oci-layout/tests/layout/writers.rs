@@ -141,12 +141,38 @@ fn other_algorithms() {
 }
 
 #[test]
-fn json_blobs_hash_the_bytes_stored() {
+fn documents_are_stored_as_their_exact_bytes_and_read_back_as_manifests() {
+    use oci_spec_types::{Document, ImageIndex};
+
     let tmp = tempfile::tempdir().unwrap();
     let layout = Layout::init_dir(tmp.path()).unwrap();
-    let d =
-        layout.write_json_blob(&serde_json::json!({"b": 1, "a": [true]}), MediaType::IMAGE_CONFIG).unwrap();
-    let bytes = layout.read_blob(&d.digest).unwrap();
-    assert_eq!(bytes, br#"{"b":1,"a":[true]}"#);
-    assert_eq!(d, Descriptor::for_bytes(MediaType::IMAGE_CONFIG, &bytes));
+    // White space and key order as received: the digest is over these bytes.
+    let bytes =
+        br#"{ "schemaVersion": 2, "manifests": [] , "mediaType": "application/vnd.oci.image.index.v1+json"}"#;
+    let received = Document::manifest(&bytes[..], Some(&MediaType::IMAGE_INDEX)).unwrap();
+    let d = layout.write_document(&received).unwrap();
+    assert_eq!(d, Descriptor::for_bytes(MediaType::IMAGE_INDEX, bytes));
+    assert_eq!(layout.read_blob(&d.digest).unwrap(), bytes);
+    let read = layout.read_manifest(&d).unwrap();
+    assert_eq!(
+        (read.bytes(), read.digest(), read.media_type()),
+        (received.bytes(), received.digest(), &MediaType::IMAGE_INDEX)
+    );
+    // A sha512 document is stored under its sha512 digest.
+    let sha512 = Document::new(ImageIndex::new(vec![]))
+        .unwrap()
+        .with_digest_algorithm(&DigestAlgorithm::SHA512)
+        .unwrap();
+    let d = layout.write_document(&sha512).unwrap();
+    assert_eq!(d.digest.algorithm(), DigestAlgorithm::SHA512);
+    assert_eq!(layout.read_manifest(&d).unwrap().digest(), sha512.digest());
+    // A descriptor that does not fit the blob is refused.
+    let wrong_size = Descriptor::new(MediaType::IMAGE_INDEX, d.digest.clone(), d.size + 1);
+    assert_eq!(layout.read_manifest(&wrong_size).unwrap_err().kind(), ErrorKind::UnexpectedSize);
+    let layer = layout.add_blob(&b"not json"[..], MediaType::LAYER_TAR).unwrap();
+    let as_manifest = Descriptor::new(MediaType::IMAGE_MANIFEST, layer.digest, layer.size);
+    assert_eq!(layout.read_manifest(&as_manifest).unwrap_err().kind(), ErrorKind::InvalidManifest);
+    let missing = Descriptor::for_bytes(MediaType::IMAGE_MANIFEST, b"{}");
+    assert_ne!(missing.digest, Digest::sha256(b""));
+    assert_eq!(layout.read_manifest(&missing).unwrap_err().kind(), ErrorKind::BlobNotFound);
 }

@@ -12,10 +12,10 @@ use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::BodyExt as _;
 use oci_distribution::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use oci_distribution::{BlobContent, Body, Client, PullOptions, PushOptions};
+use oci_distribution::{Body, Client, PullOptions, PushOptions};
 use oci_layout::{AsyncLayout, Directory, Layout, WriteOptions};
-use oci_reference::Reference;
-use oci_spec_types::{Descriptor, Digest, ImageManifest, Manifest, MediaType};
+use oci_reference::{Reference, Repository};
+use oci_spec_types::{Descriptor, Digest, Document, ImageManifest, Manifest, MediaType};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -53,15 +53,11 @@ where
     Ok(total)
 }
 
-/// The image manifest `reference` names, with its bytes and descriptor.
-async fn image_manifest(
-    client: &Client,
-    reference: &Reference,
-) -> Result<(ImageManifest, Bytes, Descriptor)> {
-    let response = client.get_manifest(reference).await.map_err(|e| format!("{reference}: {e}"))?;
-    let descriptor = response.descriptor();
-    match response.manifest {
-        Manifest::Image(image) => Ok((image, response.bytes, descriptor)),
+/// The image manifest `reference` names, parsed, and as the document it came as.
+async fn image_manifest(client: &Client, reference: &Reference) -> Result<(ImageManifest, Document)> {
+    let document = client.get_manifest(reference).await.map_err(|e| format!("{reference}: {e}"))?;
+    match document.value() {
+        Manifest::Image(image) => Ok((image.clone(), document)),
         _ => Err(format!("{reference}: not an image manifest")),
     }
 }
@@ -87,17 +83,17 @@ pub(super) async fn pull(
     let layout = AsyncLayout::open_with(move || Layout::init(directory))
         .await
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let (image, bytes, descriptor) = image_manifest(client, reference).await?;
+    let (image, document) = image_manifest(client, reference).await?;
     let layer_bytes = image.layers.iter().map(|l| l.size).sum();
     let blobs: Vec<Descriptor> = std::iter::once(image.config.clone()).chain(image.layers).collect();
+    let repository = reference.repository();
     for_each_bounded(blobs, concurrency, |blob| {
-        let (client, reference, layout) = (client.clone(), reference.clone(), layout.clone());
-        async move { pull_blob(&client, &reference, &layout, &blob).await }
+        let (client, repository, layout) = (client.clone(), repository.clone(), layout.clone());
+        async move { pull_blob(&client, &repository, &layout, &blob).await }
     })
     .await?;
-    let stored = descriptor.clone();
     let err = |e: oci_layout::Error| format!("{}: {e}", dir.display());
-    layout.blocking(move |l| l.write_blob(&bytes[..], &stored)).await.map_err(err)?;
+    let descriptor = layout.write_document(document).await.map_err(err)?;
     layout.tag(LAYOUT_TAG, descriptor).await.map_err(err)?;
     layout.commit().await.map_err(err)?;
     Ok(layer_bytes)
@@ -106,13 +102,13 @@ pub(super) async fn pull(
 /// Streams one blob from the registry into the layout.
 async fn pull_blob(
     client: &Client,
-    reference: &Reference,
+    repository: &Repository,
     layout: &AsyncLayout,
     blob: &Descriptor,
 ) -> Result<u64> {
     let context = |e: &dyn std::fmt::Display| format!("pulling {}: {e}", blob.digest);
     let mut stream =
-        client.get_blob(reference, blob, PullOptions::default()).await.map_err(|e| context(&e))?;
+        client.get_blob(repository, blob, PullOptions::default()).await.map_err(|e| context(&e))?;
     if blob.size <= READ_CHUNK as u64 {
         // Small: received whole (verified), then written and committed in one blocking call.
         let bytes = stream.bytes(READ_CHUNK).await.map_err(|e| context(&e))?;
@@ -149,13 +145,15 @@ pub(super) async fn push(client: &Client, dir: &Path, target: &Reference, concur
     let err = |e: oci_layout::Error| format!("{}: {e}", dir.display());
     let layout = AsyncLayout::open_with(move || Layout::open_dir(path)).await.map_err(err)?;
     let descriptor = layout.resolve(LAYOUT_TAG).await.map_err(err)?;
-    let bytes = layout.read_blob(descriptor.digest.clone()).await.map_err(err)?;
-    let image: ImageManifest =
-        serde_json::from_slice(&bytes).map_err(|e| format!("the manifest in {}: {e}", dir.display()))?;
+    let document = layout.read_manifest(descriptor).await.map_err(err)?;
+    let Manifest::Image(image) = document.value() else {
+        return Err(format!("the manifest in {} is not an image manifest", dir.display()));
+    };
     let layer_bytes = image.layers.iter().map(|l| l.size).sum();
-    let blobs: Vec<Descriptor> = std::iter::once(image.config).chain(image.layers).collect();
+    let blobs: Vec<Descriptor> = std::iter::once(image.config.clone()).chain(image.layers.clone()).collect();
+    let repository = target.repository();
     for_each_bounded(blobs, concurrency, |blob| {
-        let (client, target, layout) = (client.clone(), target.clone(), layout.clone());
+        let (client, target, layout) = (client.clone(), repository.clone(), layout.clone());
         async move {
             let context = |e: &dyn std::fmt::Display| format!("pushing {}: {e}", blob.digest);
             let digest = blob.digest.clone();
@@ -168,36 +166,36 @@ pub(super) async fn push(client: &Client, dir: &Path, target: &Reference, concur
         }
     })
     .await?;
-    let media_type = descriptor.media_type.clone();
-    client.put_manifest(target, bytes, &media_type).await.map_err(|e| format!("{target}: {e}"))?;
+    client.put_manifest(target, &document).await.map_err(|e| format!("{target}: {e}"))?;
     Ok(layer_bytes)
 }
 
 /// The content of the blob `digest` for a push, as stored: read whole when it is at most
 /// [`READ_CHUNK`] bytes, else streamed by a [`ReadBody`].
-fn open_content(layout: &Layout, digest: &Digest) -> oci_layout::Result<BlobContent> {
+fn open_content(layout: &Layout, digest: &Digest) -> oci_layout::Result<Body> {
     let mut reader = layout.driver().blob_reader(digest)?;
     let size = reader.size();
     if size > READ_CHUNK as u64 {
-        return Ok(BlobContent::from_body(ReadBody::spawn(reader, size), Some(size)));
+        return Ok(Body::from_body(ReadBody::spawn(reader, size), Some(size)));
     }
     let mut bytes = Vec::with_capacity(READ_CHUNK.min(usize::try_from(size).unwrap_or(READ_CHUNK)));
     reader.read_to_end(&mut bytes).map_err(|e| oci_layout::Error::io(e).with_digest(digest.clone()))?;
-    Ok(BlobContent::from_bytes(bytes))
+    Ok(Body::from_bytes(bytes))
 }
 
 /// The raw download of the layers of `reference`: `GET`s sent through
 /// [`Client::execute`], `concurrency` at a time, their bodies drained without hashing or
 /// storing. Returns the bytes received.
 pub(super) async fn raw_download(client: &Client, reference: &Reference, concurrency: usize) -> Result<u64> {
-    let (image, _, _) = image_manifest(client, reference).await?;
+    let (image, _) = image_manifest(client, reference).await?;
+    let registry = reference.registry();
     for_each_bounded(image.layers, concurrency, |blob| {
-        let (client, reference) = (client.clone(), reference.clone());
+        let (client, reference, registry) = (client.clone(), reference.clone(), registry.clone());
         async move {
             let path = format!("/v2/{}/blobs/{}", reference.path(), blob.digest);
             let scopes = [format!("repository:{}:pull", reference.path())];
             let response = client
-                .execute(&reference, Method::GET, &path, HeaderMap::new(), Body::empty(), &scopes)
+                .execute(&registry, Method::GET, &path, HeaderMap::new(), Body::empty(), &scopes)
                 .await
                 .map_err(|e| format!("GET {path}: {e}"))?;
             if response.status() != StatusCode::OK {
@@ -236,13 +234,14 @@ pub(super) async fn raw_upload(
     blobs: Vec<(Descriptor, RawSource)>,
     concurrency: usize,
 ) -> Result<u64> {
+    let registry = target.registry();
     for_each_bounded(blobs, concurrency, |(blob, source)| {
-        let (client, target) = (client.clone(), target.clone());
+        let (client, target, registry) = (client.clone(), target.clone(), registry.clone());
         async move {
             let scopes = [format!("repository:{}:pull,push", target.path())];
             let uploads = format!("/v2/{}/blobs/uploads/", target.path());
             let response = client
-                .execute(&target, Method::POST, &uploads, HeaderMap::new(), Body::empty(), &scopes)
+                .execute(&registry, Method::POST, &uploads, HeaderMap::new(), Body::empty(), &scopes)
                 .await
                 .map_err(|e| format!("POST {uploads}: {e}"))?;
             let location = response
@@ -259,14 +258,14 @@ pub(super) async fn raw_upload(
                 RawSource::Bytes(bytes) => Body::from_bytes(bytes),
                 RawSource::File(path) => {
                     let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                    Body::stream(ReadBody::spawn(file, blob.size), Some(blob.size))
+                    Body::from_body(ReadBody::spawn(file, blob.size), Some(blob.size))
                 }
             };
             let mut headers = HeaderMap::new();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
             let response = client
-                .execute(&target, Method::PUT, &put, headers, body, &scopes)
+                .execute(&registry, Method::PUT, &put, headers, body, &scopes)
                 .await
                 .map_err(|e| format!("PUT {put}: {e}"))?;
             if response.status() != StatusCode::CREATED {
@@ -330,10 +329,11 @@ pub(super) async fn push_generated(
     layers: impl Iterator<Item = Vec<u8>>,
 ) -> Result<()> {
     let mut descriptors = Vec::new();
+    let repository = reference.repository();
     for layer in layers {
         let descriptor = Descriptor::for_bytes(MediaType::LAYER_TAR_GZIP, &layer);
         client
-            .push_blob(reference, &descriptor, layer, PushOptions::default())
+            .push_blob(&repository, &descriptor, layer, PushOptions::default())
             .await
             .map_err(|e| format!("setup: pushing a layer to {reference}: {e}"))?;
         descriptors.push(descriptor);
@@ -341,13 +341,13 @@ pub(super) async fn push_generated(
     let config = super::image_config();
     let config_descriptor = Descriptor::for_bytes(MediaType::IMAGE_CONFIG, &config);
     client
-        .push_blob(reference, &config_descriptor, config, PushOptions::default())
+        .push_blob(&repository, &config_descriptor, config, PushOptions::default())
         .await
         .map_err(|e| format!("setup: pushing the config to {reference}: {e}"))?;
-    let manifest = serde_json::to_vec(&ImageManifest::new(config_descriptor, descriptors))
+    let manifest = Document::new(ImageManifest::new(config_descriptor, descriptors))
         .map_err(|e| format!("setup: the manifest: {e}"))?;
     client
-        .put_manifest(reference, manifest, &MediaType::IMAGE_MANIFEST)
+        .put_manifest(reference, &manifest)
         .await
         .map_err(|e| format!("setup: pushing the manifest to {reference}: {e}"))?;
     Ok(())
@@ -363,9 +363,9 @@ pub(super) fn write_layout(dir: &Path, layers: impl Iterator<Item = Vec<u8>>) ->
         descriptors.push(layout.add_blob(&layer[..], MediaType::LAYER_TAR_GZIP).map_err(err)?);
     }
     let config = layout.add_blob(&super::image_config()[..], MediaType::IMAGE_CONFIG).map_err(err)?;
-    let manifest = layout
-        .write_json_blob(&ImageManifest::new(config, descriptors), MediaType::IMAGE_MANIFEST)
-        .map_err(err)?;
+    let manifest =
+        Document::new(ImageManifest::new(config, descriptors)).map_err(|e| format!("setup: {e}"))?;
+    let manifest = layout.write_document(&manifest).map_err(err)?;
     layout.tag(LAYOUT_TAG, manifest).map_err(err)?;
     layout.commit().map_err(err)
 }

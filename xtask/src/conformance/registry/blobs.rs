@@ -6,8 +6,8 @@
 
 use oci_distribution::http::Method;
 use oci_distribution::http::header::{CONTENT_LENGTH, RANGE};
-use oci_distribution::{BlobContent, PullOptions, PushOptions, PushOutcome, UploadPolicy};
-use oci_reference::Reference;
+use oci_distribution::{Body, PullOptions, PushOptions, PushOutcome, UploadPolicy};
+use oci_reference::Repository;
 use oci_spec_types::{Descriptor, DigestAlgorithm, MediaType};
 
 use super::chunked::{self, Flags};
@@ -204,9 +204,9 @@ async fn typed(ctx: &Ctx, blob: &Blob, policy: UploadPolicy, patches: u32) -> Ve
     let options = PushOptions::default().with_skip_existing(false).with_policy(policy);
     let content = if policy == UploadPolicy::Streamed {
         // Of unknown length: the PATCH goes without Content-Length, as a stream does.
-        BlobContent::from_reader(std::io::Cursor::new(blob.bytes.clone()), None)
+        Body::from_reader(std::io::Cursor::new(blob.bytes.clone()), None)
     } else {
-        BlobContent::from_bytes(blob.bytes.clone())
+        Body::from_bytes(blob.bytes.clone())
     };
     match ctx.client.push_blob(&ctx.repo1, &blob.descriptor, content, options).await {
         Ok(PushOutcome::Uploaded(stats)) => {
@@ -277,7 +277,7 @@ async fn served_after_mount(ctx: &Ctx, blob: &Blob) -> Verdict {
 }
 
 /// `HEAD` of a pushed blob: 200 with its length.
-pub(super) async fn head_blob(ctx: &Ctx, repository: &Reference, blob: &Blob) -> Verdict {
+pub(super) async fn head_blob(ctx: &Ctx, repository: &Repository, blob: &Blob) -> Verdict {
     let d = &blob.descriptor;
     match ctx.client.head_blob(repository, &d.digest).await {
         Ok(Some(size)) => Verdict::check(size == d.size, || {
@@ -289,7 +289,7 @@ pub(super) async fn head_blob(ctx: &Ctx, repository: &Reference, blob: &Blob) ->
 }
 
 /// `GET` of a pushed blob: its exact bytes (the client verifies size and digest).
-pub(super) async fn get_blob(ctx: &Ctx, repository: &Reference, blob: &Blob) -> Verdict {
+pub(super) async fn get_blob(ctx: &Ctx, repository: &Repository, blob: &Blob) -> Verdict {
     let d = &blob.descriptor;
     let fetched = match ctx.client.get_blob(repository, d, PullOptions::default()).await {
         Ok(stream) => stream.bytes(blob.bytes.len()).await,
@@ -305,7 +305,7 @@ pub(super) async fn get_blob(ctx: &Ctx, repository: &Reference, blob: &Blob) -> 
 
 /// `DELETE` of a blob (202; 404 tolerated; 405: deletes unsupported), then `HEAD` must
 /// answer 404 at once.
-pub(super) async fn delete_blob(ctx: &Ctx, repository: &Reference, d: &Descriptor) -> Verdict {
+pub(super) async fn delete_blob(ctx: &Ctx, repository: &Repository, d: &Descriptor) -> Verdict {
     let deleted = match ctx.client.delete_blob(repository, &d.digest).await {
         Ok(()) => Verdict::pass(),
         Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {

@@ -153,11 +153,14 @@ pub(super) async fn push(
                 continue;
             }
         };
-        match ctx
-            .client
-            .put_manifest(&reference, manifest.bytes.clone(), &manifest.descriptor.media_type)
-            .await
-        {
+        let document = match document(manifest) {
+            Ok(d) => d,
+            Err(e) => {
+                verdict.add(Verdict::error(e));
+                continue;
+            }
+        };
+        match ctx.client.put_manifest(&reference, &document).await {
             Ok(d) if &d == digest => {
                 stored.tags.insert(tag.clone());
                 verdict.add(Verdict::pass());
@@ -169,6 +172,13 @@ pub(super) async fn push(
     }
     rec.record(group, "push/tags", &verdict);
     stored
+}
+
+/// The data set's manifest as the document the client pushes: its bytes and media type.
+fn document(manifest: &Manifest) -> Result<oci_spec_types::Document, String> {
+    let media_type = &manifest.descriptor.media_type;
+    oci_spec_types::Document::manifest(manifest.bytes.clone(), Some(media_type))
+        .map_err(|e| format!("the data set's manifest {} does not parse: {e}", manifest.descriptor.digest))
 }
 
 /// `PUT /v2/<repo1>/manifests/<digest>`: stored (typed), or refused with 400 when the
@@ -214,7 +224,11 @@ async fn push_manifest(ctx: &Ctx, manifest: &Manifest, stored: &mut Stored, api:
         Ok(r) => r,
         Err(e) => return Verdict::error(e),
     };
-    match ctx.client.put_manifest(&reference, manifest.bytes.clone(), media_type).await {
+    let document = match document(manifest) {
+        Ok(d) => d,
+        Err(e) => return Verdict::error(e),
+    };
+    match ctx.client.put_manifest(&reference, &document).await {
         Ok(d) if &d == digest => {
             stored.manifests.insert(d);
             Verdict::pass()
@@ -301,9 +315,9 @@ async fn pull(ctx: &Ctx, set: &DataSet, stored: &Stored) -> Verdict {
         };
         verdict.add(match ctx.client.get_manifest(&reference).await {
             Ok(got) => {
-                let size = got.bytes.len() as u64;
-                same_manifest(&format!("GET {name}"), manifest, &got.digest, size, got.media_type.as_str())
-                    .and(Verdict::check(got.bytes.as_ref() == manifest.bytes.as_slice(), || {
+                let size = got.bytes().len() as u64;
+                same_manifest(&format!("GET {name}"), manifest, got.digest(), size, got.media_type().as_str())
+                    .and(Verdict::check(got.bytes().as_ref() == manifest.bytes.as_slice(), || {
                         format!("GET {name}: bytes that are not those pushed")
                     }))
             }

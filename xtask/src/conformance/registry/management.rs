@@ -185,7 +185,7 @@ async fn missing(ctx: &Ctx, reference: Result<Reference, String>) -> Verdict {
     match ctx.client.get_manifest(&reference).await {
         Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => Verdict::pass(),
         Err(e) => Verdict::fail(format!("expected 404: {e}")),
-        Ok(m) => Verdict::fail(format!("GET {reference}: expected 404, got a manifest {}", m.digest)),
+        Ok(m) => Verdict::fail(format!("GET {reference}: expected 404, got a manifest {}", m.digest())),
     }
 }
 

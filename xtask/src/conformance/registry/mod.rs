@@ -47,7 +47,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use oci_distribution::auth::AuthConfig;
 use oci_distribution::auth::credentials::{Credential, StaticCredentials};
 use oci_distribution::{Client, ClientOptions, TransportConfig};
-use oci_reference::Reference;
+use oci_reference::{Reference, Repository};
 use oci_spec_types::Digest;
 
 use super::{Case, FileResult};
@@ -123,7 +123,7 @@ impl Target {
         }
         // The user asked for credentials over the http:// URL they gave.
         let auth =
-            AuthConfig::default().with_credentials(credentials).with_allow_plain_http_credentials(plain);
+            AuthConfig::anonymous().with_credentials(credentials).with_allow_plain_http_credentials(plain);
         let mut options = ClientOptions::default();
         options.cache_bytes = 0;
         options.referrers_tag_gc = true;
@@ -142,19 +142,19 @@ pub struct Ctx {
     /// The client under test.
     pub client: Client,
     /// The repository most content goes to.
-    pub repo1: Reference,
+    pub repo1: Repository,
     /// The source of mounts.
-    pub repo2: Reference,
+    pub repo2: Repository,
 }
 
 impl Ctx {
     /// `repository@digest`.
-    pub fn at(repository: &Reference, digest: &Digest) -> std::result::Result<Reference, String> {
-        repository.with_digest(digest.as_str()).map_err(|e| format!("{repository}@{digest}: {e}"))
+    pub fn at(repository: &Repository, digest: &Digest) -> std::result::Result<Reference, String> {
+        repository.with_digest(digest).map_err(|e| format!("{repository}@{digest}: {e}"))
     }
 
     /// `repository:tag`.
-    pub fn tagged(repository: &Reference, tag: &str) -> std::result::Result<Reference, String> {
+    pub fn tagged(repository: &Repository, tag: &str) -> std::result::Result<Reference, String> {
         repository.with_tag(tag).map_err(|e| format!("{repository}:{tag}: {e}"))
     }
 }
@@ -204,12 +204,12 @@ impl Recorder {
 }
 
 /// New repository names for this run: `conformance/<unix time>-<random>/repo1|repo2`.
-fn repositories(host: &str) -> Result<(Reference, Reference)> {
+fn repositories(host: &str) -> Result<(Repository, Repository)> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let mut rng = Rng::new(&format!("{}-{}-{host}", now.as_nanos(), std::process::id()));
     let base = format!("{host}/conformance/{}-{}", now.as_secs(), rng.hex(8));
     let parse = |name: &str| {
-        Reference::parse_strict(&format!("{base}/{name}"))
+        Repository::parse_strict(&format!("{base}/{name}"))
             .map_err(|e| format!("repository {base}/{name}: {e}"))
     };
     Ok((parse("repo1")?, parse("repo2")?))
@@ -248,7 +248,7 @@ pub fn run(target: &Target) -> Result<Vec<FileResult>> {
 
 /// The tree, in upstream's order.
 async fn suite(ctx: &Ctx, rec: &mut Recorder) {
-    let ping = match ctx.client.ping(&ctx.repo1).await {
+    let ping = match ctx.client.ping(&ctx.repo1.registry()).await {
         Ok(()) => Verdict::pass(),
         Err(e) => Verdict::fail(format!("GET /v2/: {e}")),
     };

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use oci_distribution::http::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderName};
 use oci_distribution::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use oci_distribution::{Body, Client};
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::Digest;
 
 use super::data::digest_of;
@@ -162,7 +162,7 @@ pub(super) fn header(name: HeaderName, value: &str) -> HeaderMap {
 /// request that got no answer.
 pub(super) async fn send(
     client: &Client,
-    repository: &Reference,
+    repository: &Repository,
     method: Method,
     target: &str,
     headers: HeaderMap,
@@ -177,7 +177,7 @@ pub(super) async fn send(
     let request = format!("{method} {}", shown(target));
     let body = if body.is_empty() { Body::empty() } else { Body::from_bytes(body) };
     let response = client
-        .execute(repository, method, target, headers, body, &scopes)
+        .execute(&repository.registry(), method, target, headers, body, &scopes)
         .await
         .map_err(|e| format!("{request}: no answer: {e}"))?;
     let (parts, body) = response.into_parts();

@@ -14,7 +14,6 @@ use http_body::{Body as _, Frame, SizeHint};
 use oci_spec_types::{Digest, Verifier};
 
 use super::range::{ContentRange, parse_content_range, range_from};
-use crate::exchange::BoxFuture;
 use crate::progress::Reporter;
 use crate::transport::ResponseBody;
 use crate::{Body, Client, Error, ErrorKind, Result};
@@ -80,8 +79,18 @@ enum State {
     Reading(ResponseBody),
     /// Every byte was delivered: the body must end without more data.
     Draining(ResponseBody),
-    Reconnecting(BoxFuture<'static, Result<ResponseBody>>),
+    /// A task, so that the stream stays `Sync` (a boxed future is not).
+    Reconnecting(Reconnect),
     Done,
+}
+
+/// A reconnect running as a task, cancelled when the stream is dropped.
+struct Reconnect(tokio::task::JoinHandle<Result<ResponseBody>>);
+
+impl Drop for Reconnect {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl BlobStream {
@@ -162,12 +171,12 @@ impl BlobStream {
     }
 
     /// The whole content, verified, when it is at most `limit` bytes (an error of kind
-    /// [`SizeMismatch`](ErrorKind::SizeMismatch) otherwise). For small blobs such as
-    /// image configurations; stream large ones.
+    /// [`Limit`](ErrorKind::Limit) otherwise). For small blobs such as image
+    /// configurations; stream large ones.
     pub async fn bytes(mut self, limit: usize) -> Result<Bytes> {
         let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
         let too_big = |this: &Self| {
-            Error::new(ErrorKind::SizeMismatch, format!("{}: larger than {limit} bytes", this.context()))
+            Error::new(ErrorKind::Limit, format!("{}: larger than {limit} bytes", this.context()))
         };
         if self.size.is_some_and(|size| size > limit_u64) {
             return Err(too_big(&self));
@@ -264,10 +273,10 @@ impl BlobStream {
         self.resumed_at = self.received;
         let (client, uri, scopes) = (self.client.clone(), self.uri.clone(), self.scopes.clone());
         let (offset, size, context) = (self.received, self.size, self.context());
-        self.state = State::Reconnecting(Box::pin(async move {
+        self.state = State::Reconnecting(Reconnect(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             reconnect(&client, uri, &scopes, offset, size, &context).await
-        }));
+        })));
         Ok(())
     }
 
@@ -276,9 +285,13 @@ impl BlobStream {
         loop {
             match &mut self.state {
                 State::Done => return Poll::Ready(None),
-                State::Reconnecting(future) => match ready!(future.as_mut().poll(cx)) {
-                    Ok(body) => self.state = State::Reading(body),
-                    Err(e) => return self.fail(e),
+                State::Reconnecting(task) => match ready!(Pin::new(&mut task.0).poll(cx)) {
+                    Ok(Ok(body)) => self.state = State::Reading(body),
+                    Ok(Err(e)) => return self.fail(e),
+                    Err(e) => {
+                        return self
+                            .fail(Error::new(ErrorKind::Connect, "resuming the download").with_source(e));
+                    }
                 },
                 State::Draining(body) => match ready!(Pin::new(body).poll_frame(cx)) {
                     Some(Ok(frame)) if frame.data_ref().is_none_or(Bytes::is_empty) => {}

@@ -1,6 +1,5 @@
 //! What a push sends: bytes, or a stream read once and verified as it is read.
 
-use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
@@ -9,156 +8,10 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use oci_spec_types::{Descriptor, Digest, Verifier};
-use tokio::io::AsyncRead;
 
+use crate::body::{BoxStream as BoxBody, Parts};
 use crate::progress::Reporter;
 use crate::{Body, Error, ErrorKind, Result};
-
-type BoxBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send + 'static>>;
-
-/// How much a reader-backed stream reads at a time.
-const READ_SIZE: usize = 128 * 1024;
-
-/// The content of a blob to push: bytes, or a stream of known or unknown length.
-///
-/// Bytes can be sent again: after a `401` that needs new credentials, or from the
-/// registry's offset after it lost track of a chunked upload. A stream is read once,
-/// with bounded buffers (one chunk at most, in a chunked upload), and hashed as it is
-/// read: the piece that completes it is sent only once the digest matched the
-/// descriptor's.
-pub struct BlobContent {
-    kind: Kind,
-}
-
-enum Kind {
-    Bytes(Bytes),
-    Stream { body: BoxBody, len: Option<u64> },
-}
-
-impl BlobContent {
-    /// Content held in memory.
-    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Self { kind: Kind::Bytes(bytes.into()) }
-    }
-
-    /// Content streamed from `body`, of `len` bytes when known. A [`BlobStream`] from a
-    /// pull is such a body: pushing it copies a blob without holding it.
-    ///
-    /// Errors of `body` that are this crate's [`Error`] keep their kind; others become
-    /// errors of kind [`Io`](ErrorKind::Io).
-    ///
-    /// [`BlobStream`]: crate::BlobStream
-    pub fn from_body<B>(body: B, len: Option<u64>) -> Self
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let body = body.map_err(|e| {
-            let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-            match e.downcast::<Error>() {
-                Ok(ours) => *ours,
-                Err(other) => Error::new(ErrorKind::Io, "reading the blob content").with_source(other),
-            }
-        });
-        Self { kind: Kind::Stream { body: Box::pin(body), len } }
-    }
-
-    /// Content read from `reader` (a file, a pipe), of `len` bytes when known.
-    pub fn from_reader<R>(reader: R, len: Option<u64>) -> Self
-    where
-        R: AsyncRead + Send + 'static,
-    {
-        Self {
-            kind: Kind::Stream { body: Box::pin(ReaderBody { reader: Box::pin(reader), done: false }), len },
-        }
-    }
-
-    /// The length, when known.
-    #[must_use]
-    pub fn len(&self) -> Option<u64> {
-        match &self.kind {
-            Kind::Bytes(b) => Some(b.len() as u64),
-            Kind::Stream { len, .. } => *len,
-        }
-    }
-
-    /// Whether the content is known to be empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == Some(0)
-    }
-
-    /// Whether the content can be sent again (bytes can, streams cannot).
-    #[must_use]
-    pub fn is_replayable(&self) -> bool {
-        matches!(self.kind, Kind::Bytes(_))
-    }
-}
-
-impl From<Bytes> for BlobContent {
-    fn from(bytes: Bytes) -> Self {
-        Self::from_bytes(bytes)
-    }
-}
-
-impl From<Vec<u8>> for BlobContent {
-    fn from(bytes: Vec<u8>) -> Self {
-        Self::from_bytes(bytes)
-    }
-}
-
-impl From<&'static [u8]> for BlobContent {
-    fn from(bytes: &'static [u8]) -> Self {
-        Self::from_bytes(bytes)
-    }
-}
-
-impl fmt::Debug for BlobContent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            Kind::Bytes(b) => write!(f, "BlobContent::Bytes({} bytes)", b.len()),
-            Kind::Stream { len, .. } => write!(f, "BlobContent::Stream({len:?})"),
-        }
-    }
-}
-
-/// Adapts an [`AsyncRead`] into a body of `READ_SIZE` frames.
-struct ReaderBody {
-    reader: Pin<Box<dyn AsyncRead + Send>>,
-    done: bool,
-}
-
-impl http_body::Body for ReaderBody {
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>>>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        let mut buf = BytesMut::zeroed(READ_SIZE);
-        let mut read = tokio::io::ReadBuf::new(&mut buf);
-        let result = ready!(self.reader.as_mut().poll_read(cx, &mut read));
-        let n = read.filled().len();
-        match result {
-            Err(e) => {
-                Poll::Ready(Some(Err(Error::new(ErrorKind::Io, "reading the blob content").with_source(e))))
-            }
-            Ok(()) if n == 0 => {
-                self.done = true;
-                Poll::Ready(None)
-            }
-            Ok(()) => {
-                buf.truncate(n);
-                Poll::Ready(Some(Ok(Frame::data(buf.freeze()))))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.done
-    }
-}
 
 /// Counts and hashes streamed content against a descriptor.
 pub(crate) struct Tally {
@@ -312,11 +165,7 @@ enum Source {
 impl Content {
     /// `content` for `descriptor`: bytes are checked now (size and digest), streams as
     /// they are read; a stream announcing another length than the descriptor's fails now.
-    pub(crate) fn new(
-        content: BlobContent,
-        descriptor: &Descriptor,
-        reporter: Arc<Reporter>,
-    ) -> Result<Self> {
+    pub(crate) fn new(content: Body, descriptor: &Descriptor, reporter: Arc<Reporter>) -> Result<Self> {
         let size = descriptor.size;
         if let Some(len) = content.len()
             && len != size
@@ -328,13 +177,13 @@ impl Content {
             return Err(Error::new(ErrorKind::SizeMismatch, what));
         }
         let mut tally = Tally::new(descriptor, reporter)?;
-        let source = match content.kind {
-            Kind::Bytes(bytes) => {
+        let source = match content.into_parts() {
+            Parts::Bytes(bytes) => {
                 tally.feed(&bytes)?;
                 tally.end()?;
                 Source::Bytes(bytes)
             }
-            Kind::Stream { body, len } => Source::Stream {
+            Parts::Stream { body, len } => Source::Stream {
                 body: Some(body),
                 len,
                 tally: Arc::new(Mutex::new(tally)),
@@ -410,7 +259,7 @@ impl Content {
                     body.take().filter(|_| lock(tally).read == 0).ok_or_else(|| self::consumed(size))?;
                 let len = if announce { Some(size) } else { *len };
                 let verifying = VerifyingBody { inner, tally: Arc::clone(tally) };
-                Ok((Body::stream(verifying, len), len))
+                Ok((Body::from_stream(Box::pin(verifying), len), len))
             }
         }
     }

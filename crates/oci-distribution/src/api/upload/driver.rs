@@ -6,7 +6,7 @@ use std::future::Future;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::Digest;
 
 use super::content::Content;
@@ -83,7 +83,7 @@ impl<E: Exchanger> Upload<'_, E> {
     pub(crate) async fn try_mount(
         &mut self,
         url: Uri,
-        from: Option<&Reference>,
+        from: Option<&Repository>,
     ) -> Result<Option<PushOutcome>> {
         match start(self.exchanger, self.origin, self.digest, url, HeaderMap::new(), Body::empty()).await {
             Ok(Started::Created) => {

@@ -1,7 +1,7 @@
 //! Cross-repository mounts (`POST ?mount=<digest>&from=<repository>`).
 
 use http::HeaderMap;
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::{Descriptor, Digest};
 
 use super::driver;
@@ -21,7 +21,7 @@ pub enum MountOutcome {
 }
 
 /// The query of a mount: `mount=<digest>`, and `from=<repository>` when one is named.
-pub(super) fn mount_query(digest: &Digest, from: Option<&Reference>) -> String {
+pub(super) fn mount_query(digest: &Digest, from: Option<&Repository>) -> String {
     match from {
         Some(from) => format!("mount={digest}&from={}", from.path()),
         None => format!("mount={digest}"),
@@ -43,19 +43,19 @@ impl Client {
     /// [`PushOptions::mount_from`](super::PushOptions::mount_from).
     pub async fn mount_blob(
         &self,
-        target: &Reference,
+        target: &Repository,
         descriptor: &Descriptor,
-        from: Option<&Reference>,
+        from: Option<&Repository>,
     ) -> Result<MountOutcome> {
         let digest = &descriptor.digest;
-        let url = uploads_url(self, target, &mount_query(digest, from))?;
+        let url = uploads_url(self, target, &mount_query(digest, from)).await?;
         if let Some(from) = from.filter(|f| f.endpoint_host() != target.endpoint_host()) {
             let context = format!("POST {url}: cannot mount from {from}, which is on another registry");
             return Err(Error::new(ErrorKind::InvalidInput, context));
         }
         let scopes = push_scopes(target, from);
         let registry = Registry { client: self, scopes: &scopes };
-        let origin = uploads_url(self, target, "")?;
+        let origin = uploads_url(self, target, "").await?;
         match driver::start(&registry, &origin, digest, url, HeaderMap::new(), Body::empty()).await? {
             Started::Created => Ok(MountOutcome::Mounted),
             Started::Session { location, .. } => {

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::BodyExt as _;
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::{Descriptor, MediaType};
 
-use super::content::{BlobContent, Content};
+use super::content::Content;
 use super::driver::{Exchanger, Upload};
 use super::state::Answer;
 use super::{PushOutcome, UploadPolicy, UploadStats};
@@ -105,9 +105,9 @@ fn descriptor(bytes: &[u8]) -> Descriptor {
 }
 
 /// A stream of `bytes` in frames of `frame` bytes, of unknown length.
-fn stream(bytes: &Bytes, frame: usize) -> BlobContent {
+fn stream(bytes: &Bytes, frame: usize) -> Body {
     let frames = bytes.chunks(frame).map(Bytes::copy_from_slice).collect();
-    BlobContent::from_body(Frames(frames), None)
+    Body::from_body(Frames(frames), None)
 }
 
 /// A body yielding the given frames.
@@ -128,7 +128,7 @@ impl http_body::Body for Frames {
 async fn push(
     script: &Script,
     descriptor: &Descriptor,
-    content: BlobContent,
+    content: Body,
     policy: UploadPolicy,
     mount: bool,
 ) -> Result<PushOutcome> {
@@ -147,7 +147,7 @@ async fn push(
         stats: UploadStats { policy, ..UploadStats::default() },
     };
     if mount {
-        let from = Reference::parse_strict("r.test:5000/other").unwrap();
+        let from = Repository::parse_strict("r.test:5000/other").unwrap();
         let url = format!("{ORIGIN}?mount={}&from=other", descriptor.digest).parse().unwrap();
         if let Some(outcome) = upload.try_mount(url, Some(&from)).await? {
             return Ok(outcome);
@@ -429,7 +429,7 @@ async fn refusals_cancel_the_session() {
 async fn streamed_sends_one_patch_then_an_empty_put() {
     let blob = data(10);
     let d = descriptor(&blob);
-    for (content, length) in [(BlobContent::from(blob.clone()), Some("10")), (stream(&blob, 3), None)] {
+    for (content, length) in [(Body::from(blob.clone()), Some("10")), (stream(&blob, 3), None)] {
         let script = Script::new(vec![(202, loc("/u1")), (202, vec![]), (201, vec![])]);
         let stats = uploaded(push(&script, &d, content, UploadPolicy::Streamed, false).await.unwrap());
         script.assert_done();
@@ -498,7 +498,7 @@ async fn an_empty_blob_is_committed_with_an_empty_put() {
     for policy in [UploadPolicy::Chunked { chunk_size: 4 }, UploadPolicy::Monolithic, UploadPolicy::Streamed]
     {
         let script = Script::new(vec![(202, loc("/u1")), (201, vec![])]);
-        let content = BlobContent::from_body(http_body_util::Empty::<Bytes>::new(), None);
+        let content = Body::from_body(http_body_util::Empty::<Bytes>::new(), None);
         push(&script, &d, content, policy, false).await.unwrap();
         script.assert_done();
         assert_eq!(script.lines()[1], put_url("/u1", &d), "{policy:?}");

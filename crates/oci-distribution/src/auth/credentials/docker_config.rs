@@ -7,10 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
-use super::{
-    Credential, CredentialFuture, CredentialSource, DOCKER_HUB_KEY, HelperRunner, is_docker_hub,
-    namespace_keys, registry_keys,
-};
+use super::{Credential, CredentialFuture, CredentialSource, HelperRunner, namespace_keys, registry_keys};
+use oci_reference::docker_hub::{self, is_docker_hub};
+
 use crate::{Error, ErrorKind, Result};
 
 /// The parsed content of a docker `config.json` or podman `auth.json`.
@@ -140,7 +139,7 @@ impl DockerConfig {
         }
         let keys = registry_keys(registry);
         let server_url =
-            if is_docker_hub(registry) { DOCKER_HUB_KEY.to_owned() } else { registry.to_owned() };
+            if is_docker_hub(registry) { docker_hub::CONFIG_KEY.to_owned() } else { registry.to_owned() };
         if let Some(helper) = keys.iter().find_map(|key| self.credential_helper(key)) {
             return helpers.get(helper, &server_url).await;
         }

@@ -47,6 +47,8 @@ use std::sync::Arc;
 pub use docker_config::{AuthFile, DockerConfig, encode_auth};
 pub use helper::HelperRunner;
 
+use oci_reference::docker_hub::{self, is_docker_hub};
+
 use crate::Result;
 
 /// The future a [`CredentialSource`] returns.
@@ -146,24 +148,20 @@ impl<T: CredentialSource + ?Sized> CredentialSource for Box<T> {
     }
 }
 
-/// The key docker writes for Docker Hub (`docker login` with no server).
-pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
-
-/// The names of Docker Hub as a registry host.
-const DOCKER_HUB_HOSTS: &[&str] = &["docker.io", "index.docker.io", "registry-1.docker.io"];
-
-/// Whether `registry` names Docker Hub (`docker.io`, `index.docker.io`,
-/// `registry-1.docker.io` or the key `https://index.docker.io/v1/`).
-#[must_use]
-pub fn is_docker_hub(registry: &str) -> bool {
-    registry == DOCKER_HUB_KEY || DOCKER_HUB_HOSTS.iter().any(|h| registry.eq_ignore_ascii_case(h))
+/// The key a registry host is known by in lookups: [`docker_hub::DOMAIN`] for every
+/// name of Docker Hub, the host in lowercase otherwise.
+fn host_key(registry: &str) -> String {
+    if is_docker_hub(registry) { docker_hub::DOMAIN.to_owned() } else { registry.to_ascii_lowercase() }
 }
 
 /// The keys a registry is stored under, most specific first: for Docker Hub the
 /// `https://index.docker.io/v1/` key and then each host alias, otherwise the host alone.
 pub(crate) fn registry_keys(registry: &str) -> Vec<String> {
     if is_docker_hub(registry) {
-        std::iter::once(DOCKER_HUB_KEY).chain(DOCKER_HUB_HOSTS.iter().copied()).map(str::to_owned).collect()
+        std::iter::once(docker_hub::CONFIG_KEY)
+            .chain(docker_hub::HOSTS.iter().copied())
+            .map(str::to_owned)
+            .collect()
     } else {
         vec![registry.to_ascii_lowercase()]
     }
@@ -173,7 +171,7 @@ pub(crate) fn registry_keys(registry: &str) -> Vec<String> {
 /// `r/a/b/c`, `r/a/b`, `r/a` (containers/image's `authKeyLookupOrder`).
 pub(crate) fn namespace_keys(registry: &str, repository: Option<&str>) -> Vec<String> {
     let Some(repository) = repository.filter(|r| !r.is_empty()) else { return Vec::new() };
-    let host = if is_docker_hub(registry) { "docker.io".to_owned() } else { registry.to_ascii_lowercase() };
+    let host = host_key(registry);
     let mut keys = Vec::new();
     let mut path = repository;
     loop {
@@ -210,16 +208,14 @@ impl StaticCredentials {
     /// Adds or replaces the credential of `key` (see [`with`](Self::with)).
     pub fn insert(&mut self, key: &str, credential: Credential) {
         let key = match key.split_once('/') {
-            Some((host, rest)) if is_docker_hub(host) => format!("docker.io/{rest}"),
-            _ if is_docker_hub(key) => "docker.io".to_owned(),
-            _ => key.to_ascii_lowercase(),
+            Some((host, rest)) if is_docker_hub(host) => format!("{}/{rest}", docker_hub::DOMAIN),
+            _ => host_key(key),
         };
         self.entries.insert(key, credential);
     }
 
     fn lookup(&self, registry: &str, repository: Option<&str>) -> Option<Credential> {
-        let host =
-            if is_docker_hub(registry) { "docker.io".to_owned() } else { registry.to_ascii_lowercase() };
+        let host = host_key(registry);
         namespace_keys(registry, repository)
             .iter()
             .chain(std::iter::once(&host))
@@ -371,7 +367,7 @@ mod tests {
         assert!(namespace_keys("r", None).is_empty() && namespace_keys("r", Some("")).is_empty());
         assert_eq!(
             registry_keys("index.docker.io"),
-            [DOCKER_HUB_KEY, "docker.io", "index.docker.io", "registry-1.docker.io"]
+            [docker_hub::CONFIG_KEY, "docker.io", "index.docker.io", "registry-1.docker.io"]
         );
         assert_eq!(registry_keys("Ghcr.io"), ["ghcr.io"]);
     }

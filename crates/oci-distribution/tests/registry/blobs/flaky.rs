@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use oci_distribution::auth::AuthConfig;
 use oci_distribution::{Client, ErrorKind, ProxyConfig, PullOptions, TransportConfig};
-use oci_reference::Reference;
+use oci_reference::Repository;
 use oci_spec_types::{Descriptor, Digest};
 use tokio::net::TcpListener;
 
@@ -142,9 +142,8 @@ impl Flaky {
         Self { addr, ranges }
     }
 
-    fn reference(&self) -> Reference {
-        Reference::parse_strict(&format!("{}/flaky/blob", self.addr))
-            .expect("a reference to the flaky server")
+    fn reference(&self) -> Repository {
+        Repository::parse_strict(&format!("{}/flaky/blob", self.addr)).expect("the flaky server's repository")
     }
 
     fn ranges(&self) -> Vec<Option<String>> {
@@ -181,7 +180,7 @@ fn client() -> Client {
     let transport = TransportConfig::default()
         .with_proxy(ProxyConfig::none())
         .with_stall_timeout(Duration::from_millis(300));
-    Client::builder().transport(transport).auth(AuthConfig::default()).build().expect("a client")
+    Client::builder().transport(transport).auth(AuthConfig::anonymous()).build().expect("a client")
 }
 
 fn offset_of(range: Option<&String>) -> u64 {

@@ -1,9 +1,11 @@
-//! Every case of `conformance/vectors/auth_and_credentials.json` through the public
-//! `auth` API, by the checks of `cargo xtask conformance auth` (the suite module is
-//! shared): challenge parsing, scope normalization, docker `config.json` lookups (the
-//! fixtures written to temporary files and loaded from there).
+//! Every case of `conformance/vectors/auth_and_credentials.json` by the checks of
+//! `cargo xtask conformance auth` (the suite module is shared; it names the crate
+//! `oci_distribution`, see `lib.rs`): challenge parsing, scope normalization, docker
+//! `config.json` lookups (the fixtures written to temporary files and loaded from
+//! there). A unit test, so that the suite reaches the crate's internals without the
+//! `unstable-internals` feature.
 
-#![allow(clippy::unwrap_used)] // a test binary: a panic is a failing test with its message
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
@@ -11,11 +13,11 @@ use oci_distribution::auth::credentials::DockerConfig;
 use serde_json::{Value, json};
 
 #[allow(unreachable_pub, dead_code)]
-#[path = "../../../xtask/src/conformance/case.rs"]
+#[path = "../../../../xtask/src/conformance/case.rs"]
 mod case;
 
 #[allow(unreachable_pub, dead_code)]
-#[path = "../../../xtask/src/conformance/auth.rs"]
+#[path = "../../../../xtask/src/conformance/auth.rs"]
 mod auth;
 
 use case::{Case, CaseNames, Outcome};

@@ -1,5 +1,7 @@
 //! Every case of the four reference vector files in `conformance/vectors/`, through the
-//! same checks as `cargo xtask conformance reference` (the suite module is shared).
+//! same checks as `cargo xtask conformance reference` (the suite module is shared). A
+//! unit test, so that the suite reaches the grammar productions without the
+//! `unstable-grammar` feature (the crate is `oci_reference` to it, see `lib.rs`).
 
 use std::path::Path;
 

@@ -2,26 +2,19 @@
 //! the run (HTTP/2 by ALPN, HTTP/1.1 fallback, client certificates), stalls, a CONNECT
 //! proxy over TCP and over TLS, and a SOCKS5 proxy. Retries are in `retry.rs`.
 
-#![allow(clippy::unwrap_used, missing_docs, dead_code)]
-
-#[path = "transport/peers.rs"]
-mod peers;
-#[path = "transport/socks.rs"]
-mod socks;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
+use crate::transport::{ResponseBody, Transport, TransportConfig};
+use crate::{Body, ErrorKind, ProxyConfig};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use oci_distribution::transport::{ResponseBody, Transport, TransportConfig};
-use oci_distribution::{Body, ErrorKind, ProxyConfig};
 use tokio::net::TcpListener;
 
-use peers::{Server, Stall, echo, handler, pki, proxy, proxy_over, reply, serve};
-use socks::socks;
+use super::peers::{Server, Stall, echo, handler, pki, proxy, proxy_over, reply, serve};
+use super::socks::socks;
 
 // ---------------------------------------------------------------- helpers
 
@@ -59,24 +52,21 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 async fn plain_http_to_loopback_by_default_with_pooled_connections() {
     let server = serve(None, 0, echo()).await;
     let t = Transport::new(config()).unwrap();
-    assert_eq!(t.scheme_for(&server.addr.to_string()), "http");
+    assert_eq!(t.scheme(&server.addr.to_string()).await, "http", "it does not speak TLS");
     for _ in 0..3 {
         let response = t.send(get(&server.url("http", "/v2/"))).await.unwrap();
         assert_eq!(response.version(), Version::HTTP_11);
         let want = format!("GET /v2/ HTTP/1.1 oci-distribution/{}", env!("CARGO_PKG_VERSION"));
         assert_eq!(text(response).await, want);
     }
-    assert_eq!(server.connections.load(SeqCst), 1, "the connection is pooled");
+    assert_eq!(server.connections.load(SeqCst), 2, "the probe's, then one pooled connection");
 }
 
 #[tokio::test]
 async fn https_with_a_custom_ca_negotiates_http2() {
     let server = serve(Some(Arc::clone(&pki().server)), 0, echo()).await;
     let t = Transport::new(tls_config()).unwrap();
-    assert_eq!(
-        Transport::new(tls_config().with_plain_http_loopback(false)).unwrap().scheme_for("127.0.0.1"),
-        "https"
-    );
+    assert_eq!(t.scheme(&server.addr.to_string()).await, "https", "found by a probe");
     let response = t.send(get(&server.url("https", "/v2/"))).await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
     assert!(text(response).await.starts_with("GET /v2/ HTTP/2.0 oci-distribution/"));
@@ -182,7 +172,7 @@ async fn bodies_are_read_up_to_a_limit() {
     assert_eq!(body.bytes(10).await.unwrap(), "0123456789");
     let body = t.send(get(&server.url("http", "/"))).await.unwrap().into_body();
     let e = body.bytes(9).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::SizeMismatch, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Limit, "{e}");
 }
 
 #[tokio::test]
@@ -233,7 +223,7 @@ async fn plain_http_goes_to_the_proxy_in_absolute_form() {
     let (proxy_addr, seen) = proxy().await;
     let proxies = ProxyConfig::none().with_http_proxy(format!("a%20b:c@{proxy_addr}"));
     let t = Transport::new(config().with_proxy(proxies).with_plain_http_host("registry.test")).unwrap();
-    assert_eq!(t.scheme_for("registry.test:5000"), "http");
+    assert_eq!(t.scheme("registry.test:5000").await, "http");
     let response = t.send(get("http://registry.test:5000/v2/?n=1")).await.unwrap();
     assert_eq!(text(response).await, "GET http://registry.test:5000/v2/?n=1 HTTP/1.1");
     // base64("a b:c")

@@ -2,21 +2,16 @@
 //! when, pauses a registry asks for hold every request to it, and a request stops
 //! retrying when its time is up.
 
-#![allow(clippy::unwrap_used, missing_docs, dead_code)]
-
-#[path = "transport/peers.rs"]
-mod peers;
-
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
+use crate::transport::{ResponseBody, Transport, TransportConfig};
+use crate::{Body, ErrorKind, ProxyConfig, RetryPolicy};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt as _, Full};
-use oci_distribution::transport::{ResponseBody, Transport, TransportConfig};
-use oci_distribution::{Body, ErrorKind, ProxyConfig, RetryPolicy};
+use http_body_util::Full;
 
-use peers::{echo, scripted, serve};
+use super::peers::{echo, scripted, serve};
 
 fn transport() -> Transport {
     Transport::new(TransportConfig::default().with_proxy(ProxyConfig::none())).unwrap()
@@ -147,8 +142,8 @@ async fn replays_bytes_but_never_a_stream_or_a_post() {
     assert_eq!(*seen.lock().unwrap(), ["layer bytes", "layer bytes"]);
 
     let (server, seen) = scripted(&[(503, ""), (201, "")]).await;
-    let stream = Full::new(Bytes::from_static(b"streamed")).map_err(|never| match never {});
-    let put = Request::put(server.url("http", "/blob")).body(Body::stream(stream, Some(8))).unwrap();
+    let stream = Full::new(Bytes::from_static(b"streamed"));
+    let put = Request::put(server.url("http", "/blob")).body(Body::from_body(stream, Some(8))).unwrap();
     let response = t.send_with_retry(put, &fast()).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(*seen.lock().unwrap(), ["streamed"]);
@@ -158,6 +153,14 @@ async fn replays_bytes_but_never_a_stream_or_a_post() {
     let response = t.send_with_retry(post, &fast()).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // A POST marked safe to repeat (an upload POST) is retried like a PUT.
+    let (server, seen) = scripted(&[(503, "1"), (429, ""), (202, "")]).await;
+    let mut post = Request::post(server.url("http", "/uploads/")).body(Body::empty()).unwrap();
+    post.extensions_mut().insert(crate::retry::RetrySafe);
+    let response = t.send_with_retry(post, &fast()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(seen.lock().unwrap().len(), 3);
 }
 
 #[tokio::test]

@@ -15,14 +15,14 @@ pub(crate) struct Socks {
     /// `user NAME:PASSWORD`) and what it asked for (`CONNECT domain registry.test:443`,
     /// `CONNECT ipv4 192.0.2.1:443`); `no acceptable method` or `bad password` when the
     /// handshake ended early.
-    pub(crate) seen: crate::peers::Log,
+    pub(crate) seen: super::peers::Log,
 }
 
 /// A SOCKS5 proxy that requires `credentials` (user, password) when given, and answers
 /// every `CONNECT` with `reply` (0 to connect).
 pub(crate) async fn socks(credentials: Option<(&'static str, &'static str)>, reply: u8) -> Socks {
     let (addr, seen) =
-        crate::peers::listen(move |client, log| async move { serve(client, credentials, reply, &log).await })
+        super::peers::listen(move |client, log| async move { serve(client, credentials, reply, &log).await })
             .await;
     Socks { addr, seen }
 }

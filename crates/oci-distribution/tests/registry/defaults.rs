@@ -1,0 +1,106 @@
+//! The paved path to the TLS registry: a client built with every default trusts the
+//! system's store, which a user points at their CA with `SSL_CERT_FILE`, or given the CA
+//! explicitly; the registry is on loopback and is found to speak TLS. A client that
+//! cannot make any TLS setup says so when it is built.
+//!
+//! `SSL_CERT_FILE` is read by the process, so each case runs in a child process of this
+//! test binary with the variable set (the test re-runs itself with `--exact`).
+
+use std::process::Command;
+
+use oci_distribution::{Client, ErrorKind, ListOptions, TransportConfig};
+use oci_reference::Registry;
+
+/// Set in the child process to the case it runs.
+const CHILD: &str = "OCI_TEST_DEFAULTS_CHILD";
+const TEST: &str = "defaults::ssl_cert_file_and_the_ca_option_reach_the_tls_registry";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The TLS registry's host and the CA file, or `None` (skipped; a failure under
+/// `OCI_REQUIRE_PEERS=1`).
+fn tls_registry() -> Option<(Registry, String)> {
+    let found = env("OCI_TEST_REGISTRY_TLS").zip(env("OCI_TEST_CA_FILE"));
+    let Some((url, ca)) = found else {
+        assert!(env("OCI_REQUIRE_PEERS").as_deref() != Some("1"), "no TLS registry but OCI_REQUIRE_PEERS=1");
+        eprintln!("skipped {TEST}: no TLS test registry (run under `cargo xtask test`)");
+        return None;
+    };
+    let host = url.trim_start_matches("https://").trim_end_matches('/');
+    Some((Registry::parse(host).expect("the registry's host"), ca))
+}
+
+/// A chain of error messages, as a reporter prints it.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out = format!("{out}: {s}");
+        source = s.source();
+    }
+    out
+}
+
+#[test]
+fn ssl_cert_file_and_the_ca_option_reach_the_tls_registry() {
+    if let Some(case) = env(CHILD) {
+        return child(&case);
+    }
+    let Some((_, ca)) = tls_registry() else { return };
+    let empty = tempfile::NamedTempFile::new().expect("an empty file");
+    for (case, cert_file) in [("trusted", ca), ("no-roots", empty.path().display().to_string())] {
+        let out = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
+            .env(CHILD, case)
+            .env("SSL_CERT_FILE", cert_file)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .expect("running the child test");
+        let output =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && output.contains("1 passed"), "{case}:\n{output}");
+    }
+}
+
+fn child(case: &str) {
+    let Some((registry, ca)) = tls_registry() else { panic!("the child runs only with a TLS registry") };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    match case {
+        // `SSL_CERT_FILE` names the test CA: the default client trusts it, and finds the
+        // loopback registry speaks TLS.
+        "trusted" => {
+            let client = Client::builder().build().expect("a default client");
+            runtime.block_on(client.ping(&registry)).expect("a ping over TLS");
+            let nothing = registry.repository("no/such").expect("a repository");
+            let e = runtime
+                .block_on(client.tags(&nothing, ListOptions::default()))
+                .expect_err("no such repository");
+            assert!(e.context().starts_with(&format!("GET https://{registry}/")), "{e}");
+        }
+        // No root certificate at all: building the client fails at once, saying why; the
+        // explicit CA option is a root.
+        "no-roots" => {
+            let e = Client::builder().build().expect_err("no TLS setup");
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(e.to_string().contains("no root certificates"), "{e}");
+            let with_ca = Client::builder().transport(TransportConfig::default().with_ca_file(&ca)).build();
+            runtime.block_on(with_ca.expect("the CA is a root").ping(&registry)).expect("a ping");
+        }
+        other => panic!("unknown case {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_tls_registry_that_is_not_trusted_says_so() {
+    let Some((registry, _)) = tls_registry() else { return };
+    // The machine's store does not have the test CA.
+    let client = Client::builder().build().expect("a default client");
+    let e = client.ping(&registry).await.expect_err("an untrusted certificate");
+    assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+    assert!(e.to_string().contains(&format!("GET https://{registry}/v2/")), "spoken to over TLS: {e}");
+    let chain = chain(&e);
+    assert!(chain.contains("certificate"), "{chain}");
+    assert!(!chain.contains("HTTP request to an HTTPS server"), "{chain}");
+}
