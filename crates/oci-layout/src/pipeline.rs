@@ -23,6 +23,9 @@ pub(crate) const BUFFERS: usize = 4;
 /// helper and drops `W` there before returning.
 pub(crate) struct PipelinedWriter<W: Write + Send + 'static> {
     buf: Vec<u8>,
+    /// How much the chunk being filled takes: [`CHUNK`], less for the first one when
+    /// the writer's bytes do not start on a chunk boundary of the file.
+    fill_to: usize,
     mode: Mode<W>,
 }
 
@@ -117,7 +120,16 @@ impl<W> Drop for Helper<W> {
 
 impl<W: Write + Send + 'static> PipelinedWriter<W> {
     pub(crate) fn new(out: W) -> Self {
-        Self { buf: Vec::new(), mode: Mode::Inline(out) }
+        Self::starting_at(out, 0)
+    }
+
+    /// A writer whose first byte lands at `offset` in the file `out` writes: the first
+    /// chunk is cut short so that every later one starts on a multiple of [`CHUNK`] in
+    /// the file. The kernel copies writes that cover its large page-cache folios whole
+    /// much faster than writes that straddle them.
+    pub(crate) fn starting_at(out: W, offset: u64) -> Self {
+        let misalignment = usize::try_from(offset % CHUNK as u64).unwrap_or(0);
+        Self { buf: Vec::new(), fill_to: CHUNK - misalignment, mode: Mode::Inline(out) }
     }
 
     /// From now on, writes go straight to the writer on the caller's thread: for a
@@ -182,11 +194,12 @@ impl<W: Write + Send + 'static> Write for PipelinedWriter<W> {
         }
         let mut rest = data;
         while !rest.is_empty() {
-            let n = (CHUNK - self.buf.len()).min(rest.len());
+            let n = (self.fill_to - self.buf.len()).min(rest.len());
             self.buf.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
-            if self.buf.len() == CHUNK {
+            if self.buf.len() == self.fill_to {
                 self.dispatch()?;
+                self.fill_to = CHUNK;
             }
         }
         Ok(data.len())
@@ -230,6 +243,36 @@ mod tests {
             w.finish().unwrap();
             assert!(*out.0.lock().unwrap() == data, "length {len}");
         }
+    }
+
+    /// Records the length of each write it gets.
+    #[derive(Clone, Default)]
+    struct Lengths(Arc<Mutex<Vec<usize>>>);
+
+    impl Write for Lengths {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_end_on_the_files_chunk_boundaries() {
+        let out = Lengths::default();
+        let mut w = PipelinedWriter::starting_at(out.clone(), 5 * CHUNK as u64 + 3072);
+        for piece in vec![7u8; 3 * CHUNK].chunks(100_000) {
+            w.write_all(piece).unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(*out.0.lock().unwrap(), [CHUNK - 3072, CHUNK, CHUNK, 3072]);
+        let aligned = Lengths::default();
+        let mut w = PipelinedWriter::starting_at(aligned.clone(), 2 * CHUNK as u64);
+        w.write_all(&vec![7u8; 2 * CHUNK]).unwrap();
+        w.finish().unwrap();
+        assert_eq!(*aligned.0.lock().unwrap(), [CHUNK, CHUNK]);
     }
 
     #[test]

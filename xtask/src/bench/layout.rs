@@ -11,8 +11,10 @@
 //! appends `index.json` to the staging archive and swaps it into place. Reading
 //! streams every layer through the verifying reader (so it hashes too). Before each
 //! timed write (the disk's and the layouts'), dirty pages are flushed (`sync`) and as
-//! many bytes as the write will need are written and deleted, untimed, so that every
-//! write starts from the same warm page cache (see `warm_up`). Peak memory is the
+//! many bytes as the write will need (1 GiB: both drivers write each byte once) are
+//! written and deleted, untimed, so that every write starts from the same warm page
+//! cache (see `warm_up`). The drivers' rounds are interleaved, three each, and the best
+//! round of each phase is reported. Peak memory is the
 //! process's `VmHWM`, reset before each phase where Linux allows it
 //! (`/proc/self/clear_refs`).
 //!
@@ -37,9 +39,15 @@ const CHUNK: usize = 1024 * 1024;
 /// The tag of the image.
 const TAG: &str = "bench";
 
+/// Rounds of each driver's write and read, interleaved (dir, tar, dir, tar, ...): each
+/// phase's best round is reported, so that both drivers are measured in the same
+/// conditions of a shared machine, neither always after the other.
+const ROUNDS: usize = 3;
+
 /// Runs the workload for the directory and the tar driver and prints the limits, then
 /// per driver and phase `bench layout-<phase>-<driver>: X MB/s (sha256 Y MB/s, ratio R;
-/// disk D MB/s, ratio R2); peak memory Z MiB` (no disk figure for reads).
+/// disk D MB/s, ratio R2); peak memory Z MiB` (no disk figure for reads), the best of
+/// [`ROUNDS`] interleaved rounds.
 pub fn run() -> Result<(), String> {
     let scratch = Scratch::new()?;
     let sha256 = sha256_mb_per_s();
@@ -52,27 +60,55 @@ pub fn run() -> Result<(), String> {
         "bench layout-limits: sha256 {sha256:.0} MB/s, disk write {disk:.0} MB/s in {}{build}",
         scratch.0.display()
     );
-    for driver in ["dir", "tar"] {
-        let path = scratch.0.join(format!("layout-{driver}"));
-        settle();
-        warm_up(&scratch.0, if driver == "tar" { 2 } else { 1 })?;
-        reset_peak_memory();
-        let (bytes, elapsed) = write_layout(driver, &path, generation)?;
-        report(&format!("layout-write-{driver}"), bytes, elapsed, sha256, Some(disk));
-        settle();
-        reset_peak_memory();
-        let (bytes, elapsed) = read_layout(&path)?;
-        report(&format!("layout-read-{driver}"), bytes, elapsed, sha256, None);
-        let removed =
-            if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-        removed.map_err(|e| format!("{}: {e}", path.display()))?;
+    let drivers = ["dir", "tar"];
+    // Per driver: the best write and the best read.
+    let mut best = vec![[Best::default(); 2]; drivers.len()];
+    for _ in 0..ROUNDS {
+        for (i, driver) in drivers.iter().enumerate() {
+            let path = scratch.0.join(format!("layout-{driver}"));
+            settle();
+            warm_up(&scratch.0, 1)?;
+            reset_peak_memory();
+            let (bytes, elapsed) = write_layout(driver, &path, generation)?;
+            best[i][0].add(bytes, elapsed);
+            settle();
+            reset_peak_memory();
+            let (bytes, elapsed) = read_layout(&path)?;
+            best[i][1].add(bytes, elapsed);
+            let removed =
+                if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            removed.map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    for (driver, [write, read]) in drivers.iter().zip(best) {
+        report(&format!("layout-write-{driver}"), write, sha256, Some(disk));
+        report(&format!("layout-read-{driver}"), read, sha256, None);
     }
     Ok(())
 }
 
-fn report(name: &str, bytes: u64, elapsed: Duration, sha256: f64, disk: Option<f64>) {
-    let rate = mb_per_s(bytes, elapsed);
-    let peak = peak_memory_kib()
+/// The fastest round of a phase, and the highest peak memory of any round.
+#[derive(Debug, Clone, Copy, Default)]
+struct Best {
+    bytes: u64,
+    elapsed: Option<Duration>,
+    peak_kib: Option<u32>,
+}
+
+impl Best {
+    /// Takes in a round that moved `bytes` in `elapsed`, with the peak memory now.
+    fn add(&mut self, bytes: u64, elapsed: Duration) {
+        self.peak_kib = self.peak_kib.max(peak_memory_kib());
+        if self.elapsed.is_none_or(|best| elapsed < best) {
+            (self.bytes, self.elapsed) = (bytes, Some(elapsed));
+        }
+    }
+}
+
+fn report(name: &str, best: Best, sha256: f64, disk: Option<f64>) {
+    let rate = mb_per_s(best.bytes, best.elapsed.unwrap_or_default());
+    let peak = best
+        .peak_kib
         .map_or_else(|| "unknown".to_owned(), |kib| format!("{:.1} MiB", f64::from(kib) / 1024.0));
     let disk = disk.map(|d| format!("; disk {d:.0} MB/s, ratio {:.2}", rate / d)).unwrap_or_default();
     println!(

@@ -30,10 +30,25 @@ impl Client {
     /// An index without a matching entry is an error of kind
     /// [`PlatformNotFound`](ErrorKind::PlatformNotFound).
     ///
-    /// ```no_run
-    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
-    /// let reference = "registry.example/app:1.0".parse().unwrap();
-    /// let arm64 = client.get_manifest_for_platform(&reference, &"linux/arm64".parse().unwrap()).await?;
+    /// ```
+    /// use oci_reference::Reference;
+    /// use oci_spec_types::{Document, ImageIndex, Platform};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
+    /// # let repository: oci_reference::Repository = format!("{registry}/docs/platform").parse()?;
+    /// # client.push_blob(&repository, &config, b"{}".to_vec(), Default::default()).await?;
+    /// # let pushed = oci_spec_types::Document::new(oci_spec_types::ImageManifest::new(config.clone(), vec![]))?;
+    /// # client.put_manifest(&repository.with_tag("1.0")?, &pushed).await?;
+    /// # let arm64 = pushed.descriptor().with_platform("linux/arm64".parse()?);
+    /// # client.put_manifest(&repository.with_tag("multi")?, &Document::new(ImageIndex::new(vec![arm64]))?).await?;
+    /// let reference: Reference = format!("{registry}/docs/platform:multi").parse()?; // an index
+    /// let image = client.get_manifest_for_platform(&reference, &"linux/arm64".parse::<Platform>()?).await?;
+    /// assert_eq!(image.digest(), pushed.digest());
     /// # Ok(()) }
     /// ```
     pub async fn get_manifest_for_platform(
@@ -96,12 +111,33 @@ impl Client {
     /// platform the index's own annotations are returned. A reference with a digest
     /// pins the manifest; `platform` is not used for an image.
     ///
-    /// ```no_run
-    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
-    /// let reference = "registry.example/app:1.0".parse().unwrap();
-    /// let amd64 = "linux/amd64".parse().unwrap();
+    /// ```
+    /// use oci_reference::Reference;
+    /// use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType, Platform};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let repository: oci_reference::Repository = format!("{registry}/docs/annotations").parse()?;
+    /// # let mut config = ImageConfig::new(&"linux/amd64".parse::<Platform>()?);
+    /// # let mut labels = oci_spec_types::Annotations::new();
+    /// # labels.insert("org.opencontainers.image.version", "1.0-label");
+    /// # labels.insert("org.opencontainers.image.vendor", "Example");
+    /// # let mut exec = oci_spec_types::ExecConfig::default();
+    /// # exec.labels = Some(labels);
+    /// # config.config = Some(exec);
+    /// # let config = Document::new(config)?;
+    /// # client.push_blob(&repository, &config.descriptor(), config.bytes().clone(), Default::default()).await?;
+    /// # let mut manifest = ImageManifest::new(config.descriptor(), vec![]);
+    /// # manifest.annotations.insert("org.opencontainers.image.version", "1.0");
+    /// # client.put_manifest(&repository.with_tag("1.0")?, &Document::new(manifest)?).await?;
+    /// let reference: Reference = format!("{registry}/docs/annotations:1.0").parse()?;
+    /// let amd64 = "linux/amd64".parse::<Platform>()?;
     /// let annotations = client.annotations(&reference, Some(&amd64)).await?;
-    /// println!("version {:?}", annotations.version());
+    /// assert_eq!(annotations.version(), Some("1.0"));                 // the manifest's, over the label
+    /// assert_eq!(annotations.get("org.opencontainers.image.vendor"), Some("Example")); // a label
     /// # Ok(()) }
     /// ```
     pub async fn annotations(

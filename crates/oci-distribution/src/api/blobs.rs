@@ -126,20 +126,25 @@ impl Client {
     /// [`SizeMismatch`](ErrorKind::SizeMismatch) when the announced length is not the
     /// descriptor's size; reading the stream reports the rest.
     ///
-    /// ```no_run
-    /// # async fn pull(client: &oci_distribution::Client, layer: &oci_spec_types::Descriptor) -> oci_distribution::Result<()> {
+    /// ```
     /// use oci_distribution::PullOptions;
     /// use oci_reference::Repository;
     ///
-    /// let repository = Repository::parse_strict("registry.example/app").expect("a repository");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let layer = &oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::LAYER_TAR, &[7; 100_000]);
+    /// let repository: Repository = format!("{registry}/docs/get-blob").parse()?;
+    /// # client.push_blob(&repository, layer, vec![7; 100_000], Default::default()).await?;
     /// let mut blob = client.get_blob(&repository, layer, PullOptions::default()).await?;
     /// let mut written = 0;
     /// while let Some(chunk) = blob.next_chunk().await? {
     ///     written += chunk.len(); // write it out; commit once the loop ends without an error
     /// }
     /// assert_eq!(written as u64, layer.size);
-    /// # Ok(())
-    /// # }
+    /// # Ok(()) }
     /// ```
     pub async fn get_blob(
         &self,

@@ -173,16 +173,27 @@ impl Client {
     /// [`DigestMismatch`](ErrorKind::DigestMismatch)), and the answer may come from the
     /// client's cache of responses addressed by digest.
     ///
-    /// ```no_run
-    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// ```
+    /// use oci_reference::Reference;
     /// use oci_spec_types::Manifest;
     ///
-    /// let reference = "registry.example/app:1.0".parse().unwrap();
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
+    /// # let repository: oci_reference::Repository = format!("{registry}/docs/get-manifest").parse()?;
+    /// # client.push_blob(&repository, &config, b"{}".to_vec(), Default::default()).await?;
+    /// # let pushed = oci_spec_types::Document::new(oci_spec_types::ImageManifest::new(config.clone(), vec![]))?;
+    /// # client.put_manifest(&repository.with_tag("1.0")?, &pushed).await?;
+    /// let reference: Reference = format!("{registry}/docs/get-manifest:1.0").parse()?;
     /// let manifest = client.get_manifest(&reference).await?;
     /// println!("{} {} ({} bytes)", manifest.media_type(), manifest.digest(), manifest.size());
     /// if let Manifest::Index(index) = manifest.value() {
     ///     println!("{} platforms", index.manifests.len());
     /// }
+    /// assert_eq!(manifest.digest(), pushed.digest()); // the bytes as pushed
     /// # Ok(()) }
     /// ```
     pub async fn get_manifest(&self, reference: &Reference) -> Result<Document> {
@@ -241,12 +252,21 @@ impl Client {
     /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off): see
     /// [`Client::referrers`].
     ///
-    /// ```no_run
-    /// # async fn f(client: oci_distribution::Client, manifest: oci_spec_types::ImageManifest) -> Result<(), Box<dyn std::error::Error>> {
-    /// use oci_spec_types::Document;
+    /// ```
+    /// use oci_reference::Reference;
+    /// use oci_spec_types::{Descriptor, Document, ImageManifest, MediaType};
     ///
-    /// let reference = "registry.example/app:1.0".parse()?;
-    /// let digest = client.put_manifest(&reference, &Document::new(manifest)?).await?;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let config = Descriptor::for_bytes(MediaType::EMPTY, b"{}");
+    /// let reference: Reference = format!("{registry}/docs/put-manifest:1.0").parse()?;
+    /// # client.push_blob(&reference.repository(), &config, b"{}".to_vec(), Default::default()).await?;
+    /// let manifest = Document::new(ImageManifest::new(config, vec![]))?; // its media type comes along
+    /// let digest = client.put_manifest(&reference, &manifest).await?;
+    /// assert_eq!(&digest, manifest.digest());
     /// # Ok(()) }
     /// ```
     pub async fn put_manifest<T: Typed>(

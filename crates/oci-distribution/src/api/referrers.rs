@@ -208,17 +208,33 @@ impl Client {
     /// and a tag that names nothing gives no referrers. A fallback tag that resolves to
     /// something other than an index, or to the subject itself, is ignored.
     ///
-    /// ```no_run
-    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// ```
     /// use oci_distribution::ReferrersOptions;
-    /// use oci_spec_types::MediaType;
+    /// use oci_spec_types::{Document, ImageManifest, MediaType};
     ///
-    /// let image = "registry.example/app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a".parse().unwrap();
-    /// let signatures = ReferrersOptions::default()
-    ///     .with_artifact_type(MediaType::from("application/vnd.dev.cosign.artifact.sig.v1+json"));
-    /// for referrer in client.referrers(&image, signatures).await? {
-    ///     println!("{} {:?}", referrer.digest, referrer.annotations);
-    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
+    /// # let repository: oci_reference::Repository = format!("{registry}/docs/referrers").parse()?;
+    /// # client.push_blob(&repository, &config, b"{}".to_vec(), Default::default()).await?;
+    /// # let pushed = oci_spec_types::Document::new(oci_spec_types::ImageManifest::new(config.clone(), vec![]))?;
+    /// # client.put_manifest(&repository.with_tag("1.0")?, &pushed).await?;
+    /// let image = repository.with_digest(pushed.digest())?;
+    /// // A signature about the image: an artifact whose subject it is.
+    /// let sig_type = MediaType::from("application/vnd.dev.cosign.artifact.sig.v1+json");
+    /// let signature = ImageManifest::new(config.clone(), vec![config.clone()])
+    ///     .with_artifact_type(sig_type.clone())
+    ///     .with_subject(pushed.descriptor());
+    /// let signature = Document::new(signature)?;
+    /// client.put_manifest(&repository.with_digest(signature.digest())?, &signature).await?;
+    ///
+    /// let signatures = ReferrersOptions::default().with_artifact_type(sig_type);
+    /// let found = client.referrers(&image, signatures).await?; // the API, or the fallback tag
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(&found[0].digest, signature.digest());
     /// # Ok(()) }
     /// ```
     pub async fn referrers(&self, subject: &Reference, options: ReferrersOptions) -> Result<Vec<Descriptor>> {

@@ -165,14 +165,24 @@ impl Client {
     /// The tags of `repository`: one page, or every page with
     /// [`ListOptions::all_pages`], in the registry's order.
     ///
-    /// ```no_run
-    /// # async fn f(client: oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// ```
     /// use oci_distribution::ListOptions;
     /// use oci_reference::Repository;
     ///
-    /// let repository: Repository = "registry.example/app".parse().expect("a repository");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
+    /// # let repository: oci_reference::Repository = format!("{registry}/docs/tags").parse()?;
+    /// # client.push_blob(&repository, &config, b"{}".to_vec(), Default::default()).await?;
+    /// # let pushed = oci_spec_types::Document::new(oci_spec_types::ImageManifest::new(config.clone(), vec![]))?;
+    /// # client.put_manifest(&repository.with_tag("1.0")?, &pushed).await?;
+    /// let repository: Repository = format!("{registry}/docs/tags").parse()?;
     /// let all = client.tags(&repository, ListOptions::all_pages()).await?;
-    /// let page = client.tags(&repository, ListOptions::after("v1.9", 10)).await?;
+    /// assert_eq!(all.tags, ["1.0"]);
+    /// let page = client.tags(&repository, ListOptions::after("0.9", 10)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn tags(&self, repository: &Repository, options: ListOptions) -> Result<TagList> {
@@ -200,16 +210,26 @@ impl Client {
     /// [`ListOptions::all_pages`]. Many registries refuse the catalog or list only what
     /// the credentials may read.
     ///
-    /// ```no_run
-    /// # async fn list(client: &oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// ```
     /// use oci_distribution::ListOptions;
+    /// use oci_reference::Registry;
     ///
-    /// let registry = "localhost:5000".parse().expect("a registry");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
+    /// # let repository: oci_reference::Repository = format!("{registry}/docs/catalog").parse()?;
+    /// # client.push_blob(&repository, &config, b"{}".to_vec(), Default::default()).await?;
+    /// # let pushed = oci_spec_types::Document::new(oci_spec_types::ImageManifest::new(config.clone(), vec![]))?;
+    /// # client.put_manifest(&repository.with_tag("1.0")?, &pushed).await?;
+    /// let registry: Registry = registry.parse()?; // a host, such as `localhost:5000`
     /// let first = client.catalog(&registry, ListOptions::first_page(100)).await?;
     /// let every = client.catalog(&registry, ListOptions::all_pages()).await?;
     /// assert!(every.repositories.starts_with(&first.repositories));
-    /// # Ok(())
-    /// # }
+    /// assert!(every.repositories.iter().any(|r| r == "docs/catalog"));
+    /// # Ok(()) }
     /// ```
     pub async fn catalog(&self, registry: &Registry, options: ListOptions) -> Result<RepositoryList> {
         let uri = self.url_on(registry.endpoint_host(), &format!("/v2/_catalog{}", options.query())).await?;

@@ -268,13 +268,17 @@ impl Client {
     /// offset; a stream: within the chunk just sent). Refusals are errors of kind
     /// [`Status`](crate::ErrorKind::Status) with the registry's error entries.
     ///
-    /// ```no_run
-    /// # async fn push(client: &oci_distribution::Client) -> oci_distribution::Result<()> {
+    /// ```
     /// use oci_distribution::{Body, PushOptions, PushOutcome, UploadPolicy};
     /// use oci_reference::Repository;
     /// use oci_spec_types::{Descriptor, MediaType};
     ///
-    /// let repository = Repository::parse_strict("registry.example/app").expect("a repository");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
+    /// # let client = oci_distribution::Client::builder().build()?;
+    /// let repository: Repository = format!("{registry}/docs/push-blob").parse()?;
     /// let bytes = b"layer content".to_vec();
     /// let layer = Descriptor::for_bytes(MediaType::from("application/vnd.oci.image.layer.v1.tar"), &bytes);
     /// // In memory, POST then PUT; skipped when the repository has it.
@@ -283,9 +287,9 @@ impl Client {
     /// // Streamed from a reader, in chunks of 8 MiB.
     /// let reader = std::io::Cursor::new(bytes);
     /// let options = PushOptions::default().with_policy(UploadPolicy::Chunked { chunk_size: 8 << 20 });
-    /// client.push_blob(&repository, &layer, Body::from_reader(reader, None), options).await?;
-    /// # Ok(())
-    /// # }
+    /// let again = client.push_blob(&repository, &layer, Body::from_reader(reader, None), options).await?;
+    /// assert_eq!(again, PushOutcome::Existed); // asked first, nothing sent
+    /// # Ok(()) }
     /// ```
     pub async fn push_blob(
         &self,

@@ -201,24 +201,26 @@ impl State {
         open_staging(staging, image_layout.as_deref(), deleted, archive, target)
     }
 
-    /// Reserves the end of the staging archive for writer `id` of `algorithm`; `false`
-    /// when another writer streams there (or the algorithm does not allow it): the
-    /// writer then writes its own temporary file.
+    /// Reserves the end of the staging archive for writer `id` of `algorithm` and
+    /// returns where its bytes start in the archive; `None` when another writer streams
+    /// there (or the algorithm does not allow it): the writer then writes its own
+    /// temporary file.
     pub(super) fn reserve_tail(
         &mut self,
         id: u64,
         algorithm: &oci_spec_types::DigestAlgorithm,
         target: &Path,
-    ) -> Result<bool> {
+    ) -> Result<Option<u64>> {
         let busy = self.session.as_ref().and_then(|s| s.staging.as_ref()).is_some_and(|s| s.tail.is_some());
         if busy || algorithm.encoded_len().is_none() {
-            return Ok(false);
+            return Ok(None);
         }
         let staging = self.staging(target)?;
         staging.drain_pending()?;
-        let Some(reservation) = staging.file.reserve(algorithm)? else { return Ok(false) };
+        let Some(reservation) = staging.file.reserve(algorithm)? else { return Ok(None) };
+        let data_at = reservation.data_at;
         staging.tail = Some(Tail { id, reservation, written: 0 });
-        Ok(true)
+        Ok(Some(data_at))
     }
 
     /// The staging archive, if writer `id` streams into its end.

@@ -38,14 +38,16 @@ impl Shared {
 pub(super) fn blob_writer(shared: &Arc<Shared>, algorithm: &DigestAlgorithm) -> Result<BlobWriter> {
     let mut state = shared.lock();
     let id = state.next_writer_id();
-    let mode = if state.reserve_tail(id, algorithm, &shared.path)? {
-        Mode::Tail
-    } else {
-        Mode::Own(atomic::temp_file_in(parent_dir(&shared.path))?)
+    let (mode, starts_at) = match state.reserve_tail(id, algorithm, &shared.path)? {
+        Some(data_at) => (Mode::Tail, data_at),
+        None => (Mode::Own(atomic::temp_file_in(parent_dir(&shared.path))?), 0),
     };
     drop(state);
     let out = Out { shared: Arc::clone(shared), id, mode };
-    BlobWriter::new(algorithm, Box::new(TarSink { out: PipelinedWriter::new(out) }))
+    // The blob's bytes start after a 512-byte header, rarely on a page boundary: writes
+    // cut on the archive's own chunk boundaries fill the page cache's large folios whole
+    // (about three times faster than writes that straddle them).
+    BlobWriter::new(algorithm, Box::new(TarSink { out: PipelinedWriter::starting_at(out, starts_at) }))
 }
 
 /// A blob in flight, written on a helper thread (see [`PipelinedWriter`]).

@@ -279,12 +279,15 @@ pub(crate) fn parent_dir(target: &Path) -> &Path {
 }
 
 /// Copies exactly `size` bytes (or fewer, if `src` ends first) to `dst` at `at`;
-/// returns the bytes copied.
+/// returns the bytes copied. Each write ends on a multiple of the buffer's size in
+/// `dst` (the data after a tar header rarely starts on one), so that the kernel fills
+/// its large page-cache folios whole.
 fn copy_at(src: &mut dyn Read, dst: &File, at: u64, size: u64) -> io::Result<u64> {
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut done = 0;
     while done < size {
-        let want = usize::try_from(size - done).unwrap_or(usize::MAX).min(buf.len());
+        let to_boundary = COPY_BUFFER - usize::try_from((at + done) % COPY_BUFFER as u64).unwrap_or(0);
+        let want = usize::try_from(size - done).unwrap_or(usize::MAX).min(to_boundary);
         let n = match src.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => n,

@@ -20,8 +20,9 @@
 //! `https://index.docker.io/v1/` that `docker login` writes): any of them finds a
 //! credential stored under any other.
 //!
-//! ```no_run
-//! # async fn demo() -> oci_distribution::Result<()> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> oci_distribution::Result<()> {
 //! use oci_distribution::auth::credentials::{Credential, CredentialChain, CredentialSource, StaticCredentials};
 //!
 //! // Caller-given credentials first, then docker's and podman's files.
