@@ -5,7 +5,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`spec`] | `oci-spec-types` | documents, [`Digest`], [`MediaType`], platforms, validation |
-//! | [`reference`] | `oci-reference` | [`Reference`], [`Repository`], [`Registry`], Docker Hub rules |
+//! | [`reference`](mod@reference) | `oci-reference` | [`Reference`], [`Repository`], [`Registry`], Docker Hub rules |
 //! | [`distribution`] | `oci-distribution` | the registry client ([`Client`]) |
 //! | [`layout`] | `oci-layout` | image layouts as a directory or a tar file ([`Layout`]) |
 //!

@@ -47,7 +47,7 @@ const ROUNDS: usize = 3;
 /// Runs the workload for the directory and the tar driver and prints the limits, then
 /// per driver and phase `bench layout-<phase>-<driver>: X MB/s (sha256 Y MB/s, ratio R;
 /// disk D MB/s, ratio R2); peak memory Z MiB` (no disk figure for reads), the best of
-/// [`ROUNDS`] interleaved rounds.
+/// three interleaved rounds.
 pub fn run() -> Result<(), String> {
     let scratch = Scratch::new()?;
     let sha256 = sha256_mb_per_s();
