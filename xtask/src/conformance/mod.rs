@@ -209,8 +209,18 @@ pub fn run(options: &Options) -> Result<Counts> {
     }
     if options.verbose {
         for file in files.iter().filter(|f| !selected.iter().any(|s| (s.detect)(&f.json))) {
-            println!("not recognized: {}", file.path.display());
+            println!("not run by the selected suites: {}", file.path.display());
         }
+    }
+    let integrity = integrity_cases(&files, &results);
+    if !integrity.is_empty() {
+        results.push(FileResult {
+            suite: "vectors".to_owned(),
+            file: "integrity".to_owned(),
+            file_name: "integrity".to_owned(),
+            cases: integrity,
+            notes: BTreeMap::new(),
+        });
     }
 
     // An expected difference is stale only if every suite that could produce its case ran.
@@ -264,6 +274,49 @@ pub fn run(options: &Options) -> Result<Counts> {
     println!("reports: {}, {}", junit.display(), html.display());
     println!("conformance: {total}");
     Ok(total)
+}
+
+/// The failures of the vector files themselves: a file no suite runs (a format nobody
+/// reads, or one malformed beyond recognition), and a file whose `count` (or `counts`)
+/// is not the number of cases its suites checked (cases lost on the way).
+fn integrity_cases(files: &[VectorFile], results: &[FileResult]) -> Vec<Case> {
+    let mut out = Vec::new();
+    for file in files {
+        let name = format!("{} integrity", file.display);
+        if registry::detect(&file.json) {
+            continue; // the registry suite's workflows, run against a registry
+        }
+        if !SUITES.iter().any(|s| (s.detect)(&file.json)) {
+            let why = "no suite runs this file: its format is unknown, or malformed beyond recognition";
+            out.push(Case { name, outcome: Outcome::Fail(why.to_owned()) });
+            continue;
+        }
+        let ran: Vec<&FileResult> =
+            results.iter().filter(|r| r.file == file.display && r.suite != "expected-differences").collect();
+        if ran.is_empty() {
+            continue; // its suite was not selected
+        }
+        let checked: usize = ran.iter().map(|r| r.cases.len()).sum();
+        if let Some(declared) = declared_count(&file.json) {
+            if declared != checked {
+                let why = format!("the file declares {declared} cases, {checked} were checked");
+                out.push(Case { name, outcome: Outcome::Fail(why) });
+            }
+        }
+    }
+    out
+}
+
+/// The number of cases a vector file declares: its `count`, or the sum of its `counts`
+/// (not counting fixtures, whose `config_files` entry is not cases).
+fn declared_count(json: &Value) -> Option<usize> {
+    if let Some(n) = json.get("count").and_then(Value::as_u64) {
+        return usize::try_from(n).ok();
+    }
+    let counts = json.get("counts").and_then(Value::as_object)?;
+    let sum: u64 =
+        counts.iter().filter(|(k, _)| !k.ends_with("_files")).filter_map(|(_, v)| v.as_u64()).sum();
+    usize::try_from(sum).ok()
 }
 
 /// Prints one line of counts per suite and file, and under it each failing case with its
@@ -380,5 +433,49 @@ mod tests {
         assert!(err.contains("spec") && err.contains("registry"), "{err}");
         assert!(Options::parse(&args(&["--vectors"])).unwrap_err().starts_with("--vectors needs a value"));
         assert!(Options::parse(&args(&["--bogus"])).unwrap_err().starts_with("unknown option `--bogus`"));
+    }
+
+    fn vector(display: &str, json: Value) -> VectorFile {
+        VectorFile {
+            path: PathBuf::from(display),
+            display: display.to_owned(),
+            file_name: display.to_owned(),
+            json,
+        }
+    }
+
+    fn ran(file: &str, cases: usize) -> FileResult {
+        let cases = (0..cases).map(|i| Case { name: format!("c{i}"), outcome: Outcome::Pass }).collect();
+        FileResult {
+            suite: "spec".into(),
+            file: file.into(),
+            file_name: file.into(),
+            cases,
+            ..FileResult::default()
+        }
+    }
+
+    #[test]
+    fn vector_files_nobody_runs_and_lost_cases_fail() {
+        let digest_case = serde_json::json!({"group": "parse", "input": "sha256:x", "error": "x"});
+        let files = [
+            vector("unknown.json", serde_json::json!({"cases": [{"x": 1}]})),
+            vector(
+                "short.json",
+                serde_json::json!({"count": 3, "cases": [digest_case.clone(), digest_case]}),
+            ),
+            vector("fine.json", serde_json::json!({"count": 1, "cases": [{"group": "parse"}]})),
+            vector("upstream.json", serde_json::json!({"v2": {"data_sets": []}})),
+        ];
+        let cases = integrity_cases(&files, &[ran("short.json", 2), ran("fine.json", 1)]);
+        let got: Vec<(&str, &Outcome)> = cases.iter().map(|c| (c.name.as_str(), &c.outcome)).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, "unknown.json integrity");
+        assert_eq!(
+            got[1],
+            ("short.json integrity", &Outcome::Fail("the file declares 3 cases, 2 were checked".into()))
+        );
+        let counts = serde_json::json!({"counts": {"challenge": 2, "scope": 3, "config_files": 9}});
+        assert_eq!(declared_count(&counts), Some(5));
     }
 }

@@ -102,7 +102,7 @@ async fn manifest_digests_are_checked_against_the_bytes() {
     let by_tag = client.get_manifest(&fake.reference("app:tag")).await.unwrap();
     assert_eq!((by_tag.bytes().as_ref(), by_tag.digest()), (image.as_slice(), &right), "the bytes win");
     assert_eq!(
-        fake.seen()[0].accept,
+        fake.seen()[0].header("accept"),
         "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, \
          application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"
     );

@@ -73,7 +73,9 @@ pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &Refe
     rec.record(&group, "head", &head(ctx, set, &stored).await);
     rec.record(&group, "pull", &pull(ctx, set, &stored).await);
     if !set.referrers.is_empty() {
-        rec.record(&group, "referrers", &discovery::referrers(ctx, set, api).await);
+        let (listed, filtered) = discovery::referrers(ctx, set, api).await;
+        rec.record(&group, "referrers", &listed);
+        rec.record(&group, "referrers/artifactType", &filtered);
     }
     management::delete(ctx, rec, &group, set, &stored).await;
 }

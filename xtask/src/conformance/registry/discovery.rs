@@ -1,17 +1,19 @@
 //! Content discovery: `empty/` (tag list and referrers of a new repository), and each
-//! data set's `tag-list` and `referrers`.
+//! data set's `tag-list`, `referrers` and `referrers/artifactType`.
 //!
-//! The referrers API is probed raw (`GET /v2/<name>/referrers/<digest>`): a `200` index
-//! means the registry has it. A registry without it (distribution 2.8 answers 404) is
-//! an optional feature missing: the referrers checks then run through the client's
-//! fallback tag ([`FallbackPolicy::Auto`]) and pass when it lists the right
-//! descriptors, which the HTML report notes.
+//! The referrers checks are the registry's answers, read raw
+//! (`GET /v2/<name>/referrers/<digest>[?artifactType=]`, every page): the client's own
+//! filtering and fallback tag play no part. A registry without the API (it answers
+//! `404`, as the spec asks) is an optional feature missing, and the referrers checks are
+//! skipped with that answer as the reason. A filtered answer must carry
+//! `OCI-Filters-Applied: artifactType` and only referrers of the type; without the
+//! header the registry does not filter, which skips `referrers/artifactType`.
 
 use std::collections::BTreeSet;
 
+use oci_distribution::ListOptions;
 use oci_distribution::http::Method;
 use oci_distribution::http::header::ACCEPT;
-use oci_distribution::{FallbackPolicy, ListOptions, ReferrersOptions};
 use oci_spec_types::{Descriptor, Digest, ImageIndex, MediaType, TagList};
 
 use super::content::Rng;
@@ -29,9 +31,9 @@ pub(super) struct ReferrersApi {
 }
 
 impl ReferrersApi {
-    /// The remark on a check that went through the fallback tag.
-    fn fallback_note(&self) -> String {
-        format!("via fallback tag: the registry has no referrers API ({})", self.answer)
+    /// The reason the referrers checks are skipped.
+    fn absent(&self) -> String {
+        format!("no referrers API ({})", self.answer)
     }
 }
 
@@ -49,56 +51,107 @@ pub(super) async fn empty(ctx: &Ctx, rec: &mut Recorder) -> ReferrersApi {
     api
 }
 
-/// `GET /v2/<repo1>/referrers/<subject>`: a 200 index (the API), or an answer that
-/// says the registry lacks it, in which case the client's fallback must find nothing.
+/// `GET /v2/<repo1>/referrers/<subject>`: a 200 index (the API) listing nothing, or a
+/// `404` (no referrers API: skipped, with the answer as the reason).
 async fn probe_referrers(ctx: &Ctx, subject: &Digest) -> (ReferrersApi, Verdict) {
     let target = format!("/v2/{}/referrers/{subject}", ctx.repo1.path());
-    let headers = raw::header(ACCEPT, MediaType::IMAGE_INDEX.as_str());
-    let ex = match raw::send(&ctx.client, &ctx.repo1, Method::GET, &target, headers, Vec::new().into()).await
-    {
+    let ex = match get_index(ctx, &target).await {
         Ok(ex) => ex,
         Err(e) => return (ReferrersApi { supported: false, answer: e.clone() }, Verdict::fail(e)),
     };
     let answer = format!("{} -> {}", ex.request, ex.status);
-    if ex.status.as_u16() == 200 {
-        let api = ReferrersApi { supported: true, answer };
-        let content_type = ex.header("content-type").unwrap_or("none");
-        if MediaType::from(content_type).essence() != MediaType::IMAGE_INDEX.as_str() {
-            return (
-                api,
-                Verdict::fail(format!("Content-Type {content_type}, expected an index: {}", ex.describe())),
-            );
-        }
-        let index: Result<ImageIndex, _> = serde_json::from_slice(&ex.body);
-        let verdict = match index {
-            Ok(i) if i.media_type.as_ref() == Some(&MediaType::IMAGE_INDEX) && i.schema_version == 2 => {
-                Verdict::check(i.manifests.is_empty(), || {
+    match ex.status.as_u16() {
+        200 => {
+            let api = ReferrersApi { supported: true, answer };
+            let verdict = match referrers_index(&ex) {
+                Ok(index) => Verdict::check(index.manifests.is_empty(), || {
                     format!("referrers of a digest never pushed: {}", ex.describe())
-                })
-            }
-            _ => Verdict::fail(format!("not an index with mediaType and schemaVersion 2: {}", ex.describe())),
-        };
-        return (api, verdict);
+                }),
+                Err(e) => Verdict::fail(e),
+            };
+            (api, verdict)
+        }
+        404 => {
+            let api = ReferrersApi { supported: false, answer };
+            let verdict = Verdict::skip(api.absent());
+            (api, verdict)
+        }
+        _ => {
+            let why = format!("expected 200 with an index (or 404 without the API), got {}", ex.describe());
+            (ReferrersApi { supported: false, answer }, Verdict::fail(why))
+        }
     }
-    if !matches!(ex.status.as_u16(), 404..=406) {
-        let why = format!("expected 200 with an index (or 404 without the API), got {}", ex.describe());
-        return (ReferrersApi { supported: false, answer }, Verdict::fail(why));
+}
+
+/// `GET target` asking for an index.
+async fn get_index(ctx: &Ctx, target: &str) -> Result<raw::Exchange, String> {
+    let headers = raw::header(ACCEPT, MediaType::IMAGE_INDEX.as_str());
+    raw::send(&ctx.client, &ctx.repo1, Method::GET, target, headers, Vec::new().into()).await
+}
+
+/// The index of a `200` referrers answer: `Content-Type` and `mediaType` an OCI index,
+/// `schemaVersion` 2.
+fn referrers_index(ex: &raw::Exchange) -> Result<ImageIndex, String> {
+    let content_type = ex.header("content-type").unwrap_or("none");
+    if MediaType::from(content_type).essence() != MediaType::IMAGE_INDEX.as_str() {
+        return Err(format!("Content-Type {content_type}, expected an index: {}", ex.describe()));
     }
-    let api = ReferrersApi { supported: false, answer };
-    let reference = match Ctx::at(&ctx.repo1, subject) {
-        Ok(r) => r,
-        Err(e) => return (api, Verdict::error(e)),
-    };
-    let options = ReferrersOptions::default().with_fallback(FallbackPolicy::Auto);
-    let verdict = match ctx.client.referrers(&reference, options).await {
-        Ok(found) if found.is_empty() => Verdict::pass_with_note(api.fallback_note()),
-        Ok(found) => Verdict::fail(format!(
-            "the fallback tag listed {} referrers of a digest never pushed",
-            found.len()
-        )),
-        Err(e) => Verdict::fail(format!("the client's fallback: {e}")),
-    };
-    (api, verdict)
+    match serde_json::from_slice::<ImageIndex>(&ex.body) {
+        Ok(i) if i.media_type.as_ref() == Some(&MediaType::IMAGE_INDEX) && i.schema_version == 2 => Ok(i),
+        _ => Err(format!("not an index with mediaType and schemaVersion 2: {}", ex.describe())),
+    }
+}
+
+/// The registry's referrers of `subject` (filtered by `artifact_type` when given), every
+/// page followed by its `Link`, and whether every page said it applied the filter.
+async fn referrers_raw(
+    ctx: &Ctx,
+    subject: &Digest,
+    artifact_type: Option<&MediaType>,
+) -> Result<(Vec<Descriptor>, bool), String> {
+    let mut target = format!("/v2/{}/referrers/{subject}", ctx.repo1.path());
+    if let Some(t) = artifact_type {
+        target = raw::with_query(&target, "artifactType", &query_escape(t.as_str()));
+    }
+    let (mut found, mut filtered) = (Vec::new(), true);
+    for _ in 0..MAX_PAGES {
+        let ex = get_index(ctx, &target).await?;
+        ex.expect(&[200])?;
+        found.extend(referrers_index(&ex)?.manifests);
+        filtered &= ex
+            .header("oci-filters-applied")
+            .is_some_and(|v| v.split(',').any(|f| f.trim().eq_ignore_ascii_case("artifactType")));
+        match ex.header("link").and_then(next_link) {
+            Some(next) => target = next,
+            None => return Ok((found, filtered)),
+        }
+    }
+    Err(format!("GET {target}: more than {MAX_PAGES} pages of referrers"))
+}
+
+/// The most pages of referrers read for one subject.
+const MAX_PAGES: usize = 100;
+
+/// The target of a `Link` header's `rel="next"` entry.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|entry| {
+        let (target, params) = entry.trim().strip_prefix('<')?.split_once('>')?;
+        params.split(';').any(|p| matches!(p.trim(), "rel=next" | "rel=\"next\"")).then(|| target.to_owned())
+    })
+}
+
+/// Percent-encodes everything but the unreserved characters of RFC 3986.
+fn query_escape(value: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// All pages of repo1's tags; a 404 (no tags yet) is an empty list.
@@ -117,13 +170,18 @@ async fn list(ctx: &Ctx, last: Option<&str>) -> Result<Vec<String>, String> {
 /// the tags after it. A registry that answers every tag, `last` included, does not
 /// paginate tag lists (distribution 2.8): skipped.
 pub(super) async fn tag_list(ctx: &Ctx, pushed: &BTreeSet<String>) -> (Verdict, Option<Verdict>) {
+    if pushed.is_empty() {
+        return (Verdict::skip("no tag of the data set was stored, so none can be listed"), None);
+    }
     let tags = match list(ctx, None).await {
         Ok(tags) => tags,
         Err(e) => return (Verdict::fail(e), None),
     };
-    let mut verdict = Verdict::pass();
-    for tag in pushed.iter().filter(|t| !tags.contains(t)) {
-        verdict.add(Verdict::fail(format!("GET tags/list: tag {tag:?} missing from {tags:?}")));
+    let mut verdict = Verdict::default();
+    for tag in pushed {
+        verdict.add(Verdict::check(tags.contains(tag), || {
+            format!("GET tags/list: tag {tag:?} missing from {tags:?}")
+        }));
     }
     if tags.len() < 2 {
         return (verdict, None);
@@ -165,54 +223,73 @@ fn lists(found: &[Descriptor], want: &Descriptor) -> bool {
     })
 }
 
-/// `referrers`: for each subject, every expected referrer is listed; filtered by each
-/// artifact type, exactly the referrers of that type are.
-pub(super) async fn referrers(ctx: &Ctx, set: &DataSet, api: &ReferrersApi) -> Verdict {
-    let mut verdict = Verdict::pass();
+/// `referrers` and `referrers/artifactType`: for each subject the registry lists every
+/// expected referrer; asked for each artifact type, it says it filtered
+/// (`OCI-Filters-Applied`) and lists exactly the referrers of that type, or it does not
+/// filter (the second verdict is then a skip). Both are skipped without the API.
+pub(super) async fn referrers(ctx: &Ctx, set: &DataSet, api: &ReferrersApi) -> (Verdict, Verdict) {
+    if !api.supported {
+        return (Verdict::skip(api.absent()), Verdict::skip(api.absent()));
+    }
+    let (mut listed, mut filtered) = (Verdict::default(), Verdict::default());
     for (subject, expected) in &set.referrers {
-        let reference = match Ctx::at(&ctx.repo1, subject) {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
-        let mut filters: Vec<Option<&MediaType>> = vec![None];
+        match referrers_raw(ctx, subject, None).await {
+            Ok((found, _)) => {
+                for want in expected {
+                    listed.add(Verdict::check(lists(&found, want), || {
+                        format!(
+                            "referrers of {subject}: {} ({:?}) missing from {found:?}",
+                            want.digest, want.artifact_type
+                        )
+                    }));
+                }
+            }
+            Err(e) => listed.add(Verdict::fail(format!("referrers of {subject}: {e}"))),
+        }
+        let mut types: Vec<&MediaType> = Vec::new();
         for t in expected.iter().filter_map(|d| d.artifact_type.as_ref()) {
-            if !filters.contains(&Some(t)) {
-                filters.push(Some(t));
+            if !types.contains(&t) {
+                types.push(t);
             }
         }
-        for filter in filters {
-            let mut options = ReferrersOptions::default().with_fallback(FallbackPolicy::Auto);
-            if let Some(t) = filter {
-                options = options.with_artifact_type(t.clone());
-            }
-            let asked = filter.map_or_else(
-                || format!("referrers of {subject}"),
-                |t| format!("referrers of {subject} of type {t}"),
-            );
-            let found = match ctx.client.referrers(&reference, options).await {
-                Ok(found) => found,
-                Err(e) => {
-                    verdict.add(Verdict::fail(format!("{asked}: {e}")));
-                    continue;
-                }
-            };
-            for want in expected.iter().filter(|d| filter.is_none() || d.artifact_type.as_ref() == filter) {
-                verdict.add(Verdict::check(lists(&found, want), || {
-                    format!("{asked}: {} ({:?}) missing from {found:?}", want.digest, want.artifact_type)
-                }));
-            }
-            if let Some(t) = filter {
-                for d in found.iter().filter(|d| d.artifact_type.as_ref() != Some(t)) {
-                    verdict.add(Verdict::fail(format!(
-                        "{asked}: the filter let through {} of type {:?}",
-                        d.digest, d.artifact_type
-                    )));
-                }
-            }
+        for t in types {
+            filtered.add(filtered_check(ctx, subject, t, expected).await);
         }
     }
-    if !api.supported && !verdict.failed() {
-        verdict.note(api.fallback_note());
+    if filtered.status() == super::Status::Unknown {
+        filtered = Verdict::skip("no referrer of the data set has an artifact type to filter by");
+    }
+    (listed, filtered)
+}
+
+/// `GET .../referrers/<subject>?artifactType=<t>`: with `OCI-Filters-Applied`, exactly
+/// the expected referrers of type `t`; without it, a skip (the registry does not filter).
+async fn filtered_check(ctx: &Ctx, subject: &Digest, t: &MediaType, expected: &[Descriptor]) -> Verdict {
+    let asked = format!("referrers of {subject} of type {t}");
+    let (found, applied) = match referrers_raw(ctx, subject, Some(t)).await {
+        Ok(answer) => answer,
+        Err(e) => return Verdict::fail(format!("{asked}: {e}")),
+    };
+    if !applied {
+        return Verdict::skip(format!(
+            "{asked}: no OCI-Filters-Applied: artifactType, so the registry does not filter"
+        ));
+    }
+    let mut verdict = Verdict::default();
+    for want in expected.iter().filter(|d| d.artifact_type.as_ref() == Some(t)) {
+        verdict.add(Verdict::check(lists(&found, want), || {
+            format!("{asked}: {} missing from {found:?}", want.digest)
+        }));
+    }
+    for d in found.iter().filter(|d| d.artifact_type.as_ref() != Some(t)) {
+        verdict.add(Verdict::fail(format!(
+            "{asked}: OCI-Filters-Applied says filtered, but {} of type {:?} is listed",
+            d.digest, d.artifact_type
+        )));
     }
     verdict
 }
+
+#[cfg(test)]
+#[path = "discovery_tests.rs"]
+mod tests;

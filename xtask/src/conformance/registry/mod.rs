@@ -21,9 +21,10 @@
 //! Statuses follow upstream ([`status`]): a registry without an optional feature (the
 //! referrers API, mounts, tag deletion, sha512 manifests...) gets `Skip` with the
 //! reason, features upstream disables by default are skipped with "disabled by default,
-//! as upstream", and a failure says what was sent and what came back. Where the
-//! registry lacks the referrers API, the referrers checks run through the client's
-//! fallback tag and pass when it lists the right descriptors (the HTML report says so).
+//! as upstream", and a failure says what was sent and what came back. Every verdict is
+//! the registry's answer to one request (the client sends it without retries): the
+//! referrers checks read the API raw, and a registry without it skips them, whatever
+//! the client's fallback tag could do.
 //!
 //! Each run uses new repositories (`conformance/<time>-<random>/repo1` and `repo2`) and
 //! deletes what it pushed as it goes (upstream's delete checks), then whatever tags are
@@ -46,7 +47,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use oci_distribution::auth::AuthConfig;
 use oci_distribution::auth::credentials::{Credential, StaticCredentials};
-use oci_distribution::{Client, ClientOptions, TransportConfig};
+use oci_distribution::{Client, ClientOptions, RetryPolicy, TransportConfig};
 use oci_reference::{Reference, Repository};
 use oci_spec_types::Digest;
 
@@ -106,8 +107,9 @@ impl Target {
     }
 
     /// The client the suite talks through: plain HTTP exactly when the URL says so,
-    /// the credentials for the registry's host, no cache of responses (every check asks
-    /// the registry), and fallback-tag indexes cleaned up as referrers are deleted.
+    /// the credentials for the registry's host, no retries and no cache of responses
+    /// (every check judges the registry's one answer), and fallback-tag indexes cleaned
+    /// up as referrers are deleted.
     pub fn client(&self) -> Result<Client> {
         let (plain, host) = self.endpoint()?;
         let mut transport = TransportConfig::default().with_plain_http_loopback(plain);
@@ -130,6 +132,7 @@ impl Target {
         Client::builder()
             .transport(transport)
             .auth(auth)
+            .retry(RetryPolicy::none())
             .options(options)
             .build()
             .map_err(|e| format!("building a client for {}: {e}", self.url))
@@ -213,6 +216,13 @@ fn repositories(host: &str) -> Result<(Repository, Repository)> {
             .map_err(|e| format!("repository {base}/{name}: {e}"))
     };
     Ok((parse("repo1")?, parse("repo2")?))
+}
+
+/// Whether `json` is the vector file of upstream's workflows, which this suite runs
+/// against a registry (its `v2` tree with the data sets).
+#[must_use]
+pub fn detect(json: &serde_json::Value) -> bool {
+    json.get("v2").and_then(|v2| v2.get("data_sets")).is_some_and(serde_json::Value::is_array)
 }
 
 /// Runs the whole tree against `target` and returns its cases, grouped by subtree.

@@ -1,8 +1,9 @@
 //! Raw requests, for what the client's typed API rightly refuses to send (chunks out of
 //! order, content that does not match its digest, digests that do not parse) and for
-//! checks of exact statuses and headers. They still go through the client's whole
-//! pipeline ([`Client::execute`](oci_distribution::Client::execute)): authorization,
-//! retries, redirects.
+//! checks of exact statuses and headers. They go through the client's pipeline
+//! ([`Client::execute`](oci_distribution::Client::execute)) for authorization and the
+//! redirects of GET and HEAD; the suite's client never retries, so the status judged is
+//! the registry's answer to this one request.
 
 use std::fmt::Write as _;
 

@@ -21,13 +21,11 @@ const GROUPS: [&str; 6] =
 /// is one this module knows.
 #[must_use]
 pub fn detect(json: &Value) -> bool {
-    cases(json).is_some_and(|cases| {
-        cases.iter().all(|c| c.get("group").is_some_and(Value::is_string))
-            && cases.iter().any(|c| c["group"].as_str().is_some_and(|g| GROUPS.contains(&g)))
-    })
+    cases(json)
+        .is_some_and(|cases| cases.iter().any(|c| c["group"].as_str().is_some_and(|g| GROUPS.contains(&g))))
 }
 
-/// Checks every case; unknown groups are skipped.
+/// Checks every case; a case without a known group is a malformed case, which fails.
 #[must_use]
 pub fn run(json: &Value) -> Vec<Case> {
     let mut index_in_group: BTreeMap<String, usize> = BTreeMap::new();
@@ -68,7 +66,7 @@ fn check(group: &str, case: &Value) -> Outcome {
         "compute" => check_compute(case),
         "grammar" => check_grammar(case),
         "derived-validate" => check_derived_validate(case),
-        _ => return Outcome::Skip("unknown group".to_owned()),
+        other => Err(format!("malformed case: unknown group {other:?}")),
     };
     Outcome::from_result(result)
 }
@@ -310,7 +308,7 @@ mod tests {
         assert!(matches!(&cases[2].outcome, Outcome::Fail(m) if m.starts_with("refused: ")));
         assert_eq!(cases[3].outcome, Outcome::Pass);
         assert_eq!(cases[4].outcome, Outcome::Pass);
-        assert_eq!(cases[5].outcome, Outcome::Skip("unknown group".into()));
+        assert_eq!(cases[5].outcome, Outcome::Fail(r#"malformed case: unknown group "mystery""#.into()));
     }
 
     #[test]
