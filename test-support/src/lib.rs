@@ -1,6 +1,7 @@
 //! What the workspace's tests share: a scripted HTTP server that answers with a
-//! handler and records every request ([`scripted`]), and a proxy in front of a real
-//! registry that refuses requests as a registry under load does ([`front`]).
+//! handler and records every request ([`scripted`]), a proxy in front of a real
+//! registry that refuses requests as a registry under load does ([`front`]), and
+//! deterministic content: a seeded generator, tar layers and gzip ([`fixtures`]).
 //!
 //! It depends on no crate of the workspace, so that any of them can use it as a
 //! dev-dependency; tests never include another crate's sources.
@@ -27,5 +28,6 @@
 //! The helpers panic on setup failures (a port that cannot be bound): they are for
 //! tests, where a panic is a failing test with its message.
 
+pub mod fixtures;
 pub mod front;
 pub mod scripted;

@@ -13,8 +13,11 @@
 //! context is dropped at the end of the run, whatever the outcome.
 //!
 //! The `registry-conformance` step runs the registry suite of [`conformance::registry`]
-//! against each of those registries (plain, basic, token, TLS) and fails when a case
-//! fails on any of them.
+//! against each of those registries (plain, basic, token, TLS), judges each run by the
+//! installed registry's baseline in `conformance/expected-differences.json` (named by
+//! [`registry::baseline_name`](crate::registry::baseline_name)), and fails when a case
+//! fails on any of them: a new failure, and also a skip or a known failure that
+//! appeared, vanished or changed its message.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -208,12 +211,19 @@ pub fn registry_targets(
     Ok(targets)
 }
 
-/// Runs the registry suite against each registry of the `peers` step; reports go to
-/// `target/conformance/registry-<name>/`. Fails when a case failed on any of them.
+/// Runs the registry suite against each registry of the `peers` step, judged by the
+/// installed registry's baseline; reports go to `target/conformance/registry-<name>/`.
+/// Fails when a case failed on any of them.
 fn registry_conformance_step(ctx: &mut Context) -> Result<()> {
+    let differences = conformance::load_expected_differences()?;
+    let baseline = crate::registry::baseline_name()?;
+    println!(
+        "registry-conformance: judged by the baseline {baseline:?} of conformance/expected-differences.json"
+    );
     let mut failed = Vec::new();
     for (name, target) in registry_targets(&ctx.env)? {
-        let results = conformance::registry::run(&target)?;
+        let mut results = conformance::registry::run(&target)?;
+        conformance::apply_baseline(&differences, &baseline, &mut results)?;
         let counts = conformance::print_results(&results);
         let dir = workspace::target_dir().join("conformance").join(format!("registry-{name}"));
         let (_, html) = conformance::report::write(&dir, &results)?;

@@ -127,9 +127,5 @@ pub use progress::Progress;
 pub use retry::RetryPolicy;
 pub use transport::{ProxyConfig, ResponseBody, TransportConfig};
 
-/// The conformance suites shared with xtask name the crate `oci_distribution`.
-#[cfg(test)]
-extern crate self as oci_distribution;
-
 /// Re-exported so callers of [`Client::execute`] need no direct dependency on `http`.
 pub use http;

@@ -1,6 +1,7 @@
 //! Integration tests of `oci-layout`: layouts written, read back, edited, corrupted and
-//! checked, in both drivers; archives built to attack the reader; the conformance
-//! vectors of `image_layout_cases.json`; the async API.
+//! checked, in both drivers; archives built to attack the reader; the async API. The
+//! conformance vectors of `image_layout_cases.json` run in `cargo xtask conformance
+//! layout`.
 
 // Helpers panic like the tests they serve: a panic is a failing test with its message.
 #![allow(clippy::unwrap_used)]
@@ -21,7 +22,5 @@ mod round_trip;
 mod tar_safety;
 #[path = "layout/tar_writes.rs"]
 mod tar_writes;
-#[path = "layout/vectors.rs"]
-mod vectors;
 #[path = "layout/writers.rs"]
 mod writers;

@@ -102,11 +102,6 @@ mod unnormalized;
 
 #[cfg(test)]
 mod proptests;
-#[cfg(test)]
-mod vectors_tests;
-/// The conformance suite shared with xtask names the crate `oci_reference`.
-#[cfg(test)]
-extern crate self as oci_reference;
 
 pub use api::name_from_api;
 pub use docker_hub::endpoint_host;

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use super::{peak_memory_kib, reset_peak_memory};
 use oci_layout::Layout;
 use oci_spec_types::{Descriptor, DigestAlgorithm, Digester, ImageManifest, MediaType};
+use oci_test_support::fixtures::Rng;
 
 /// Layers per image.
 const LAYERS: usize = 8;
@@ -136,7 +137,7 @@ fn warm_up(dir: &Path, gib: usize) -> Result<(), String> {
 
 /// How long the generator takes for 1 GiB of chunks.
 fn generation_time() -> Duration {
-    let mut rng = Rng(0x9e4);
+    let mut rng = Rng::from_u64(0x9e4);
     let mut chunk = vec![0u8; CHUNK];
     let start = Instant::now();
     for _ in 0..(LAYERS * LAYER_SIZE / CHUNK) {
@@ -153,7 +154,7 @@ fn disk_mb_per_s(dir: &Path, generation: Duration) -> Result<f64, String> {
     let err = |e: io::Error| format!("{}: {e}", path.display());
     let start = Instant::now();
     let mut file = std::fs::File::create(&path).map_err(err)?;
-    let mut rng = Rng(0xd15c);
+    let mut rng = Rng::from_u64(0xd15c);
     let mut chunk = vec![0u8; CHUNK];
     for _ in 0..(LAYERS * LAYER_SIZE / CHUNK) {
         rng.fill(&mut chunk);
@@ -179,7 +180,7 @@ fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
 /// Hashes 1 GiB (a 1 MiB buffer, 1024 times) with the workspace's digester.
 fn sha256_mb_per_s() -> f64 {
     let mut buf = vec![0u8; CHUNK];
-    Rng(7).fill(&mut buf);
+    Rng::from_u64(7).fill(&mut buf);
     let mut digester = Digester::sha256();
     let start = Instant::now();
     for _ in 0..(LAYERS * LAYER_SIZE / CHUNK) {
@@ -196,7 +197,7 @@ fn write_layout(driver: &str, path: &Path, generation: Duration) -> Result<(u64,
     let start = Instant::now();
     let layout =
         if driver == "tar" { Layout::init_tar(path) } else { Layout::init_dir(path) }.map_err(err)?;
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::from_u64(0x5eed);
     let mut chunk = vec![0u8; CHUNK];
     let mut layers = Vec::with_capacity(LAYERS);
     for _ in 0..LAYERS {
@@ -263,38 +264,5 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// wyrand: a fast generator of incompressible bytes, deterministic, no dependency.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = u128::from(self.0).wrapping_mul(u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db));
-        #[allow(clippy::cast_possible_truncation)] // folding the halves is the algorithm
-        let folded = (t >> 64) as u64 ^ t as u64;
-        folded
-    }
-
-    pub(super) fn fill(&mut self, buf: &mut [u8]) {
-        for word in buf.chunks_exact_mut(8) {
-            word.copy_from_slice(&self.next().to_le_bytes());
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generator_is_deterministic_and_not_constant() {
-        let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
-        Rng(1).fill(&mut a);
-        Rng(1).fill(&mut b);
-        assert_eq!(a, b);
-        assert_ne!(a[..8], a[8..16]);
     }
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use oci_reference::Reference;
+use oci_test_support::fixtures::Rng;
 
 use super::peak_memory_kib;
 
@@ -75,32 +76,6 @@ fn parse_all(references: &[String]) {
     }
 }
 
-/// A xorshift64* generator: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        // `n` is a small table length: the modulo bias is irrelevant here.
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    fn hex(&mut self, len: usize) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        (0..len).map(|_| char::from(HEX[self.below(16)])).collect()
-    }
-}
-
 /// `len` mixed, valid references, the same on every run.
 fn generate(len: usize) -> Vec<String> {
     const REGISTRIES: &[&str] = &[
@@ -134,7 +109,7 @@ fn generate(len: usize) -> Vec<String> {
         "x",
     ];
     const TAGS: &[&str] = &["latest", "1.27", "v2.3.4-rc.1", "stable_2024", "8.0-alpine", "sha-4f2a9c1"];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::from_u64(0x9e37_79b9_7f4a_7c15);
     (0..len)
         .map(|_| {
             let mut r = rng.pick(REGISTRIES).to_owned();

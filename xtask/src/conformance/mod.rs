@@ -10,19 +10,25 @@
 //! turns each recognized file into [`Case`]s ([`Suite::run`]). Every file is offered to
 //! every selected suite.
 //!
-//! Cases listed in `<workspace>/conformance/expected-differences.json` (see
-//! [`expected`]) turn from failures into skips; a listed case that passes, or an entry
-//! that names no case, is a failure, so the list stays honest.
+//! Every vector case that does not pass must be listed in
+//! `<workspace>/conformance/expected-differences.json` (see [`expected`]) with the
+//! message it gives: a listed failure is an expected failure, a listed skip a skip, and
+//! anything else (an unlisted skip, a listed case that passes or gives another message,
+//! an entry that names no case) a failure, so the list stays honest.
 //!
 //! The `registry` suite has no vector format: it runs the distribution-spec conformance
 //! workflows of `conformance_tests.json` through our client against the registry of
 //! `--registry URL` (see [`registry`]), one report group per subtree of its tree.
-//! Without `--registry` it says in one line that it was skipped for want of a target
-//! (the embedded registry does not exist yet) and counts no case.
+//! Its skips say what the registry lacks; with `--baseline NAME` they, and the
+//! registry's known failures, are judged by the baseline of target `NAME` in the same
+//! file, as `cargo xtask test` does for the registries it starts. Without `--registry`
+//! it says in one line that it was skipped for want of a target (the embedded registry
+//! does not exist yet) and counts no case.
 //!
-//! The run prints one line per suite and file, the failing cases, writes `junit.xml` and
-//! `report.html` (see [`report`]), and ends with exactly
-//! `conformance: N passed, M failed, K skipped`.
+//! The run prints one line per suite and file, the failing and expectedly failing cases,
+//! writes `junit.xml` and `report.html` (see [`report`]), and ends with
+//! `conformance: N passed, M failed, K skipped` (then `, E expected failures` when
+//! there are any).
 
 pub mod auth;
 mod case;
@@ -100,6 +106,9 @@ pub struct Options {
     /// CA certificates (PEM) the registry suite trusts (`--ca-file`, else
     /// `OCI_TEST_CA_FILE`).
     pub ca_file: Option<PathBuf>,
+    /// The target whose baseline judges the registry suite's skips and failures
+    /// (`--baseline NAME`).
+    pub baseline: Option<String>,
     /// Where `junit.xml` and `report.html` go (`--report DIR`); default
     /// `<workspace>/target/conformance`.
     pub report_dir: Option<PathBuf>,
@@ -109,7 +118,7 @@ pub struct Options {
 
 const USAGE: &str = "\
 usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL [--username U --password P]
-                               [--ca-file PATH]] [--report DIR] [-v]
+                               [--ca-file PATH] [--baseline NAME]] [--report DIR] [-v]
 
   SUITE            one of the known suites (default: all of them)
   --vectors DIR    also run every *.json in DIR (repeatable)
@@ -118,6 +127,8 @@ usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL [--use
   --username U     log in to the registry as U (default: $OCI_USERNAME)
   --password P     the password of U (default: $OCI_PASSWORD)
   --ca-file PATH   trust the CA certificates of PATH (PEM) too (default: $OCI_TEST_CA_FILE)
+  --baseline NAME  judge the registry's skips and failures by the baseline of target NAME in
+                   conformance/expected-differences.json (any other skip or failure fails)
   --report DIR     where junit.xml and report.html go (default: target/conformance)
   -v, --verbose    list vector files that no selected suite recognizes";
 
@@ -137,6 +148,7 @@ impl Options {
                 "--username" => options.username = Some(value("--username")?),
                 "--password" => options.password = Some(value("--password")?),
                 "--ca-file" => options.ca_file = Some(value("--ca-file")?.into()),
+                "--baseline" => options.baseline = Some(value("--baseline")?),
                 "--report" => options.report_dir = Some(value("--report")?.into()),
                 flag if flag.starts_with('-') => {
                     return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
@@ -231,18 +243,9 @@ pub fn run(options: &Options) -> Result<Counts> {
         });
         (!matching.is_empty(), covered)
     };
-    let differences_path = workspace::root().join("conformance").join("expected-differences.json");
-    let differences = expected::ExpectedDifferences::load(&differences_path)?;
-    let stale = differences.apply(&mut results, fully_covered);
-    if !stale.is_empty() {
-        results.push(FileResult {
-            suite: "expected-differences".to_owned(),
-            file: "expected-differences.json".to_owned(),
-            file_name: "expected-differences.json".to_owned(),
-            cases: stale,
-            notes: BTreeMap::new(),
-        });
-    }
+    let differences = load_expected_differences()?;
+    let stale = expected::apply(&differences.differences, &mut results, fully_covered);
+    results.extend(stale_result(stale, "expected-differences.json"));
     // After the expected differences: the registry suite's verdicts are the registry's,
     // not differences from upstream's vectors.
     let registry_selected = options.suites.is_empty() || options.suites.iter().any(|s| s == REGISTRY_SUITE);
@@ -254,7 +257,11 @@ pub fn run(options: &Options) -> Result<Counts> {
                 options.password.clone(),
                 options.ca_file.clone(),
             );
-            results.extend(registry::run(&target)?);
+            let mut registry_results = registry::run(&target)?;
+            if let Some(name) = &options.baseline {
+                apply_baseline(&differences, name, &mut registry_results)?;
+            }
+            results.extend(registry_results);
             false
         }
         (None, true) => true,
@@ -274,6 +281,40 @@ pub fn run(options: &Options) -> Result<Counts> {
     println!("reports: {}, {}", junit.display(), html.display());
     println!("conformance: {total}");
     Ok(total)
+}
+
+/// Judges the registry suite's `results` by the baseline of target `name` in
+/// `differences`: listed skips and failures with their messages stand (failures as
+/// expected failures), anything else not a pass fails, and so does an entry that names
+/// no case.
+pub fn apply_baseline(
+    differences: &expected::ExpectedDifferences,
+    name: &str,
+    results: &mut Vec<FileResult>,
+) -> Result<()> {
+    let baseline = differences.baseline(name)?;
+    let stale = expected::apply(&baseline.expected, results, |_| (true, true));
+    results.extend(stale_result(stale, &format!("baseline {name}")));
+    Ok(())
+}
+
+/// The workspace's `conformance/expected-differences.json`.
+pub fn load_expected_differences() -> Result<expected::ExpectedDifferences> {
+    expected::ExpectedDifferences::load(
+        &workspace::root().join("conformance").join("expected-differences.json"),
+    )
+}
+
+/// The stale entries of a list, as one result (none when there are none).
+#[must_use]
+pub fn stale_result(stale: Vec<Case>, list: &str) -> Option<FileResult> {
+    (!stale.is_empty()).then(|| FileResult {
+        suite: "expected-differences".to_owned(),
+        file: list.to_owned(),
+        file_name: list.to_owned(),
+        cases: stale,
+        notes: BTreeMap::new(),
+    })
 }
 
 /// The failures of the vector files themselves: a file no suite runs (a format nobody
@@ -319,8 +360,8 @@ fn declared_count(json: &Value) -> Option<usize> {
     usize::try_from(sum).ok()
 }
 
-/// Prints one line of counts per suite and file, and under it each failing case with its
-/// message; returns the totals.
+/// Prints one line of counts per suite and file, and under it each failing (or
+/// expectedly failing) case with its message; returns the totals.
 #[must_use = "the totals say whether a case failed"]
 pub fn print_results(results: &[FileResult]) -> Counts {
     let mut total = Counts::default();
@@ -329,11 +370,14 @@ pub fn print_results(results: &[FileResult]) -> Counts {
         total.add(counts);
         println!("{}/{}: {counts}", result.suite, result.file);
         for case in &result.cases {
-            if let Outcome::Fail(message) = &case.outcome {
-                println!("    {}", case.name);
-                for line in message.lines() {
-                    println!("        {line}");
-                }
+            let (label, message) = match &case.outcome {
+                Outcome::Fail(message) => ("", message),
+                Outcome::ExpectedFailure(message) => ("expected failure: ", message),
+                Outcome::Pass | Outcome::Skip(_) => continue,
+            };
+            println!("    {label}{}", case.name);
+            for line in message.lines() {
+                println!("        {line}");
             }
         }
     }
@@ -409,6 +453,8 @@ mod tests {
             "p",
             "--ca-file",
             "/tmp/ca.pem",
+            "--baseline",
+            "reg 1",
             "--report",
             "out",
             "-v",
@@ -421,6 +467,7 @@ mod tests {
         assert_eq!(options.registry.as_deref(), Some("http://127.0.0.1:5000"));
         assert_eq!((options.username.as_deref(), options.password.as_deref()), (Some("u"), Some("p")));
         assert_eq!(options.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
+        assert_eq!(options.baseline.as_deref(), Some("reg 1"));
         assert_eq!(options.report_dir, Some(PathBuf::from("out")));
         assert!(options.verbose);
         assert!(Options::parse(&args(&["--help"])).unwrap().is_none());

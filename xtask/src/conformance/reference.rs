@@ -95,11 +95,6 @@ fn case_name(index: usize, case: &Value) -> String {
 }
 
 fn outcome(case: &Value) -> Outcome {
-    if let Some(version) = text(case, "version") {
-        if !version.starts_with("v2.") {
-            return Outcome::Skip(format!("oras-go {version} semantics are not implemented (v2 is)"));
-        }
-    }
     let result = match (text(case, "regexp"), text(case, "func")) {
         (Some(regexp), _) => regexp_case(regexp, case),
         (None, Some(func)) => func_case(func, case),

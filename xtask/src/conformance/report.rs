@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{Case, FileResult, Outcome};
 use crate::Result;
 
-/// How many cases passed, failed and were skipped.
+/// How many cases passed, failed, were skipped and failed as expected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Cases that passed.
@@ -15,6 +15,8 @@ pub struct Counts {
     pub failed: usize,
     /// Cases that were skipped.
     pub skipped: usize,
+    /// Cases that failed as `expected-differences.json` says they must.
+    pub expected: usize,
 }
 
 impl Counts {
@@ -27,6 +29,7 @@ impl Counts {
                 Outcome::Pass => counts.passed += 1,
                 Outcome::Fail(_) => counts.failed += 1,
                 Outcome::Skip(_) => counts.skipped += 1,
+                Outcome::ExpectedFailure(_) => counts.expected += 1,
             }
         }
         counts
@@ -37,18 +40,24 @@ impl Counts {
         self.passed += other.passed;
         self.failed += other.failed;
         self.skipped += other.skipped;
+        self.expected += other.expected;
     }
 
     /// The number of cases counted.
     #[must_use]
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.skipped
+        self.passed + self.failed + self.skipped + self.expected
     }
 }
 
 impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+        write!(f, "{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)?;
+        match self.expected {
+            0 => Ok(()),
+            1 => write!(f, ", 1 expected failure"),
+            n => write!(f, ", {n} expected failures"),
+        }
     }
 }
 
@@ -121,7 +130,7 @@ pub fn junit_xml(results: &[FileResult]) -> String {
             xml_escape(&suite_name),
             counts.total(),
             counts.failed,
-            counts.skipped,
+            counts.skipped + counts.expected,
         );
         for case in &result.cases {
             let open = format!(
@@ -141,6 +150,11 @@ pub fn junit_xml(results: &[FileResult]) -> String {
                     "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
                     xml_escape(message)
                 ),
+                Outcome::ExpectedFailure(message) => writeln!(
+                    body,
+                    "{open}>\n      <skipped message=\"expected failure: {}\"/>\n    </testcase>",
+                    xml_escape(message)
+                ),
             };
         }
         body.push_str("  </testsuite>\n");
@@ -149,7 +163,7 @@ pub fn junit_xml(results: &[FileResult]) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"conformance\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n{body}</testsuites>\n",
         total.total(),
         total.failed,
-        total.skipped
+        total.skipped + total.expected
     )
 }
 
@@ -162,6 +176,7 @@ td.num { text-align: right; }
 tr.pass td.outcome { background: #d7f5d7; }
 tr.fail td.outcome { background: #f8d0d0; }
 tr.skip td.outcome { background: #f6ecc0; }
+tr.xfail td.outcome { background: #f3dcc0; }
 td.msg { white-space: pre-wrap; font-family: monospace; }
 td.name { font-family: monospace; }
 h2 { margin-top: 1.5em; }
@@ -180,11 +195,12 @@ pub fn html(results: &[FileResult]) -> String {
         let row_class = if counts.failed > 0 { "fail" } else { "pass" };
         let _ = writeln!(
             summary,
-            "<tr class=\"{row_class}\"><td><a href=\"#f{index}\">{title}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num outcome\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr class=\"{row_class}\"><td><a href=\"#f{index}\">{title}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num outcome\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             counts.total(),
             counts.passed,
             counts.failed,
-            counts.skipped
+            counts.skipped,
+            counts.expected
         );
         let _ = writeln!(
             details,
@@ -195,6 +211,7 @@ pub fn html(results: &[FileResult]) -> String {
                 Outcome::Pass => ("pass", "pass", result.notes.get(&case.name).map_or("", String::as_str)),
                 Outcome::Fail(m) => ("fail", "FAIL", m.as_str()),
                 Outcome::Skip(m) => ("skip", "skip", m.as_str()),
+                Outcome::ExpectedFailure(m) => ("xfail", "expected failure", m.as_str()),
             };
             let _ = writeln!(
                 details,
@@ -206,7 +223,7 @@ pub fn html(results: &[FileResult]) -> String {
         details.push_str("</table>\n");
     }
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Conformance report</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>Conformance report</h1>\n<p>conformance: {total}</p>\n<table>\n<tr><th>suite/file</th><th>cases</th><th>passed</th><th>failed</th><th>skipped</th></tr>\n{summary}</table>\n{details}</body>\n</html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Conformance report</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>Conformance report</h1>\n<p>conformance: {total}</p>\n<table>\n<tr><th>suite/file</th><th>cases</th><th>passed</th><th>failed</th><th>skipped</th><th>expected failures</th></tr>\n{summary}</table>\n{details}</body>\n</html>\n"
     )
 }
 
@@ -226,6 +243,10 @@ mod tests {
                     outcome: Outcome::Fail("expected <error> & \"kind\"\nline 2\u{1}".into()),
                 },
                 Case { name: "grammar[0]".into(), outcome: Outcome::Skip("unknown group".into()) },
+                Case {
+                    name: "parse[2]".into(),
+                    outcome: Outcome::ExpectedFailure("sha512\nexpected: we accept it".into()),
+                },
             ],
             notes: [(r#"parse[0] "a<b""#.to_owned(), "via <fallback>".to_owned())].into_iter().collect(),
         }]
@@ -234,11 +255,14 @@ mod tests {
     #[test]
     fn counts_and_display() {
         let counts = Counts::of(&sample()[0].cases);
-        assert_eq!(counts, Counts { passed: 1, failed: 1, skipped: 1 });
-        assert_eq!(counts.total(), 3);
+        assert_eq!(counts, Counts { passed: 1, failed: 1, skipped: 1, expected: 1 });
+        assert_eq!(counts.total(), 4);
+        assert_eq!(counts.to_string(), "1 passed, 1 failed, 1 skipped, 1 expected failure");
         let mut total = counts;
         total.add(counts);
-        assert_eq!(total.to_string(), "2 passed, 2 failed, 2 skipped");
+        assert_eq!(total.to_string(), "2 passed, 2 failed, 2 skipped, 2 expected failures");
+        let none = Counts { passed: 3, ..Counts::default() };
+        assert_eq!(none.to_string(), "3 passed, 0 failed, 0 skipped");
     }
 
     #[test]
@@ -261,10 +285,10 @@ mod tests {
         let xml = junit_xml(&sample());
         assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
         assert!(
-            xml.contains(r#"<testsuites name="conformance" tests="3" failures="1" errors="0" skipped="1">"#)
+            xml.contains(r#"<testsuites name="conformance" tests="4" failures="1" errors="0" skipped="2">"#)
         );
         assert!(xml.contains(
-            r#"<testsuite name="spec/digest.json" tests="3" failures="1" errors="0" skipped="1">"#
+            r#"<testsuite name="spec/digest.json" tests="4" failures="1" errors="0" skipped="2">"#
         ));
         assert!(
             xml.contains(r#"<testcase classname="spec/digest.json" name="parse[0] &quot;a&lt;b&quot;"/>"#)
@@ -273,7 +297,8 @@ mod tests {
             xml.contains(r#"<failure message="expected &lt;error&gt; &amp; &quot;kind&quot;&#10;line 2�">"#)
         );
         assert!(xml.contains(r#"<skipped message="unknown group"/>"#));
-        assert_eq!(xml.matches("<testcase ").count(), 3);
+        assert!(xml.contains(r#"<skipped message="expected failure: sha512&#10;expected: we accept it"/>"#));
+        assert_eq!(xml.matches("<testcase ").count(), 4);
         assert_eq!(xml.matches("</testsuite>").count(), 1);
     }
 
@@ -281,8 +306,8 @@ mod tests {
     fn html_has_summary_and_every_case() {
         let html = html(&sample());
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("<p>conformance: 1 passed, 1 failed, 1 skipped</p>"));
-        assert!(html.contains("<a href=\"#f0\">spec/digest.json</a></td><td class=\"num\">3</td>"));
+        assert!(html.contains("<p>conformance: 1 passed, 1 failed, 1 skipped, 1 expected failure</p>"));
+        assert!(html.contains("<a href=\"#f0\">spec/digest.json</a></td><td class=\"num\">4</td>"));
         assert!(
             html.contains(
                 "<td class=\"name\">parse[0] &quot;a&lt;b&quot;</td><td class=\"outcome\">pass</td>"
@@ -292,6 +317,7 @@ mod tests {
             "<td class=\"msg\">expected &lt;error&gt; &amp; &quot;kind&quot;\nline 2\u{FFFD}</td>"
         ));
         assert!(html.contains("<tr class=\"skip\">"));
+        assert!(html.contains("<td class=\"outcome\">expected failure</td>"));
         assert!(html.contains("<td class=\"outcome\">pass</td><td class=\"msg\">via &lt;fallback&gt;</td>"));
         assert!(!junit_xml(&sample()).contains("fallback"), "notes are for the HTML report only");
         assert!(!html.contains("<script"));

@@ -55,6 +55,29 @@ pub const PACKAGES: &[&str] = &["docker-registry", "skopeo", "umoci"];
 /// Where the Debian package installs the registry.
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 
+/// The name of the installed registry's baseline in
+/// `conformance/expected-differences.json`: `docker-registry <major>.<minor>`, from
+/// `docker-registry --version`.
+pub fn baseline_name() -> Result<String> {
+    let out = Command::new(REGISTRY_BIN)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("running {REGISTRY_BIN} --version: {e}"))?;
+    baseline_of(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// `docker-registry 2.8` for `docker-registry github.com/docker/distribution 2.8.2+ds1`.
+fn baseline_of(version: &str) -> Result<String> {
+    let number = version.split_whitespace().last().unwrap_or_default().trim_start_matches('v');
+    let mut parts = number.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) if !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(format!("docker-registry {major}.{minor}"))
+        }
+        _ => Err(format!("{REGISTRY_BIN} --version said {version:?}, which names no version")),
+    }
+}
+
 /// How long a server may take to listen and answer.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The file in the work dir listing the processes started from it (`pid exe` lines).

@@ -379,3 +379,32 @@ fn shell_quoting_keeps_values_as_one_word() {
     assert_eq!(shell_quote(""), "''");
     assert_eq!(shell_quote("a b"), "'a b'");
 }
+
+#[test]
+fn baselines_are_named_by_major_and_minor_version() {
+    assert_eq!(
+        baseline_of("docker-registry github.com/docker/distribution 2.8.2+ds1\n").unwrap(),
+        "docker-registry 2.8"
+    );
+    assert_eq!(
+        baseline_of("registry github.com/distribution/distribution/v3 v3.0.0").unwrap(),
+        "docker-registry 3.0"
+    );
+    assert_eq!(
+        baseline_of("").unwrap_err(),
+        "/usr/bin/docker-registry --version said \"\", which names no version"
+    );
+}
+
+#[test]
+fn the_installed_registry_has_a_baseline() {
+    if !registry_installed() {
+        return;
+    }
+    let name = baseline_name().unwrap();
+    let differences = crate::conformance::load_expected_differences().unwrap();
+    assert!(
+        differences.baseline(&name).is_ok(),
+        "no baseline {name:?} in conformance/expected-differences.json"
+    );
+}

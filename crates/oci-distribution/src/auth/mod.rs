@@ -75,8 +75,6 @@ pub(crate) mod token;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod vectors_tests;
 
 use std::fmt;
 use std::sync::Arc;

@@ -3,7 +3,9 @@
 
 mod flaky;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use oci_distribution::{
@@ -11,17 +13,20 @@ use oci_distribution::{
 };
 use oci_reference::Repository;
 use oci_spec_types::{Descriptor, Digest, MediaType};
+use oci_test_support::fixtures::Rng;
 
 use crate::common::{Target, targets};
 
 const MIB: usize = 1 << 20;
 
-/// `len` random bytes.
+/// `len` random bytes, new in every call and every run (the registry keeps what
+/// earlier runs pushed, and a test that pushes must upload).
 pub(crate) fn random(len: usize) -> Bytes {
-    let mut rng = fastrand::Rng::new();
-    let mut out = vec![0u8; len];
-    rng.fill(&mut out);
-    out.into()
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    #[allow(clippy::cast_possible_truncation)] // any 64 bits of the clock make a seed
+    let seed = now as u64 ^ u64::from(std::process::id()) << 32 ^ CALLS.fetch_add(1, Ordering::Relaxed);
+    Rng::from_u64(seed).bytes(len).into()
 }
 
 fn layer(bytes: &[u8]) -> Descriptor {

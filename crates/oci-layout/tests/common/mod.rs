@@ -9,64 +9,11 @@ use std::path::Path;
 use oci_layout::Layout;
 use oci_spec_types::{Descriptor, Digest, ImageManifest, MediaType};
 
-/// wyrand: deterministic incompressible bytes.
+pub(crate) use oci_test_support::fixtures::{gzip_stored, layer_tar};
+
+/// Deterministic incompressible bytes.
 pub(crate) fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = u128::from(state).wrapping_mul(u128::from(state ^ 0xe703_7ed1_a0b4_28db));
-        let folded = t.to_le_bytes();
-        let (low, high) = folded.split_at(8);
-        let word: Vec<u8> = low.iter().zip(high).map(|(a, b)| a ^ b).collect();
-        out.extend_from_slice(&word);
-    }
-    out.truncate(len);
-    out
-}
-
-/// An uncompressed layer: a tar holding one file `name` with `content`.
-pub(crate) fn layer_tar(name: &str, content: &[u8]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_ustar();
-    header.set_size(content.len() as u64);
-    header.set_mode(0o644);
-    header.set_mtime(0);
-    header.set_entry_type(tar::EntryType::Regular);
-    builder.append_data(&mut header, name, content).unwrap();
-    builder.into_inner().unwrap()
-}
-
-/// `data` as a gzip member of stored (uncompressed) deflate blocks: valid gzip that
-/// every peer decompresses, with no compressor needed.
-pub(crate) fn gzip_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]; // magic, deflate, no flags, mtime 0, os unknown
-    let mut blocks = data.chunks(65_535).peekable();
-    if blocks.peek().is_none() {
-        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
-    }
-    while let Some(block) = blocks.next() {
-        out.push(u8::from(blocks.peek().is_none())); // BFINAL on the last, BTYPE 00
-        let len = u16::try_from(block.len()).unwrap();
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(block);
-    }
-    out.extend_from_slice(&crc32(data).to_le_bytes());
-    out.extend_from_slice(&u32::try_from(data.len() % (1 << 32)).unwrap().to_le_bytes());
-    out
-}
-
-/// CRC-32 (IEEE), bit by bit: test data is small.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
+    oci_test_support::fixtures::Rng::from_u64(seed).bytes(len)
 }
 
 /// What [`write_image`] wrote.

@@ -50,11 +50,12 @@ use oci_distribution::auth::AuthConfig;
 use oci_distribution::transport::TransportConfig;
 use oci_reference::Reference;
 use oci_spec_types::Descriptor;
+use oci_test_support::fixtures::Rng;
 use tokio::runtime::Runtime;
 
 use self::client::{LAYOUT_TAG, RawSource};
 use self::report::{Cpu, Timed};
-use super::layout::{Rng, settle};
+use super::layout::settle;
 use super::{cpu_time, peak_memory_kib, reset_peak_memory};
 use crate::peers::ensure_deb_packages;
 use crate::registry::TestRegistries;
@@ -292,7 +293,7 @@ fn order(round: usize, steps: &[Step]) -> Vec<Step> {
 
 /// `count` layers of `size` incompressible bytes, made one at a time.
 fn generated_layers(count: usize, size: usize, seed: u64) -> impl Iterator<Item = Vec<u8>> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_u64(seed);
     (0..count).map(move |_| {
         let mut layer = vec![0u8; size];
         rng.fill(&mut layer);

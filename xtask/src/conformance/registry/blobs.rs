@@ -1,12 +1,15 @@
 //! `blobs/<alg>/`: every way of pushing a blob, each pushed blob's head, get and delete,
 //! range requests, the empty blobs, and uploads whose content does not match the
 //! digest. Upload forms the client offers go through its typed API (`push_blob` with
-//! each [`UploadPolicy`], mounts); what it rightly refuses to send goes raw
-//! ([`chunked`](super::chunked)).
+//! each [`UploadPolicy`], mounts), which must report that the registry followed the
+//! form (no resync, no early accept, every byte sent once); what the client rightly
+//! refuses to send goes raw ([`chunked`](super::chunked)). Whatever the form, the blob
+//! is then read back raw (`HEAD` and `GET`, judged on the registry's own answers) and
+//! deleted.
 
-use oci_distribution::http::Method;
 use oci_distribution::http::header::{CONTENT_LENGTH, RANGE};
-use oci_distribution::{Body, PullOptions, PushOptions, PushOutcome, UploadPolicy};
+use oci_distribution::http::{HeaderMap, Method};
+use oci_distribution::{Body, PullOptions, PushOptions, PushOutcome, UploadPolicy, UploadStats};
 use oci_reference::Repository;
 use oci_spec_types::{Descriptor, DigestAlgorithm, MediaType};
 
@@ -144,7 +147,8 @@ pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, algorithm: &DigestAlgorit
 
 /// Records the push verdict of test `name`, then the blob's head and get (when the push
 /// passed: upstream checks no blob a fallback or an unsupported form left) and its
-/// delete (and the delete in repo2 for the mounts).
+/// delete (and the delete in repo2 for the mounts) when the blob was stored: after a
+/// failed push there is nothing the delete could be judged on.
 async fn finish(
     ctx: &Ctx,
     rec: &mut Recorder,
@@ -159,6 +163,9 @@ async fn finish(
         rec.record(group, &format!("{name}/head"), &head_blob(ctx, &ctx.repo1, blob).await);
         rec.record(group, &format!("{name}/get"), &get_blob(ctx, &ctx.repo1, blob).await);
     }
+    if !matches!(pushed.status(), Status::Pass | Status::Skip) {
+        return;
+    }
     rec.record(group, &format!("{name}/delete"), &delete_blob(ctx, &ctx.repo1, &blob.descriptor).await);
     if in_repo2 {
         rec.record(
@@ -172,7 +179,8 @@ async fn finish(
 /// `GET` of a blob never pushed: 404.
 async fn get_missing(ctx: &Ctx, blob: &Blob) -> Verdict {
     let d = &blob.descriptor;
-    match ctx.client.get_blob_by_digest(&ctx.repo1, &d.digest, Some(d.size), PullOptions::default()).await {
+    let options = PullOptions::default().with_max_resumes(0);
+    match ctx.client.get_blob_by_digest(&ctx.repo1, &d.digest, Some(d.size), options).await {
         Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => Verdict::pass(),
         Err(e) => Verdict::fail(format!("GET of a blob never pushed: expected 404, got {e}")),
         Ok(_) => {
@@ -209,16 +217,30 @@ async fn typed(ctx: &Ctx, blob: &Blob, policy: UploadPolicy, patches: u32) -> Ve
         Body::from_bytes(blob.bytes.clone())
     };
     match ctx.client.push_blob(&ctx.repo1, &blob.descriptor, content, options).await {
-        Ok(PushOutcome::Uploaded(stats)) => {
-            Verdict::check(stats.policy == policy && stats.patches == patches, || {
-                format!(
-                    "{policy:?}: expected {patches} PATCH(es) as {policy:?}, the client reported {stats:?}"
-                )
-            })
-        }
+        Ok(PushOutcome::Uploaded(stats)) => followed(&stats, policy, patches, blob.bytes.len()),
         Ok(other) => Verdict::fail(format!("{policy:?}: expected an upload, the client reported {other:?}")),
         Err(e) => Verdict::fail(e.to_string()),
     }
+}
+
+/// Whether the registry answered an upload of `len` bytes as `policy` with `patches`
+/// `PATCH` requests the way the form goes: every chunk taken where it was sent (no
+/// resync), the blob committed by the closing `PUT` (not accepted on a `PATCH`), and
+/// every byte sent once.
+fn followed(stats: &UploadStats, policy: UploadPolicy, patches: u32, len: usize) -> Verdict {
+    Verdict::check(
+        stats.policy == policy
+            && stats.patches == patches
+            && stats.resyncs == 0
+            && !stats.early_accept
+            && stats.bytes_sent == len as u64,
+        || {
+            format!(
+                "{policy:?}: expected {patches} PATCH(es), no resync, the commit by PUT and {len} bytes sent \
+                 once; the client reported {stats:?}"
+            )
+        },
+    )
 }
 
 /// A mount (`options` names the source, or asks for an anonymous mount) after pushing
@@ -241,7 +263,7 @@ async fn mount(
     let what = if expect_mount == Some(false) { "anonymous mount" } else { "mount" };
     let outcome = ctx.client.push_blob(&ctx.repo1, &blob.descriptor, blob.bytes.clone(), options).await;
     match (outcome, expect_mount) {
-        (Ok(PushOutcome::Mounted { .. }), Some(_)) => served_after_mount(ctx, blob).await,
+        (Ok(PushOutcome::Mounted { .. }), Some(_)) => Verdict::pass(),
         (Ok(PushOutcome::Mounted { .. }), None) => Verdict::fail(format!(
             "POST ?mount={}&from=repo2 answered 201 for a blob repo2 never had",
             blob.descriptor.digest
@@ -258,68 +280,75 @@ async fn mount(
     }
 }
 
-/// After a mount the registry answered 201: a blob of another algorithm than sha256
-/// that the registry then cannot serve (distribution 2.8 links a mounted sha512 blob to
-/// where it never stored it, and answers 500) is an algorithm it does not support for
-/// mounts; its head and get are then not checked, as after any push that did not pass.
-async fn served_after_mount(ctx: &Ctx, blob: &Blob) -> Verdict {
-    let digest = &blob.descriptor.digest;
-    if digest.algorithm() == DigestAlgorithm::SHA256 {
-        return Verdict::pass();
-    }
-    match ctx.client.head_blob(&ctx.repo1, digest).await {
-        Err(e) if e.status().is_some_and(|s| s.is_server_error()) => Verdict::skip(format!(
-            "{} mounts unsupported: the registry mounted {digest} (201), then failed to serve it: {e}",
-            digest.algorithm()
-        )),
-        _ => Verdict::pass(),
-    }
+/// `method /v2/<repository>/blobs/<digest>`, raw.
+async fn blob_request(
+    ctx: &Ctx,
+    repository: &Repository,
+    method: Method,
+    d: &Descriptor,
+) -> Result<raw::Exchange, String> {
+    let target = format!("/v2/{}/blobs/{}", repository.path(), d.digest);
+    raw::send(&ctx.client, repository, method, &target, HeaderMap::new(), Vec::new().into()).await
 }
 
-/// `HEAD` of a pushed blob: 200 with its length.
+/// `HEAD` of a pushed blob: 200, `Content-Length` its size, `Docker-Content-Digest`
+/// (when sent) its digest.
 pub(super) async fn head_blob(ctx: &Ctx, repository: &Repository, blob: &Blob) -> Verdict {
     let d = &blob.descriptor;
-    match ctx.client.head_blob(repository, &d.digest).await {
-        Ok(Some(size)) => Verdict::check(size == d.size, || {
-            format!("HEAD blobs/{}: Content-Length {size}, the blob has {} bytes", d.digest, d.size)
-        }),
-        Ok(None) => Verdict::fail(format!("HEAD blobs/{}: 404 for a pushed blob", d.digest)),
-        Err(e) => Verdict::fail(e.to_string()),
+    let check = async {
+        let ex = blob_request(ctx, repository, Method::HEAD, d).await?;
+        ex.expect(&[200])?;
+        ex.expect_length(d.size)?;
+        ex.check_digest_header(&d.digest, &blob.bytes)
+    };
+    match check.await {
+        Ok(None) => Verdict::pass(),
+        Ok(Some(note)) => Verdict::pass_with_note(note),
+        Err(e) => Verdict::fail(e),
     }
 }
 
-/// `GET` of a pushed blob: its exact bytes (the client verifies size and digest).
+/// `GET` of a pushed blob: 200 (redirects followed, as the spec allows for blobs),
+/// `Content-Length` its size, its exact bytes in one answer, `Docker-Content-Digest`
+/// (when sent) its digest.
 pub(super) async fn get_blob(ctx: &Ctx, repository: &Repository, blob: &Blob) -> Verdict {
     let d = &blob.descriptor;
-    let fetched = match ctx.client.get_blob(repository, d, PullOptions::default()).await {
-        Ok(stream) => stream.bytes(blob.bytes.len()).await,
-        Err(e) => Err(e),
+    let check = async {
+        let ex = blob_request(ctx, repository, Method::GET, d).await?;
+        ex.expect(&[200])?;
+        ex.expect_length(d.size)?;
+        if let Some(e) = &ex.body_error {
+            return Err(format!("{}: the body broke off: {e}", ex.request));
+        }
+        if ex.body.as_ref() != blob.bytes.as_slice() {
+            return Err(format!("{}: {} bytes that are not the blob's", ex.request, ex.body.len()));
+        }
+        ex.check_digest_header(&d.digest, &blob.bytes)
     };
-    match fetched {
-        Ok(bytes) => Verdict::check(bytes.as_ref() == blob.bytes.as_slice(), || {
-            format!("GET blobs/{}: {} bytes that are not the blob's", d.digest, bytes.len())
-        }),
-        Err(e) => Verdict::fail(e.to_string()),
+    match check.await {
+        Ok(None) => Verdict::pass(),
+        Ok(Some(note)) => Verdict::pass_with_note(note),
+        Err(e) => Verdict::fail(e),
     }
 }
 
-/// `DELETE` of a blob (202; 404 tolerated; 405: deletes unsupported), then `HEAD` must
-/// answer 404 at once.
+/// `DELETE` of a blob this run stored: 202 (405: deletes unsupported; a 404 for a blob
+/// the registry holds is wrong, though upstream lets it pass), then `HEAD` must answer
+/// 404 at once.
 pub(super) async fn delete_blob(ctx: &Ctx, repository: &Repository, d: &Descriptor) -> Verdict {
-    let deleted = match ctx.client.delete_blob(repository, &d.digest).await {
-        Ok(()) => Verdict::pass(),
-        Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
-            Verdict::pass_with_note(format!("DELETE blobs/{} answered 404: it was not there", d.digest))
-        }
-        Err(e) if e.status().is_some_and(|s| s.as_u16() == 405) => {
-            return Verdict::skip(format!("blob delete unsupported: {e}"));
-        }
-        Err(e) => return Verdict::fail(e.to_string()),
+    let ex = match blob_request(ctx, repository, Method::DELETE, d).await {
+        Ok(ex) => ex,
+        Err(e) => return Verdict::fail(e),
     };
-    match ctx.client.head_blob(repository, &d.digest).await {
-        Ok(None) => deleted,
-        Ok(Some(_)) => Verdict::fail(format!("HEAD blobs/{} after its DELETE: still there (200)", d.digest)),
-        Err(e) => Verdict::fail(format!("HEAD after DELETE: {e}")),
+    match ex.status.as_u16() {
+        202 => {}
+        405 => return Verdict::skip(format!("blob delete unsupported: {}", ex.describe())),
+        _ => return Verdict::fail(format!("expected 202 for a stored blob, got {}", ex.describe())),
+    }
+    match blob_request(ctx, repository, Method::HEAD, d).await {
+        Ok(head) if head.status.as_u16() == 404 => Verdict::pass(),
+        Ok(head) => Verdict::fail(format!("after its DELETE: expected 404, got {}", head.describe())),
+        Err(e) => Verdict::fail(e),
     }
 }
 

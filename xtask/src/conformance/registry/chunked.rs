@@ -135,12 +135,12 @@ async fn out_of_order(
     };
     let bad = send(ctx, method, &target, headers, &bytes[start..end]).await?;
     if bad.status.is_success() {
-        // The registry appended the chunk wherever it claimed to start: it does not check
-        // Content-Range (distribution 2.8 ignores it). Drop the spoiled upload.
+        // The registry took the chunk wherever it claimed to start (or committed content
+        // that is not the blob): drop the spoiled upload, and fail.
         let _ = send(ctx, Method::DELETE, bad.header("location").unwrap_or(location), HeaderMap::new(), &[])
             .await;
-        return Err(Verdict::skip(format!(
-            "chunk offsets unchecked: a chunk out of order ({start}-{}) was taken, not refused with 416: {}",
+        return Err(Verdict::fail(format!(
+            "a chunk out of order ({start}-{}) was taken, not refused with 416: {}",
             end - 1,
             bad.describe()
         )));
@@ -153,10 +153,12 @@ async fn out_of_order(
     let held = range.strip_prefix("0-").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| {
         format!("the upload's status: Range {range:?} is not 0-<last byte>: {}", status.describe())
     })?;
-    if next > 0 && held != next - 1 {
+    // Before the first chunk the registry holds nothing, which distribution-spec
+    // registries write `0-0` (the range cannot say "empty").
+    if held != next.saturating_sub(1) {
         let why = format!(
             "the upload's status says Range 0-{held}, expected 0-{}: {}",
-            next - 1,
+            next.saturating_sub(1),
             status.describe()
         );
         return Err(why.into());

@@ -1,12 +1,12 @@
 //! `data/<data set>/`: push (blobs, manifests by digest, tags), tag-list, head, pull,
 //! referrers and delete of one data set.
 //!
-//! Pushes go through the client's typed API with its default options (a blob the
-//! repository has is not sent again; a manifest with a subject on a registry without
-//! the referrers API also updates the subject's fallback tag). Manifests go raw where
-//! the check needs what the typed API does not show or rightly refuses to send: the one
-//! that must be refused (bytes that do not match the digest), and, on a registry with
-//! the referrers API, those with a subject (the answer must carry `OCI-Subject`).
+//! Blobs are pushed through the client's typed API, always uploaded. Manifests, tags
+//! and their reads go raw, judged on the registry's answers: a PUT is 201 with a
+//! `Location` and the manifest's `Docker-Content-Digest` (when sent), and `OCI-Subject`
+//! for a manifest with a subject once the registry has shown the referrers API; a HEAD
+//! or GET is 200 with the manifest's `Content-Type`, `Content-Length` and digest, and a
+//! GET its exact bytes.
 //!
 //! Two refusals are a registry lacking an optional feature, not a failure, and skip
 //! the manifests concerned: sha512 manifest digests (`DIGEST_INVALID` for a sha512
@@ -16,10 +16,9 @@
 use std::collections::BTreeSet;
 
 use oci_distribution::http::Method;
-use oci_distribution::http::header::CONTENT_TYPE;
-use oci_distribution::{Error, PushOptions};
-use oci_reference::Reference;
-use oci_spec_types::{Digest, DigestAlgorithm, ErrorCode};
+use oci_distribution::http::header::{ACCEPT, CONTENT_TYPE};
+use oci_distribution::{PushOptions, PushOutcome};
+use oci_spec_types::{Digest, DigestAlgorithm, MediaType};
 
 use super::blobs;
 use super::data::{DataSet, Manifest};
@@ -58,17 +57,21 @@ impl Stored {
 }
 
 /// Runs the subtree of `set` (a disabled set is one skipped case).
-pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &ReferrersApi) {
+pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &mut ReferrersApi) {
     let group = format!("data/{}", set.name);
     if let Some(reason) = set.disabled {
         rec.record(&group, "", &Verdict::disabled(reason));
         return;
     }
     let stored = push(ctx, rec, &group, set, api).await;
-    let (listed, last) = discovery::tag_list(ctx, &stored.tags).await;
-    rec.record(&group, "tag-list", &listed);
-    if let Some(last) = last {
-        rec.record(&group, "tag-list/last", &last);
+    if set.tags.is_empty() {
+        rec.record(&group, "tag-list", &Verdict::skip("the data set has no tags"));
+    } else {
+        let (listed, last) = discovery::tag_list(ctx, &stored.tags).await;
+        rec.record(&group, "tag-list", &listed);
+        if let Some(last) = last {
+            rec.record(&group, "tag-list/last", &last);
+        }
     }
     rec.record(&group, "head", &head(ctx, set, &stored).await);
     rec.record(&group, "pull", &pull(ctx, set, &stored).await);
@@ -81,13 +84,16 @@ pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &Refe
 }
 
 /// The reason a refusal of `manifest` is a missing feature, if it is one.
-fn unsupported(manifest: &Manifest, error: &Error) -> Option<String> {
-    let entries = error.registry_errors();
+fn unsupported(manifest: &Manifest, refusal: &raw::Exchange) -> Option<String> {
+    if refusal.status.as_u16() != 400 {
+        return None;
+    }
+    let errors = refusal.registry_errors();
     let digest = &manifest.descriptor.digest;
     if digest.algorithm() != DigestAlgorithm::SHA256
-        && entries.iter().any(|e| e.code == ErrorCode::DIGEST_INVALID)
+        && errors.iter().any(|(code, _)| code == "DIGEST_INVALID")
     {
-        return Some(format!("{} manifest digests unsupported: {error}", digest.algorithm()));
+        return Some(format!("{} manifest digests unsupported: {}", digest.algorithm(), refusal.describe()));
     }
     let document: serde_json::Value = serde_json::from_slice(&manifest.bytes).ok()?;
     let foreign: Vec<&str> = document["layers"]
@@ -96,13 +102,13 @@ fn unsupported(manifest: &Manifest, error: &Error) -> Option<String> {
         .filter(|l| l["urls"].as_array().is_some_and(|u| !u.is_empty()))
         .filter_map(|l| l["digest"].as_str())
         .collect();
-    let asks_foreign = entries.iter().any(|e| {
-        e.code == ErrorCode::MANIFEST_BLOB_UNKNOWN
-            && e.detail.as_ref().and_then(|d| d.as_str()).is_some_and(|d| foreign.contains(&d))
+    let asks_foreign = errors.iter().any(|(code, detail)| {
+        code == "MANIFEST_BLOB_UNKNOWN" && detail.as_deref().is_some_and(|d| foreign.contains(&d))
     });
     asks_foreign.then(|| {
         format!(
-            "non-distributable layers unsupported: the registry asks for a layer only at its URL: {error}"
+            "non-distributable layers unsupported: the registry asks for a layer only at its URL: {}",
+            refusal.describe()
         )
     })
 }
@@ -113,21 +119,23 @@ pub(super) async fn push(
     rec: &mut Recorder,
     group: &str,
     set: &DataSet,
-    api: &ReferrersApi,
+    api: &mut ReferrersApi,
 ) -> Stored {
     let mut stored = Stored::default();
     if !set.blobs.is_empty() {
         let mut verdict = Verdict::default();
         for blob in &set.blobs {
-            let pushed = ctx
-                .client
-                .push_blob(&ctx.repo1, &blob.descriptor, blob.bytes.clone(), PushOptions::default())
-                .await;
-            match pushed {
-                Ok(_) => {
+            // Always uploaded: a blob "already there" would pass on the registry's word.
+            let options = PushOptions::default().with_skip_existing(false);
+            match ctx.client.push_blob(&ctx.repo1, &blob.descriptor, blob.bytes.clone(), options).await {
+                Ok(PushOutcome::Uploaded(_)) => {
                     stored.blobs.insert(blob.descriptor.digest.clone());
                     verdict.add(Verdict::pass());
                 }
+                Ok(other) => verdict.add(Verdict::fail(format!(
+                    "{}: expected an upload, the client reported {other:?}",
+                    blob.descriptor.digest
+                ))),
                 Err(e) => verdict.add(Verdict::fail(e.to_string())),
             }
         }
@@ -148,157 +156,147 @@ pub(super) async fn push(
             verdict.add(Verdict::skip(format!("tag {tag} not pushed: the registry refused its manifest")));
             continue;
         }
-        let reference = match Ctx::tagged(&ctx.repo1, tag) {
-            Ok(r) => r,
-            Err(e) => {
-                verdict.add(Verdict::error(e));
-                continue;
-            }
-        };
-        let document = match document(manifest) {
-            Ok(d) => d,
-            Err(e) => {
-                verdict.add(Verdict::error(e));
-                continue;
-            }
-        };
-        match ctx.client.put_manifest(&reference, &document).await {
-            Ok(d) if &d == digest => {
+        match put_manifest(ctx, manifest, tag).await.and_then(|ex| stored_answer(&ex, manifest, tag)) {
+            Ok(v) => {
                 stored.tags.insert(tag.clone());
-                verdict.add(Verdict::pass());
+                verdict.add(v);
             }
-            Ok(d) => verdict
-                .add(Verdict::fail(format!("PUT manifests/{tag}: the client computed {d}, not {digest}"))),
-            Err(e) => verdict.add(Verdict::fail(e.to_string())),
+            Err(e) => verdict.add(Verdict::fail(e)),
         }
     }
     rec.record(group, "push/tags", &verdict);
     stored
 }
 
-/// The data set's manifest as the document the client pushes: its bytes and media type.
-fn document(manifest: &Manifest) -> Result<oci_spec_types::Document, String> {
-    let media_type = &manifest.descriptor.media_type;
-    oci_spec_types::Document::manifest(manifest.bytes.clone(), Some(media_type))
-        .map_err(|e| format!("the data set's manifest {} does not parse: {e}", manifest.descriptor.digest))
+/// `PUT /v2/<repo1>/manifests/<reference>` with the manifest's bytes and media type.
+async fn put_manifest(ctx: &Ctx, manifest: &Manifest, reference: &str) -> Result<raw::Exchange, String> {
+    let target = format!("/v2/{}/manifests/{reference}", ctx.repo1.path());
+    let headers = raw::header(CONTENT_TYPE, manifest.descriptor.media_type.as_str());
+    raw::send(&ctx.client, &ctx.repo1, Method::PUT, &target, headers, manifest.bytes.clone().into()).await
 }
 
-/// `PUT /v2/<repo1>/manifests/<digest>`: stored (typed), or refused with 400 when the
-/// bytes do not match the digest (raw).
-async fn push_manifest(ctx: &Ctx, manifest: &Manifest, stored: &mut Stored, api: &ReferrersApi) -> Verdict {
+/// What a manifest PUT must answer: 201, a `Location`, and a `Docker-Content-Digest`
+/// (when sent) that is the manifest's.
+fn stored_answer(ex: &raw::Exchange, manifest: &Manifest, reference: &str) -> Result<Verdict, String> {
+    ex.expect(&[201]).map_err(|e| format!("PUT manifests/{reference}: {e}"))?;
+    ex.location()?;
+    let note = ex.check_digest_header(&manifest.descriptor.digest, &manifest.bytes)?;
+    Ok(note.map_or_else(Verdict::pass, Verdict::pass_with_note))
+}
+
+/// `PUT /v2/<repo1>/manifests/<digest>`: stored (201, `Location`, the digest, and
+/// `OCI-Subject` for a manifest with a subject on a registry with the referrers API),
+/// or refused with 400 when the bytes do not match the digest.
+async fn push_manifest(
+    ctx: &Ctx,
+    manifest: &Manifest,
+    stored: &mut Stored,
+    api: &mut ReferrersApi,
+) -> Verdict {
     let digest = &manifest.descriptor.digest;
-    let media_type = &manifest.descriptor.media_type;
-    let target = format!("/v2/{}/manifests/{digest}", ctx.repo1.path());
-    let put_raw = || async {
-        let headers = raw::header(CONTENT_TYPE, media_type.as_str());
-        raw::send(&ctx.client, &ctx.repo1, Method::PUT, &target, headers, manifest.bytes.clone().into()).await
+    let ex = match put_manifest(ctx, manifest, digest.as_str()).await {
+        Ok(ex) => ex,
+        Err(e) => return Verdict::fail(e),
     };
     if manifest.bad_digest {
-        return match put_raw().await {
-            Ok(ex) => match ex.expect(&[400]) {
-                Ok(()) => Verdict::pass(),
-                Err(e) => Verdict::fail(format!("bytes that do not match the digest: {e}")),
-            },
-            Err(e) => Verdict::fail(e),
+        return match ex.expect(&[400]) {
+            Ok(()) => Verdict::pass(),
+            Err(e) => Verdict::fail(format!("bytes that do not match the digest: {e}")),
         };
     }
-    if let (Some(subject), true) = (&manifest.subject, api.supported) {
-        // With the referrers API the answer must name the subject (`OCI-Subject`), which
-        // the typed API does not show: sent raw.
-        let verdict = match put_raw().await {
-            Ok(ex) => ex
-                .expect(&[201])
-                .and_then(|()| ex.check_digest_header(digest, &manifest.bytes))
-                .and_then(|_| match ex.header("oci-subject") {
-                    Some(s) if s == subject.digest.as_str() => Ok(()),
-                    other => {
-                        Err(format!("OCI-Subject {other:?}, expected {}: {}", subject.digest, ex.describe()))
-                    }
-                }),
-            Err(e) => Err(e),
-        };
-        if verdict.is_ok() {
-            stored.manifests.insert(digest.clone());
-        }
-        return verdict.map_or_else(Verdict::fail, |()| Verdict::pass());
+    if let Some(reason) = unsupported(manifest, &ex) {
+        stored.refused.push((digest.clone(), reason.clone()));
+        return Verdict::skip(reason);
     }
-    let reference = match Ctx::at(&ctx.repo1, digest) {
-        Ok(r) => r,
-        Err(e) => return Verdict::error(e),
+    let verdict = match stored_answer(&ex, manifest, digest.as_str()) {
+        Ok(v) => v,
+        Err(e) => return Verdict::fail(e),
     };
-    let document = match document(manifest) {
-        Ok(d) => d,
-        Err(e) => return Verdict::error(e),
-    };
-    match ctx.client.put_manifest(&reference, &document).await {
-        Ok(d) if &d == digest => {
-            stored.manifests.insert(d);
-            Verdict::pass()
+    stored.manifests.insert(digest.clone());
+    let Some(subject) = &manifest.subject else { return verdict };
+    match (ex.header("oci-subject"), api.supported()) {
+        (Some(s), _) if s == subject.digest.as_str() => {
+            api.learn_supported(&ex);
+            verdict
         }
-        Ok(d) => Verdict::fail(format!("PUT manifests/{digest}: the client reported {d}")),
-        Err(e) => match unsupported(manifest, &e) {
-            Some(reason) => {
-                stored.refused.push((digest.clone(), reason.clone()));
-                Verdict::skip(reason)
-            }
-            None => Verdict::fail(e.to_string()),
-        },
+        (Some(other), _) => verdict.and(Verdict::fail(format!(
+            "OCI-Subject {other}, expected {}: {}",
+            subject.digest,
+            ex.describe()
+        ))),
+        (None, Some(true)) => verdict.and(Verdict::fail(format!(
+            "no OCI-Subject from a registry with the referrers API, expected {}: {}",
+            subject.digest,
+            ex.describe()
+        ))),
+        (None, _) => verdict,
     }
 }
 
-/// Compares what a HEAD or GET of `name` described with the manifest pushed.
-fn same_manifest(name: &str, manifest: &Manifest, digest: &Digest, size: u64, media_type: &str) -> Verdict {
+/// `method /v2/<repo1>/manifests/<reference>` asking for the manifest's media type.
+async fn get_manifest(
+    ctx: &Ctx,
+    method: Method,
+    manifest: &Manifest,
+    reference: &str,
+) -> Result<raw::Exchange, String> {
+    let target = format!("/v2/{}/manifests/{reference}", ctx.repo1.path());
+    let headers = raw::header(ACCEPT, manifest.descriptor.media_type.as_str());
+    raw::send(&ctx.client, &ctx.repo1, method, &target, headers, Vec::new().into()).await
+}
+
+/// The registry's answer to a HEAD or GET of a manifest: 200, `Content-Type` its media
+/// type, `Content-Length` its size, `Docker-Content-Digest` (when sent) its digest.
+fn same_manifest(ex: &raw::Exchange, manifest: &Manifest) -> Result<Option<String>, String> {
     let want = &manifest.descriptor;
-    Verdict::check(
-        &want.digest == digest && want.size == size && want.media_type.as_str() == media_type,
-        || {
-            format!(
-                "{name}: {media_type} {digest} ({size} bytes), expected {} {} ({} bytes)",
-                want.media_type, want.digest, want.size
-            )
-        },
-    )
+    ex.expect(&[200])?;
+    let content_type = ex.header(CONTENT_TYPE.as_str()).unwrap_or("none");
+    if MediaType::from(content_type).essence() != want.media_type.as_str() {
+        return Err(format!("Content-Type {content_type}, expected {}: {}", want.media_type, ex.describe()));
+    }
+    ex.expect_length(want.size)?;
+    ex.check_digest_header(&want.digest, &manifest.bytes)
 }
 
 /// The manifests to check, by tag and by digest as upstream's head and pull do: the
-/// name shown, the manifest, and the reference.
-fn targets<'a>(
-    ctx: &Ctx,
-    set: &'a DataSet,
-    stored: &Stored,
-) -> Vec<(String, &'a Manifest, Result<Reference, String>)> {
+/// reference and the manifest.
+fn targets<'a>(set: &'a DataSet, stored: &Stored) -> Vec<(String, &'a Manifest)> {
     let mut out = Vec::new();
     for (tag, digest) in &set.tags {
         if let (true, Some(m)) = (stored.tags.contains(tag), set.manifest(digest)) {
-            out.push((format!("manifests/{tag}"), m, Ctx::tagged(&ctx.repo1, tag)));
+            out.push((tag.clone(), m));
         }
     }
     for m in set.manifests.iter().filter(|m| stored.manifests.contains(&m.descriptor.digest)) {
-        let digest = &m.descriptor.digest;
-        out.push((format!("manifests/{digest}"), m, Ctx::at(&ctx.repo1, digest)));
+        out.push((m.descriptor.digest.to_string(), m));
     }
     out
 }
 
-/// `head`: HEAD of each manifest by tag and by digest (media type, digest, size), and
-/// of each blob.
-async fn head(ctx: &Ctx, set: &DataSet, stored: &Stored) -> Verdict {
+/// `head` (HEAD) or `pull` (GET, with the exact bytes) of each manifest by tag and by
+/// digest, then of each blob.
+async fn read_back(ctx: &Ctx, set: &DataSet, stored: &Stored, method: Method) -> Verdict {
     let mut verdict = Verdict::default();
-    for (name, manifest, reference) in targets(ctx, set, stored) {
-        let reference = match reference {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
-        verdict.add(match ctx.client.head_manifest(&reference).await {
-            Ok(Some(d)) => {
-                same_manifest(&format!("HEAD {name}"), manifest, &d.digest, d.size, d.media_type.as_str())
+    for (reference, manifest) in targets(set, stored) {
+        let checked = get_manifest(ctx, method.clone(), manifest, &reference).await.and_then(|ex| {
+            let note = same_manifest(&ex, manifest)?;
+            if method == Method::GET && ex.body.as_ref() != manifest.bytes.as_slice() {
+                return Err(format!("{}: bytes that are not those pushed", ex.request));
             }
-            Ok(None) => Verdict::fail(format!("HEAD {name}: 404 for a pushed manifest")),
-            Err(e) => Verdict::fail(e.to_string()),
+            Ok(note)
+        });
+        verdict.add(match checked {
+            Ok(None) => Verdict::pass(),
+            Ok(Some(note)) => Verdict::pass_with_note(note),
+            Err(e) => Verdict::fail(e),
         });
     }
     for blob in set.blobs.iter().filter(|b| stored.blobs.contains(&b.descriptor.digest)) {
-        verdict.add(blobs::head_blob(ctx, &ctx.repo1, blob).await);
+        verdict.add(if method == Method::GET {
+            blobs::get_blob(ctx, &ctx.repo1, blob).await
+        } else {
+            blobs::head_blob(ctx, &ctx.repo1, blob).await
+        });
     }
     if let Some(note) = stored.refused_note() {
         verdict.note(note);
@@ -306,31 +304,12 @@ async fn head(ctx: &Ctx, set: &DataSet, stored: &Stored) -> Verdict {
     verdict.or(Verdict::skip("nothing of the data set was stored (see push)"))
 }
 
-/// `pull`: GET of each manifest by tag and by digest (exact bytes, media type,
-/// digest), and of each blob (exact bytes).
+/// `head`: HEAD of each manifest by tag and by digest, and of each blob.
+async fn head(ctx: &Ctx, set: &DataSet, stored: &Stored) -> Verdict {
+    read_back(ctx, set, stored, Method::HEAD).await
+}
+
+/// `pull`: GET of each manifest by tag and by digest (exact bytes), and of each blob.
 async fn pull(ctx: &Ctx, set: &DataSet, stored: &Stored) -> Verdict {
-    let mut verdict = Verdict::default();
-    for (name, manifest, reference) in targets(ctx, set, stored) {
-        let reference = match reference {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
-        verdict.add(match ctx.client.get_manifest(&reference).await {
-            Ok(got) => {
-                let size = got.bytes().len() as u64;
-                same_manifest(&format!("GET {name}"), manifest, got.digest(), size, got.media_type().as_str())
-                    .and(Verdict::check(got.bytes().as_ref() == manifest.bytes.as_slice(), || {
-                        format!("GET {name}: bytes that are not those pushed")
-                    }))
-            }
-            Err(e) => Verdict::fail(e.to_string()),
-        });
-    }
-    for blob in set.blobs.iter().filter(|b| stored.blobs.contains(&b.descriptor.digest)) {
-        verdict.add(blobs::get_blob(ctx, &ctx.repo1, blob).await);
-    }
-    if let Some(note) = stored.refused_note() {
-        verdict.note(note);
-    }
-    verdict.or(Verdict::skip("nothing of the data set was stored (see push)"))
+    read_back(ctx, set, stored, Method::GET).await
 }

@@ -1,36 +1,54 @@
 //! Content discovery: `empty/` (tag list and referrers of a new repository), and each
 //! data set's `tag-list`, `referrers` and `referrers/artifactType`.
 //!
-//! The referrers checks are the registry's answers, read raw
-//! (`GET /v2/<name>/referrers/<digest>[?artifactType=]`, every page): the client's own
-//! filtering and fallback tag play no part. A registry without the API (it answers
-//! `404`, as the spec asks) is an optional feature missing, and the referrers checks are
-//! skipped with that answer as the reason. A filtered answer must carry
-//! `OCI-Filters-Applied: artifactType` and only referrers of the type; without the
-//! header the registry does not filter, which skips `referrers/artifactType`.
+//! Tag lists and referrers are the registry's answers, read raw (every page followed by
+//! its `Link`): the client's own filtering, forgiving parsing and fallback tag play no
+//! part. A tag list names the repository and lists tags, nothing else.
+//!
+//! A registry without the referrers API (it answers `404`, as the spec asks) lacks an
+//! optional feature, and the referrers checks are skipped with that answer as the
+//! reason; a `404 NAME_UNKNOWN` for the new, empty repository says nothing yet, so the
+//! API is asked again once a data set is stored. A registry that showed the API (a
+//! `200` index, or `OCI-Subject` on a push) is then held to it. A filtered answer must
+//! carry `OCI-Filters-Applied: artifactType` and only referrers of the type; without
+//! the header the registry does not filter, which skips `referrers/artifactType`.
 
 use std::collections::BTreeSet;
 
-use oci_distribution::ListOptions;
-use oci_distribution::http::Method;
 use oci_distribution::http::header::ACCEPT;
-use oci_spec_types::{Descriptor, Digest, ImageIndex, MediaType, TagList};
+use oci_distribution::http::{HeaderMap, Method};
+use oci_spec_types::{Descriptor, Digest, ImageIndex, MediaType};
 
 use super::content::Rng;
 use super::data::DataSet;
 use super::raw;
 use super::{Ctx, Recorder, Verdict};
 
-/// What the probe learned about the registry's referrers API.
+/// What the registry has shown of its referrers API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ReferrersApi {
-    /// Whether the registry answers the referrers API.
-    pub supported: bool,
-    /// The probe's answer, for the notes.
-    pub answer: String,
+    /// `Some(true)`: it answered the API; `Some(false)`: it answered 404 for a
+    /// repository it has; `None`: not known yet.
+    supported: Option<bool>,
+    /// The answer that showed it, for the reasons.
+    answer: String,
 }
 
 impl ReferrersApi {
+    /// What the registry has shown: `Some(true)` the API, `Some(false)` its absence.
+    #[must_use]
+    pub(super) fn supported(&self) -> Option<bool> {
+        self.supported
+    }
+
+    /// A push answered `OCI-Subject`: the registry has the API.
+    pub(super) fn learn_supported(&mut self, push: &raw::Exchange) {
+        if self.supported != Some(true) {
+            self.supported = Some(true);
+            self.answer = format!("{} answered OCI-Subject", push.request);
+        }
+    }
+
     /// The reason the referrers checks are skipped.
     fn absent(&self) -> String {
         format!("no referrers API ({})", self.answer)
@@ -39,47 +57,60 @@ impl ReferrersApi {
 
 /// `empty/tag list` and `empty/referrers`; returns what the referrers probe learned.
 pub(super) async fn empty(ctx: &Ctx, rec: &mut Recorder) -> ReferrersApi {
-    let tags = match ctx.client.tags(&ctx.repo1, ListOptions::default()).await {
-        Ok(_) => Verdict::pass(),
-        Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => Verdict::pass(),
-        Err(e) => Verdict::fail(format!("expected 200 with a tag list, or 404: {e}")),
+    let tags = match tags_raw(ctx, None).await {
+        Ok(tags) => Verdict::check(tags.is_empty(), || format!("a new repository lists tags {tags:?}")),
+        Err(e) => Verdict::fail(e),
     };
     rec.record("empty", "tag list", &tags);
     let subject = Digest::sha256(Rng::new("empty referrers").text().as_bytes());
-    let (api, verdict) = probe_referrers(ctx, &subject).await;
+    let mut api = ReferrersApi { supported: None, answer: String::new() };
+    let verdict = probe_referrers(ctx, &subject, &mut api, true).await;
     rec.record("empty", "referrers", &verdict);
     api
 }
 
-/// `GET /v2/<repo1>/referrers/<subject>`: a 200 index (the API) listing nothing, or a
-/// `404` (no referrers API: skipped, with the answer as the reason).
-async fn probe_referrers(ctx: &Ctx, subject: &Digest) -> (ReferrersApi, Verdict) {
+/// `GET /v2/<repo1>/referrers/<subject>` for a subject never pushed: a 200 index (the
+/// API) listing nothing, or a `404` (no referrers API: skipped, with the answer as the
+/// reason; a `NAME_UNKNOWN` while the repository is `empty` leaves it unknown). After
+/// the registry showed the API, a 404 fails.
+async fn probe_referrers(ctx: &Ctx, subject: &Digest, api: &mut ReferrersApi, empty: bool) -> Verdict {
     let target = format!("/v2/{}/referrers/{subject}", ctx.repo1.path());
     let ex = match get_index(ctx, &target).await {
         Ok(ex) => ex,
-        Err(e) => return (ReferrersApi { supported: false, answer: e.clone() }, Verdict::fail(e)),
+        Err(e) => return Verdict::fail(e),
     };
     let answer = format!("{} -> {}", ex.request, ex.status);
     match ex.status.as_u16() {
         200 => {
-            let api = ReferrersApi { supported: true, answer };
-            let verdict = match referrers_index(&ex) {
+            (api.supported, api.answer) = (Some(true), answer);
+            match referrers_index(&ex) {
                 Ok(index) => Verdict::check(index.manifests.is_empty(), || {
                     format!("referrers of a digest never pushed: {}", ex.describe())
                 }),
                 Err(e) => Verdict::fail(e),
-            };
-            (api, verdict)
+            }
+        }
+        404 if api.supported == Some(true) => Verdict::fail(format!(
+            "the registry showed the referrers API ({}), then answered {}",
+            api.answer,
+            ex.describe()
+        )),
+        404 if empty && ex.registry_errors().iter().any(|(code, _)| code == "NAME_UNKNOWN") => {
+            api.answer = answer;
+            Verdict::skip(format!(
+                "the new repository is unknown to the registry ({}), which the spec allows; the referrers \
+                 API is asked again once a data set is stored",
+                ex.describe()
+            ))
         }
         404 => {
-            let api = ReferrersApi { supported: false, answer };
-            let verdict = Verdict::skip(api.absent());
-            (api, verdict)
+            (api.supported, api.answer) = (Some(false), answer);
+            Verdict::skip(api.absent())
         }
-        _ => {
-            let why = format!("expected 200 with an index (or 404 without the API), got {}", ex.describe());
-            (ReferrersApi { supported: false, answer }, Verdict::fail(why))
-        }
+        _ => Verdict::fail(format!(
+            "expected 200 with an index (or 404 without the API), got {}",
+            ex.describe()
+        )),
     }
 }
 
@@ -154,26 +185,60 @@ fn query_escape(value: &str) -> String {
     out
 }
 
-/// All pages of repo1's tags; a 404 (no tags yet) is an empty list.
-async fn list(ctx: &Ctx, last: Option<&str>) -> Result<Vec<String>, String> {
-    let mut options = ListOptions::all_pages();
-    options.last = last.map(str::to_owned);
-    match ctx.client.tags(&ctx.repo1, options).await {
-        Ok(TagList { tags, .. }) => Ok(tags),
-        Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => Ok(Vec::new()),
-        Err(e) => Err(e.to_string()),
+/// Every page of repo1's tags (after `last`, when given), read raw: each a 200 naming
+/// the repository and listing tags (`null` for none), or a 404 for a repository without
+/// any.
+async fn tags_raw(ctx: &Ctx, last: Option<&str>) -> Result<Vec<String>, String> {
+    let mut target = format!("/v2/{}/tags/list", ctx.repo1.path());
+    if let Some(last) = last {
+        target = raw::with_query(&target, "last", &query_escape(last));
     }
+    let mut tags = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let ex =
+            raw::send(&ctx.client, &ctx.repo1, Method::GET, &target, HeaderMap::new(), Vec::new().into())
+                .await?;
+        if ex.status.as_u16() == 404 && tags.is_empty() {
+            return Ok(tags);
+        }
+        ex.expect(&[200]).map_err(|e| format!("a tag list: {e}"))?;
+        let page: serde_json::Value = serde_json::from_slice(&ex.body)
+            .map_err(|e| format!("a tag list that is not JSON ({e}): {}", ex.describe()))?;
+        if page["name"] != ctx.repo1.path() {
+            return Err(format!("a tag list of another name than {}: {}", ctx.repo1.path(), ex.describe()));
+        }
+        match &page["tags"] {
+            serde_json::Value::Null => {}
+            serde_json::Value::Array(entries) => {
+                for tag in entries {
+                    match tag.as_str() {
+                        Some(t) if oci_reference::grammar::tag(t).is_ok_and(|(_, rest)| rest.is_empty()) => {
+                            tags.push(t.to_owned());
+                        }
+                        _ => {
+                            return Err(format!("a tag list with {tag}, which is no tag: {}", ex.describe()));
+                        }
+                    }
+                }
+            }
+            other => return Err(format!("a tag list whose tags are {other}: {}", ex.describe())),
+        }
+        match ex.header("link").and_then(next_link) {
+            Some(next) => target = next,
+            None => return Ok(tags),
+        }
+    }
+    Err(format!("GET {target}: more than {MAX_PAGES} pages of tags"))
 }
 
 /// `tag-list`: every pushed tag is listed. With two tags or more, also the check of
 /// `last` (`tag-list/last`): `last=` set to the middle of the sorted list lists exactly
-/// the tags after it. A registry that answers every tag, `last` included, does not
-/// paginate tag lists (distribution 2.8): skipped.
+/// the tags after it, as upstream requires (a registry that ignores `last` fails).
 pub(super) async fn tag_list(ctx: &Ctx, pushed: &BTreeSet<String>) -> (Verdict, Option<Verdict>) {
     if pushed.is_empty() {
         return (Verdict::skip("no tag of the data set was stored, so none can be listed"), None);
     }
-    let tags = match list(ctx, None).await {
+    let tags = match tags_raw(ctx, None).await {
         Ok(tags) => tags,
         Err(e) => return (Verdict::fail(e), None),
     };
@@ -190,16 +255,14 @@ pub(super) async fn tag_list(ctx: &Ctx, pushed: &BTreeSet<String>) -> (Verdict, 
     sorted.sort();
     let end = sorted.len() / 2;
     let last = &sorted[end - 1];
-    let partial = match list(ctx, Some(last)).await {
+    let partial = match tags_raw(ctx, Some(last)).await {
         Ok(tags) => tags,
         Err(e) => return (verdict, Some(Verdict::fail(e))),
     };
     let everything: BTreeSet<&String> = tags.iter().collect();
     if partial.iter().collect::<BTreeSet<_>>() == everything {
-        let why = format!(
-            "tag list pagination unsupported: GET tags/list?last={last} lists every tag, {last:?} included"
-        );
-        return (verdict, Some(Verdict::skip(why)));
+        let why = format!("GET tags/list?last={last} lists every tag, {last:?} included: `last` is ignored");
+        return (verdict, Some(Verdict::fail(why)));
     }
     let mut paged = Verdict::pass();
     for tag in sorted[..end].iter().filter(|t| partial.contains(t)) {
@@ -227,8 +290,16 @@ fn lists(found: &[Descriptor], want: &Descriptor) -> bool {
 /// expected referrer; asked for each artifact type, it says it filtered
 /// (`OCI-Filters-Applied`) and lists exactly the referrers of that type, or it does not
 /// filter (the second verdict is then a skip). Both are skipped without the API.
-pub(super) async fn referrers(ctx: &Ctx, set: &DataSet, api: &ReferrersApi) -> (Verdict, Verdict) {
-    if !api.supported {
+pub(super) async fn referrers(ctx: &Ctx, set: &DataSet, api: &mut ReferrersApi) -> (Verdict, Verdict) {
+    if api.supported.is_none() {
+        // The repository now exists: ask again.
+        let subject = Digest::sha256(Rng::new(&format!("{} referrers", set.name)).text().as_bytes());
+        let probe = probe_referrers(ctx, &subject, api, false).await;
+        if probe.status() == super::Status::Fail {
+            return (probe.clone(), probe);
+        }
+    }
+    if api.supported != Some(true) {
         return (Verdict::skip(api.absent()), Verdict::skip(api.absent()));
     }
     let (mut listed, mut filtered) = (Verdict::default(), Verdict::default());

@@ -51,6 +51,8 @@ enum Registry {
     Forgets,
     /// Has no referrers API.
     Absent,
+    /// Has it, but answers `NAME_UNKNOWN` for a repository before anything is pushed.
+    Lazy,
 }
 
 async fn registry(kind: Registry, subject: &Digest) -> Scripted {
@@ -63,6 +65,10 @@ async fn registry(kind: Registry, subject: &Digest) -> Scripted {
         let filtered = seen.target.starts_with(&format!("{base}?artifactType="));
         match (kind, seen.target == base, filtered) {
             (Registry::Absent, _, _) => Reply::new(404, "404 page not found"),
+            (Registry::Lazy, _, _) if seen.index == 0 => Reply::new(
+                404,
+                r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}"#,
+            ),
             (Registry::Forgets, true, _) => index(std::slice::from_ref(&sig)),
             (_, true, _) => index(&[sig.clone(), sbom.clone()]),
             (Registry::Filters, _, true) => {
@@ -86,8 +92,9 @@ async fn verdicts(kind: Registry) -> (Status, Status, Vec<String>) {
     let server = registry(kind, &subject).await;
     let ctx = ctx(&server);
     let (set, _, _) = data_set(&subject);
-    let (api, _) = probe_referrers(&ctx, &Digest::sha256(b"never pushed")).await;
-    let (listed, filtered) = referrers(&ctx, &set, &api).await;
+    let mut api = ReferrersApi { supported: None, answer: String::new() };
+    probe_referrers(&ctx, &Digest::sha256(b"never pushed"), &mut api, true).await;
+    let (listed, filtered) = referrers(&ctx, &set, &mut api).await;
     (listed.status(), filtered.status(), server.requests())
 }
 
@@ -118,9 +125,69 @@ async fn a_probe_is_judged_on_one_answer() {
         Scripted::start(|seen| if seen.index == 0 { Reply::new(503, "") } else { Reply::new(200, "{}") })
             .await;
     let ctx = ctx(&server);
-    let (_, verdict) = probe_referrers(&ctx, &Digest::sha256(b"x")).await;
+    let mut api = ReferrersApi { supported: None, answer: String::new() };
+    let verdict = probe_referrers(&ctx, &Digest::sha256(b"x"), &mut api, true).await;
     assert_eq!(verdict.status(), Status::Fail, "{verdict:?}");
     assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_repository_unknown_to_the_registry_leaves_the_api_to_ask_again() {
+    let (listed, filtered, requests) = verdicts(Registry::Lazy).await;
+    assert_eq!((listed, filtered), (Status::Pass, Status::Skip), "{requests:?}");
+    assert_eq!(requests.len(), 5, "the probe, the probe again, the list, two filters: {requests:?}");
+}
+
+#[tokio::test]
+async fn a_registry_that_showed_the_api_is_held_to_it() {
+    let server = Scripted::start(|_| Reply::new(404, "404 page not found")).await;
+    let ctx = ctx(&server);
+    let mut api = ReferrersApi { supported: Some(true), answer: "PUT x answered OCI-Subject".into() };
+    let verdict = probe_referrers(&ctx, &Digest::sha256(b"x"), &mut api, false).await;
+    assert_eq!(verdict.status(), Status::Fail, "{verdict:?}");
+}
+
+/// A registry whose tag list is always `body`.
+async fn tag_lists(body: &'static str) -> (Status, Option<Status>) {
+    let server = Scripted::start(move |_| Reply::new(200, body)).await;
+    let (listed, last) = tag_list(&ctx(&server), &BTreeSet::from(["a".to_owned()])).await;
+    (listed.status(), last.map(|v| v.status()))
+}
+
+#[tokio::test]
+async fn tag_lists_are_read_as_sent() {
+    assert_eq!(tag_lists(r#"{"name":"t/repo1","tags":["a"]}"#).await, (Status::Pass, None));
+    // Another name, entries that are no tags, tags that are no list: each fails.
+    assert_eq!(tag_lists(r#"{"name":"t/other","tags":["a"]}"#).await.0, Status::Fail);
+    assert_eq!(tag_lists(r#"{"name":"t/repo1","tags":["a",null]}"#).await.0, Status::Fail);
+    assert_eq!(tag_lists(r#"{"name":"t/repo1","tags":["a","-x"]}"#).await.0, Status::Fail);
+    assert_eq!(tag_lists(r#"{"name":"t/repo1","tags":"a"}"#).await.0, Status::Fail);
+    // `last` ignored: every tag listed after it, the one named too.
+    assert_eq!(
+        tag_lists(r#"{"name":"t/repo1","tags":["a","b","c","d"]}"#).await,
+        (Status::Pass, Some(Status::Fail))
+    );
+}
+
+#[tokio::test]
+async fn a_new_repository_lists_no_tags() {
+    let server = Scripted::start(|seen| match seen.target.as_str() {
+        "/v2/t/repo1/tags/list" => Reply::new(200, r#"{"name":"t/repo1","tags":["ghost"]}"#),
+        _ => Reply::new(404, "404 page not found"),
+    })
+    .await;
+    let mut rec = Recorder::default();
+    empty(&ctx(&server), &mut rec).await;
+    let results = rec.into_results();
+    let cases = &results[0].cases;
+    assert_eq!(cases[0].name, "empty/tag list");
+    assert_eq!(
+        cases[0].outcome,
+        crate::conformance::Outcome::Fail(r#"a new repository lists tags ["ghost"]"#.into())
+    );
+    assert!(
+        matches!(&cases[1].outcome, crate::conformance::Outcome::Skip(m) if m.starts_with("no referrers API"))
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,12 @@
 //! Raw requests, for what the client's typed API rightly refuses to send (chunks out of
 //! order, content that does not match its digest, digests that do not parse) and for
-//! checks of exact statuses and headers. They go through the client's pipeline
-//! ([`Client::execute`](oci_distribution::Client::execute)) for authorization and the
-//! redirects of GET and HEAD; the suite's client never retries, so the status judged is
-//! the registry's answer to this one request.
+//! checks of exact statuses and headers: the client's typed API forgives registries
+//! (it takes a media type from the body, resumes broken downloads), a check must not.
+//! They go through the client's pipeline
+//! ([`Client::execute`](oci_distribution::Client::execute)) for authorization (a request
+//! answered 401 is sent again once with a token) and the redirects of GET and HEAD; the
+//! suite's client never retries, so the status judged is the registry's answer to this
+//! one request.
 
 use std::fmt::Write as _;
 
@@ -73,6 +76,29 @@ impl Exchange {
         }
         let list: Vec<String> = expected.iter().map(u16::to_string).collect();
         Err(format!("expected {}, got {}", list.join(" or "), self.describe()))
+    }
+
+    /// `Ok` when `Content-Length` is `size`.
+    pub(super) fn expect_length(&self, size: u64) -> Result<(), String> {
+        match self.header(CONTENT_LENGTH.as_str()) {
+            Some(v) if v.trim().parse::<u64>() == Ok(size) => Ok(()),
+            other => Err(format!("Content-Length {other:?}, expected {size}: {}", self.describe())),
+        }
+    }
+
+    /// The `errors` of an error body (`code`, and `detail` when it is a string).
+    #[must_use]
+    pub(super) fn registry_errors(&self) -> Vec<(String, Option<String>)> {
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(&self.body) else { return Vec::new() };
+        json["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let code = e["code"].as_str()?.to_owned();
+                Some((code, e["detail"].as_str().map(str::to_owned)))
+            })
+            .collect()
     }
 
     /// The `Location` header, or an error naming the request.
