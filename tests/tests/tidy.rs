@@ -1,5 +1,6 @@
 //! Tidy checks of the workspace: the crate layering of DESIGN.md, crate-level docs and
-//! workspace lints in every crate, and a cap on source file length.
+//! workspace lints in every crate, no crate compiling another's sources, and a cap on
+//! source file length.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,7 +38,7 @@ fn metadata() -> Value {
     serde_json::from_slice(&output.stdout).expect("cargo metadata output is JSON")
 }
 
-/// Every directory under `crates/`, plus `xtask` and `tests`.
+/// Every directory under `crates/`, plus `xtask`, `test-support` and `tests`.
 fn member_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join("crates"))
         .expect("reading crates/")
@@ -46,6 +47,7 @@ fn member_dirs() -> Vec<PathBuf> {
         .collect();
     dirs.sort();
     dirs.push(Path::new(ROOT).join("xtask"));
+    dirs.push(Path::new(ROOT).join("test-support"));
     dirs.push(Path::new(ROOT).join("tests"));
     dirs
 }
@@ -175,11 +177,57 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The `#[path = "..."]` targets of `source`.
+fn path_attributes(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("#[path"))
+        .filter_map(|rest| rest.split('"').nth(1))
+        .collect()
+}
+
+#[test]
+fn no_crate_includes_another_crates_sources() {
+    let mut problems = Vec::new();
+    for dir in member_dirs() {
+        let crate_dir = dir.canonicalize().expect("a member directory");
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        for file in files {
+            let source = std::fs::read_to_string(&file).expect("reading a source file");
+            for target in path_attributes(&source) {
+                // Relative to the including file's directory (or above it, never outside
+                // the crate): a lexical check, the target may not exist on this platform.
+                let base = file.parent().unwrap_or(&dir).canonicalize().expect("a source directory");
+                let mut resolved = base.clone();
+                for part in Path::new(target).components() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        std::path::Component::Normal(p) => resolved.push(p),
+                        _ => resolved = PathBuf::from(target),
+                    }
+                }
+                if !resolved.starts_with(&crate_dir) {
+                    problems.push(format!(
+                        "{}: #[path = {target:?}] reaches outside its crate; share code through a crate \
+                         (test-support for tests)",
+                        file.strip_prefix(ROOT).unwrap_or(&file).display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "cross-crate source includes:\n  {}", problems.join("\n  "));
+}
+
 #[test]
 fn no_source_file_is_too_long() {
     let mut files = Vec::new();
-    rust_files(&Path::new(ROOT).join("crates"), &mut files);
-    rust_files(&Path::new(ROOT).join("xtask"), &mut files);
+    for dir in member_dirs() {
+        rust_files(&dir, &mut files);
+    }
     assert!(!files.is_empty(), "no source files found under {ROOT}");
     files.sort();
     let offenders: Vec<String> = files
@@ -210,4 +258,8 @@ fn the_checks_themselves() {
     assert!(!uses_workspace_lints("[lints.rust]\nworkspace = true\n"));
     assert_eq!(rank("oci-layout"), rank("oci-distribution"));
     assert_eq!(rank("xtask"), None);
+    assert_eq!(
+        path_attributes("#[path = \"../../x/case.rs\"]\nmod case;\n  #[path = \"a.rs\"] mod a;"),
+        ["../../x/case.rs", "a.rs"]
+    );
 }

@@ -1,24 +1,28 @@
 //! The `auth` suite: `WWW-Authenticate` challenges, token scopes and docker
-//! `config.json` lookups through `oci_distribution::auth`.
+//! `config.json` lookups, each through the code path a request takes.
 //!
 //! A file belongs to the suite when it has `challenge_cases`, `scope_cases` or
 //! `config_cases` lists. Cases are named `<section>[<index>] <name>`, e.g.
-//! `challenge[5] "bearer challenge"`. Challenge cases from oras-go run through
-//! [`parse_one`] (oras-go's single-challenge semantics), and their Bearer parameters
-//! through the RFC 7235 parser [`parse_challenges`] too; the others through
-//! [`parse_challenges`] alone (first challenge). Config fixtures (`config_files`) are
-//! parsed from memory with [`DockerConfig::from_slice`] ([`run`]) or loaded as the
-//! caller chooses ([`run_with`]).
+//! `challenge[5] "bearer challenge"`.
 //!
-//! This module is shared: `crates/oci-distribution/tests/auth.rs` includes it by path
-//! (with `case.rs` for [`Case`], [`CaseNames`] and [`Outcome`]), so it uses nothing
-//! but `std`, `serde_json` and `oci_distribution`.
+//! - A challenge header is read as a 401 answer's is: [`parse_header_values`], then
+//!   [`pick`], the challenge the client answers. Its scheme is the vector's, and for a
+//!   Bearer challenge its parameters (the client reads none of a Basic challenge's, as
+//!   oras-go parses none).
+//! - Scopes go through the functions that build a token request's scopes.
+//! - Config lookups go through [`DockerConfig::lookup`], as the client's credential
+//!   source asks: `get_credential` cases for the registry host, `get_credential_helper`
+//!   and `credentials_store` cases by running the lookup with fake helpers
+//!   (`docker-credential-<name>` scripts in a temporary directory that answer with their
+//!   own name), so the helper chosen is the one that ran.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use oci_distribution::auth::challenge::{Challenge, Scheme, parse_challenges, parse_one};
-use oci_distribution::auth::credentials::{Credential, DockerConfig, encode_auth};
+use oci_distribution::auth::challenge::{Challenge, Scheme, parse_header_values, pick};
+use oci_distribution::auth::credentials::{Credential, DockerConfig, HelperRunner, encode_auth};
 use oci_distribution::auth::scope::{clean_actions, clean_scopes, scope_repository};
+use oci_distribution::http::HeaderValue;
 use serde_json::Value;
 
 use super::{Case, CaseNames, Outcome};
@@ -28,8 +32,8 @@ const SECTIONS: &[(&str, &str)] =
 
 type Check = Result<(), String>;
 
-/// How config cases get a configuration: from the fixture's file name and content.
-pub type Load<'a> = &'a dyn Fn(&str, &str) -> oci_distribution::Result<DockerConfig>;
+/// The password every fake helper answers with.
+const HELPER_SECRET: &str = "from-the-helper";
 
 /// Whether `json` is an auth vector file (challenge, scope or config case lists).
 #[must_use]
@@ -37,16 +41,10 @@ pub fn detect(json: &Value) -> bool {
     SECTIONS.iter().any(|(key, _)| json.get(*key).and_then(Value::as_array).is_some_and(|c| !c.is_empty()))
 }
 
-/// Checks every challenge, scope and config case of the file, config fixtures parsed
-/// from memory.
+/// Checks every challenge, scope and config case of the file.
 #[must_use]
 pub fn run(json: &Value) -> Vec<Case> {
-    run_with(json, &|_, content| DockerConfig::from_slice(content.as_bytes()))
-}
-
-/// [`run`], with the config fixtures loaded by `load`.
-#[must_use]
-pub fn run_with(json: &Value, load: Load<'_>) -> Vec<Case> {
+    let helpers = FakeHelpers::new(json);
     let mut names = CaseNames::default();
     let mut out = Vec::new();
     for (key, section) in SECTIONS {
@@ -58,13 +56,71 @@ pub fn run_with(json: &Value, load: Load<'_>) -> Vec<Case> {
                 let result = match *section {
                     "challenge" => challenge_case(case),
                     "scope" => scope_case(case),
-                    _ => config_case(json, case, load),
+                    _ => helpers.as_ref().map_err(Clone::clone).and_then(|h| config_case(json, case, h)),
                 };
                 Outcome::from_result(result)
             }));
         }
     }
     out
+}
+
+/// A directory of `docker-credential-<name>` scripts, one per helper the fixtures name,
+/// each answering `{"Username": "<name>", "Secret": HELPER_SECRET}`.
+struct FakeHelpers {
+    dir: tempfile::TempDir,
+    runner: HelperRunner,
+}
+
+impl FakeHelpers {
+    fn new(json: &Value) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("a directory for the fake helpers: {e}"))?;
+        let mut names: Vec<String> = Vec::new();
+        for content in json["config_files"].as_object().into_iter().flatten().filter_map(|(_, v)| v.as_str())
+        {
+            let Ok(config) = serde_json::from_str::<Value>(content) else { continue };
+            let helpers =
+                config["credHelpers"].as_object().into_iter().flatten().filter_map(|(_, v)| v.as_str());
+            names.extend(
+                helpers.chain(config["credsStore"].as_str()).filter(|n| !n.is_empty()).map(str::to_owned),
+            );
+        }
+        for name in names {
+            write_helper(dir.path(), &name)?;
+        }
+        let runner = HelperRunner::new().with_search_path([dir.path().to_path_buf()]);
+        Ok(Self { dir, runner })
+    }
+
+    /// What `lookup` finds for `registry`.
+    fn lookup(&self, config: &DockerConfig, registry: &str) -> Result<Option<Credential>, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("a runtime: {e}"))?;
+        let _ = &self.dir; // the scripts live as long as the runner that runs them
+        runtime.block_on(config.lookup(registry, None, &self.runner)).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(unix)]
+fn write_helper(dir: &Path, name: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(format!("malformed fixture: helper name {name:?}"));
+    }
+    let path = dir.join(format!("docker-credential-{name}"));
+    let script = format!(
+        "#!/bin/sh\ncat >/dev/null\nprintf '%s' '{{\"ServerURL\":\"\",\"Username\":\"{name}\",\"Secret\":\"{HELPER_SECRET}\"}}'\n"
+    );
+    std::fs::write(&path, script).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("making {} executable: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn write_helper(_dir: &Path, name: &str) -> Result<(), String> {
+    Err(format!("fake credential helpers ({name}) are shell scripts, for Unix only"))
 }
 
 fn text<'a>(case: &'a Value, key: &str) -> Result<&'a str, String> {
@@ -95,26 +151,18 @@ fn challenge_case(case: &Value) -> Check {
         }
         other => return Err(format!("malformed case: expect_params {other}")),
     };
-    let (scheme, params, oras_bearer) = if text(case, "source")?.starts_with("oras-go") {
-        let (scheme, params) = parse_one(header);
-        (scheme_name(scheme).to_owned(), params, scheme == Some(Scheme::Bearer))
-    } else {
-        let all = parse_challenges(header);
-        let first = all.first().ok_or("no challenge parsed")?;
-        (first.scheme_name().to_ascii_lowercase(), Some(challenge_params(first)), false)
-    };
+    let value = HeaderValue::from_str(header).map_err(|e| format!("malformed case: the header: {e}"))?;
+    let challenges = parse_header_values([&value]);
+    let picked = pick(&challenges);
+    let scheme = scheme_name(picked.and_then(Challenge::scheme));
+    let params = picked
+        .filter(|c| c.scheme() == Some(Scheme::Bearer))
+        .map(challenge_params)
+        .filter(|params| !params.is_empty());
     if scheme != want_scheme || params != want_params {
         return Err(format!(
-            "got scheme {scheme:?} params {params:?}, expected {want_scheme:?} {want_params:?}"
+            "answering {picked:?}: scheme {scheme:?} params {params:?}, expected {want_scheme:?} {want_params:?}"
         ));
-    }
-    // The RFC 7235 parser reads the same Bearer parameters as oras-go's.
-    if oras_bearer {
-        let rfc = parse_challenges(header).first().map(challenge_params).unwrap_or_default();
-        let want = want_params.unwrap_or_default();
-        if rfc != want {
-            return Err(format!("parse_challenges gave params {rfc:?}, expected {want:?}"));
-        }
     }
     Ok(())
 }
@@ -148,7 +196,7 @@ fn scope_case(case: &Value) -> Check {
     if got == want { Ok(()) } else { Err(format!("got {got}, expected {want}")) }
 }
 
-fn config_case(json: &Value, case: &Value, load: Load<'_>) -> Check {
+fn config_case(json: &Value, case: &Value, helpers: &FakeHelpers) -> Check {
     let expect_error = case.get("expect_error").and_then(Value::as_bool).unwrap_or(false);
     let op = text(case, "op")?;
     if op == "validate_put" {
@@ -163,33 +211,43 @@ fn config_case(json: &Value, case: &Value, load: Load<'_>) -> Check {
     let file = text(case, "file")?;
     let content =
         json["config_files"].get(file).and_then(Value::as_str).ok_or(format!("no fixture {file:?}"))?;
-    let loaded = load(file, content);
+    let loaded = DockerConfig::from_slice(content.as_bytes());
     if op == "load" {
         return if loaded.is_err() == expect_error { Ok(()) } else { Err(format!("load gave {loaded:?}")) };
     }
     let config = loaded.map_err(|e| format!("load failed: {e}"))?;
-    let server = case.get("server_address").and_then(Value::as_str).unwrap_or_default();
-    let got = match op {
-        "get_credential" => match (config.get_credential(server), expect_error) {
-            (Err(_), true) => return Ok(()),
-            (Ok(credential), false) => {
-                let want: BTreeMap<String, String> = case["expect"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect();
-                let got = fields(&credential);
-                return if got == want { Ok(()) } else { Err(format!("got {got:?}, expected {want:?}")) };
-            }
-            (other, _) => return Err(format!("got {other:?}")),
-        },
-        "get_credential_helper" => config.credential_helper(server).unwrap_or_default(),
-        "credentials_store" => config.credentials_store().unwrap_or_default(),
-        other => return Err(format!("unknown op {other:?}")),
+    let found = match op {
+        "credentials_store" => helpers.lookup(&config, "unlisted.registry.example"),
+        _ => helpers.lookup(&config, text(case, "server_address")?),
     };
-    let want = text(case, "expect")?;
-    if got == want { Ok(()) } else { Err(format!("got {got:?}, expected {want:?}")) }
+    let found = match (found, expect_error) {
+        (Err(_), true) => return Ok(()),
+        (Ok(found), false) => found.unwrap_or_default(),
+        (other, _) => return Err(format!("lookup gave {other:?}")),
+    };
+    let from_helper = (found.password == HELPER_SECRET).then_some(found.username.as_str());
+    match op {
+        "get_credential" => {
+            let want: BTreeMap<String, String> = case["expect"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect();
+            let got = fields(&found);
+            if got == want { Ok(()) } else { Err(format!("lookup found {got:?}, expected {want:?}")) }
+        }
+        "get_credential_helper" | "credentials_store" => {
+            let want = text(case, "expect")?;
+            let ran = from_helper.unwrap_or_default();
+            if ran == want {
+                Ok(())
+            } else {
+                Err(format!("the lookup ran helper {ran:?}, expected {want:?}"))
+            }
+        }
+        other => Err(format!("unknown op {other:?}")),
+    }
 }
 
 /// The non-empty fields of a credential, named as the vectors name them.
@@ -228,7 +286,10 @@ mod tests {
         let cases = run(&json);
         let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["challenge[0] \"x\"", "scope[0] \"s\"", "config[0] \"credentials_store\""]);
-        assert!(matches!(&cases[0].outcome, Outcome::Fail(m) if m.contains("got scheme \"basic\"")));
+        assert!(
+            matches!(&cases[0].outcome, Outcome::Fail(m) if m.contains("scheme \"basic\" params None")),
+            "{cases:?}"
+        );
         assert_eq!(cases[1].outcome, Outcome::Pass);
         assert_eq!(cases[2].outcome, Outcome::Pass);
     }

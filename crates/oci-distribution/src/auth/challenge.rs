@@ -16,17 +16,11 @@
 //! answers: the first Basic or Bearer one (registries behind some proxies offer
 //! `Negotiate` first).
 //!
-//! [`parse_one`] is the stricter single-challenge reading of oras-go's `parseChallenge`:
-//! parameters only for Bearer, Go string-literal escapes in quoted strings, and parsing
-//! stops silently at the first malformed parameter. It serves the conformance suite's
-//! oras-go cases; the client reads challenges with [`parse_header_values`] and [`pick`].
-//!
 //! The module is public only with the `unstable-internals` feature (for the project's
 //! conformance suite), with no stability promise.
 
 #![cfg_attr(not(feature = "unstable-internals"), allow(unreachable_pub, dead_code))]
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use http::HeaderValue;
@@ -370,117 +364,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// oras-go's `parseChallenge`: the scheme of the header's first challenge and, for Bearer
-/// only, its parameters.
-///
-/// Parameters are `token` or Go-syntax quoted strings (`\"`, `\\`, `\n`, `\x41`,
-/// `\u00e9` ...; any other escape is malformed), names kept as sent; the first malformed
-/// parameter ends the parse silently, keeping what was parsed before it. The parameters
-/// are `None` when there are none (and always for Basic), as oras-go's nil map.
-#[must_use]
-pub fn parse_one(header: &str) -> (Option<Scheme>, Option<BTreeMap<String, String>>) {
-    let (scheme, mut rest) = split_token(header);
-    let scheme = Scheme::from_name(scheme);
-    if scheme != Some(Scheme::Bearer) {
-        return (scheme, None);
-    }
-    let mut params: Option<BTreeMap<String, String>> = None;
-    loop {
-        let (key, after_key) = split_token(skip_space(rest));
-        if key.is_empty() {
-            break;
-        }
-        let Some(after_eq) = skip_space(after_key).strip_prefix('=') else { break };
-        rest = skip_space(after_eq);
-        if rest.is_empty() {
-            break;
-        }
-        let value = if rest.starts_with('"') {
-            let Some((value, after)) = go_unquote_prefix(rest) else { break };
-            rest = after;
-            value
-        } else {
-            let (value, after) = split_token(rest);
-            if value.is_empty() {
-                break;
-            }
-            rest = after;
-            value.to_owned()
-        };
-        params.get_or_insert_with(BTreeMap::new).insert(key.to_owned(), value);
-        let Some(after_comma) = skip_space(rest).strip_prefix(',') else { break };
-        rest = after_comma;
-    }
-    (scheme, params)
-}
-
-fn split_token(s: &str) -> (&str, &str) {
-    let end = s.bytes().position(|b| !is_tchar(b)).unwrap_or(s.len());
-    s.split_at(end)
-}
-
-fn skip_space(s: &str) -> &str {
-    s.trim_start_matches([' ', '\t'])
-}
-
-/// Go's `strconv.QuotedPrefix` + `strconv.Unquote` for a double-quoted string at the start
-/// of `s`: the unquoted value and the rest after the closing quote.
-fn go_unquote_prefix(s: &str) -> Option<(String, &str)> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 1;
-    loop {
-        let b = *bytes.get(i)?;
-        i += 1;
-        match b {
-            b'"' => return Some((String::from_utf8(out).ok()?, &s[i..])),
-            b'\n' => return None,
-            b'\\' => {
-                let escape = *bytes.get(i)?;
-                i += 1;
-                match escape {
-                    b'a' => out.push(0x07),
-                    b'b' => out.push(0x08),
-                    b'f' => out.push(0x0c),
-                    b'n' => out.push(b'\n'),
-                    b'r' => out.push(b'\r'),
-                    b't' => out.push(b'\t'),
-                    b'v' => out.push(0x0b),
-                    b'\\' | b'"' => out.push(escape),
-                    b'x' => {
-                        out.push(u8::try_from(hex_value(bytes.get(i..i + 2)?)?).ok()?);
-                        i += 2;
-                    }
-                    b'0'..=b'7' => {
-                        let digits = bytes.get(i - 1..i + 2)?;
-                        let mut value = 0u32;
-                        for &d in digits {
-                            if !(b'0'..=b'7').contains(&d) {
-                                return None;
-                            }
-                            value = value * 8 + u32::from(d - b'0');
-                        }
-                        out.push(u8::try_from(value).ok()?);
-                        i += 2;
-                    }
-                    b'u' | b'U' => {
-                        let len = if escape == b'u' { 4 } else { 8 };
-                        let c = char::from_u32(hex_value(bytes.get(i..i + len)?)?)?;
-                        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                        i += len;
-                    }
-                    _ => return None,
-                }
-            }
-            b => out.push(b),
-        }
-    }
-}
-
-fn hex_value(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0u32, |acc, &d| Some(acc * 16 + char::from(d).to_digit(16)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,17 +377,6 @@ mod tests {
         assert_eq!(chosen.realm(), Some("https://auth.example.io/token"));
         assert_eq!(chosen.service(), Some("reg"));
         assert_eq!(chosen.scope(), None);
-    }
-
-    #[test]
-    fn parse_one_reads_one_challenge_as_oras_go() {
-        let (scheme, params) = parse_one(r#"Bearer realm="https://a.io/token",service="#);
-        assert_eq!(scheme, Some(Scheme::Bearer));
-        assert_eq!(
-            params.unwrap().into_iter().collect::<Vec<_>>(),
-            [("realm".into(), "https://a.io/token".into())]
-        );
-        assert_eq!(parse_one(r#"Basic realm="x""#), (Some(Scheme::Basic), None));
     }
 
     fn params(c: &Challenge) -> Vec<(&str, &str)> {
@@ -585,19 +457,5 @@ mod tests {
         assert_eq!(pick(&all).and_then(Challenge::realm), Some("r"));
         let bytes = HeaderValue::from_bytes(b"Basic realm=\"caf\xe9\"").unwrap();
         assert_eq!(parse_header_values([&bytes])[0].realm(), Some("caf\u{fffd}"));
-    }
-
-    #[test]
-    fn oras_reading_uses_go_escapes() {
-        let (_, p) = parse_one(r#"Bearer a="\x41\101\u00e9\U0001F600\t",b="\l",c=d"#);
-        let p = p.unwrap();
-        assert_eq!(p.get("a").map(String::as_str), Some("AAé😀\t"));
-        assert_eq!(p.len(), 1, "parsing stops at the invalid escape");
-        assert_eq!(parse_one(r#"Bearer a="\'""#).1, None);
-        assert_eq!(parse_one(r#"Bearer a="\400""#).1, None);
-        assert_eq!(parse_one(r#"Bearer a="\xff""#).1, None, "not UTF-8");
-        assert_eq!(parse_one("Bearer a=\"x\ny\"").1, None);
-        assert_eq!(parse_one("Bearer Realm=x").1.unwrap().get("Realm").map(String::as_str), Some("x"));
-        assert_eq!(parse_one(" Bearer a=b"), (None, None));
     }
 }

@@ -208,7 +208,7 @@ async fn post_only(ctx: &Ctx, blob: &Blob) -> Verdict {
 }
 
 /// A push with `policy` that must upload the content with `patches` PATCH requests.
-async fn typed(ctx: &Ctx, blob: &Blob, policy: UploadPolicy, patches: u32) -> Verdict {
+pub(super) async fn typed(ctx: &Ctx, blob: &Blob, policy: UploadPolicy, patches: u32) -> Verdict {
     let options = PushOptions::default().with_skip_existing(false).with_policy(policy);
     let content = if policy == UploadPolicy::Streamed {
         // Of unknown length: the PATCH goes without Content-Length, as a stream does.

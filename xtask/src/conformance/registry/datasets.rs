@@ -187,7 +187,7 @@ fn stored_answer(ex: &raw::Exchange, manifest: &Manifest, reference: &str) -> Re
 /// `PUT /v2/<repo1>/manifests/<digest>`: stored (201, `Location`, the digest, and
 /// `OCI-Subject` for a manifest with a subject on a registry with the referrers API),
 /// or refused with 400 when the bytes do not match the digest.
-async fn push_manifest(
+pub(super) async fn push_manifest(
     ctx: &Ctx,
     manifest: &Manifest,
     stored: &mut Stored,

@@ -35,6 +35,12 @@ pub(super) struct ReferrersApi {
 }
 
 impl ReferrersApi {
+    /// Nothing shown yet.
+    #[must_use]
+    pub(super) fn unknown() -> Self {
+        Self { supported: None, answer: String::new() }
+    }
+
     /// What the registry has shown: `Some(true)` the API, `Some(false)` its absence.
     #[must_use]
     pub(super) fn supported(&self) -> Option<bool> {
@@ -63,7 +69,7 @@ pub(super) async fn empty(ctx: &Ctx, rec: &mut Recorder) -> ReferrersApi {
     };
     rec.record("empty", "tag list", &tags);
     let subject = Digest::sha256(Rng::new("empty referrers").text().as_bytes());
-    let mut api = ReferrersApi { supported: None, answer: String::new() };
+    let mut api = ReferrersApi::unknown();
     let verdict = probe_referrers(ctx, &subject, &mut api, true).await;
     rec.record("empty", "referrers", &verdict);
     api

@@ -92,7 +92,7 @@ async fn verdicts(kind: Registry) -> (Status, Status, Vec<String>) {
     let server = registry(kind, &subject).await;
     let ctx = ctx(&server);
     let (set, _, _) = data_set(&subject);
-    let mut api = ReferrersApi { supported: None, answer: String::new() };
+    let mut api = ReferrersApi::unknown();
     probe_referrers(&ctx, &Digest::sha256(b"never pushed"), &mut api, true).await;
     let (listed, filtered) = referrers(&ctx, &set, &mut api).await;
     (listed.status(), filtered.status(), server.requests())
@@ -125,7 +125,7 @@ async fn a_probe_is_judged_on_one_answer() {
         Scripted::start(|seen| if seen.index == 0 { Reply::new(503, "") } else { Reply::new(200, "{}") })
             .await;
     let ctx = ctx(&server);
-    let mut api = ReferrersApi { supported: None, answer: String::new() };
+    let mut api = ReferrersApi::unknown();
     let verdict = probe_referrers(&ctx, &Digest::sha256(b"x"), &mut api, true).await;
     assert_eq!(verdict.status(), Status::Fail, "{verdict:?}");
     assert_eq!(server.requests().len(), 1);

@@ -278,6 +278,9 @@ async fn suite(ctx: &Ctx, rec: &mut Recorder) {
 }
 
 #[cfg(test)]
+mod verdict_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

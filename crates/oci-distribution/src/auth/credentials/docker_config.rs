@@ -72,28 +72,9 @@ impl DockerConfig {
         Ok(Self { auths, creds_store, cred_helpers })
     }
 
-    /// The credential stored for `server_address` in `auths` (oras-go's `GetCredential`):
-    /// the entry of that exact key, else the first entry whose key, with `http://` or
-    /// `https://` removed and cut at the first `/`, equals it (legacy keys such as
-    /// `https://registry.example/v1/`). An empty credential when there is none; an error
-    /// when the entry is malformed.
-    pub fn get_credential(&self, server_address: &str) -> Result<Credential> {
-        let entry = self.auths.get(server_address).map(|v| (server_address, v)).or_else(|| {
-            self.auths
-                .iter()
-                .find(|(key, _)| to_hostname(key) == server_address)
-                .map(|(k, v)| (k.as_str(), v))
-        });
-        match entry {
-            Some((key, value)) => decode_entry(key, value),
-            None => Ok(Credential::default()),
-        }
-    }
-
     /// The registry entry of `host`: the exact key, else the first legacy key (with
-    /// `http://` or `https://`) whose host is `host`. Unlike
-    /// [`get_credential`](Self::get_credential), namespaced keys (`host/team`) never
-    /// stand in for the registry.
+    /// `http://` or `https://`) whose host is `host`. Namespaced keys (`host/team`)
+    /// never stand in for the registry.
     fn host_entry(&self, host: &str) -> Result<Credential> {
         let legacy = |key: &str| {
             (key.starts_with("http://") || key.starts_with("https://")) && to_hostname(key) == host
@@ -289,21 +270,21 @@ mod tests {
             r#"{"auths": {"a": {"Auth": "dTpwOnE=", "IdentityToken": null}, "b": null, "c": {"auth": "dTpw\ncQ=="}},
                 "credsStore": null, "credHelpers": {"h": "x"}} trailing"#,
         );
-        assert_eq!(c.get_credential("a").unwrap(), Credential::basic("u", "p:q"));
-        assert!(c.get_credential("b").unwrap().is_empty());
-        assert_eq!(c.get_credential("c").unwrap(), Credential::basic("u", "pq"));
+        assert_eq!(c.host_entry("a").unwrap(), Credential::basic("u", "p:q"));
+        assert!(c.host_entry("b").unwrap().is_empty());
+        assert_eq!(c.host_entry("c").unwrap(), Credential::basic("u", "pq"));
         assert_eq!((c.credentials_store(), c.credential_helper("h")), (None, Some("x")));
         assert!(DockerConfig::from_slice(b"[]").is_err());
         assert!(DockerConfig::from_slice(br#"{"credsStore": 1}"#).is_err());
         assert!(DockerConfig::from_slice(br#"{"credHelpers": {"a": 1}}"#).is_err());
-        assert!(DockerConfig::from_slice(b"null").unwrap().get_credential("a").unwrap().is_empty());
+        assert!(DockerConfig::from_slice(b"null").unwrap().host_entry("a").unwrap().is_empty());
     }
 
     #[test]
     fn errors_never_show_secrets() {
         let c = config(r#"{"auths": {"r": {"auth": "c2VjcmV0"}, "s": {"auth": "sec:ret"}}}"#);
         for key in ["r", "s"] {
-            let e = c.get_credential(key).unwrap_err();
+            let e = c.host_entry(key).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Credentials);
             let shown = format!("{e} {e:?}");
             assert!(
