@@ -10,6 +10,7 @@ use crate::api::ReferrersState;
 use crate::auth::{AuthConfig, Authenticator};
 use crate::cache::ResponseCache;
 use crate::exchange::Exchange;
+use crate::retry::Retrying;
 use crate::transport::{ResponseBody, Transport, TransportConfig};
 use crate::{Body, Error, ErrorKind, Result, RetryPolicy};
 
@@ -101,6 +102,7 @@ impl ClientBuilder {
         let auth = Authenticator::new(self.auth.unwrap_or_else(AuthConfig::from_env), exchange);
         let cache = ResponseCache::new(self.options.cache_bytes);
         let referrers = ReferrersState::default();
+        let transport = Retrying::new(transport);
         let inner = Inner { transport, auth, retry: self.retry, options: self.options, cache, referrers };
         Ok(Client { inner: Arc::new(inner) })
     }
@@ -113,7 +115,8 @@ pub struct Client {
 }
 
 struct Inner {
-    transport: Transport,
+    /// The transport, under the retry layer.
+    transport: Retrying,
     auth: Authenticator,
     retry: RetryPolicy,
     options: ClientOptions,
@@ -173,7 +176,7 @@ impl Client {
     /// The URL of `path_and_query` on the registry whose endpoint host (with its port)
     /// is `host`.
     pub(crate) async fn url_on(&self, host: &str, path_and_query: &str) -> Result<Uri> {
-        let scheme = self.inner.transport.scheme(host).await;
+        let scheme = self.inner.transport.transport().scheme(host).await;
         format!("{scheme}://{host}{path_and_query}").parse().map_err(|e| {
             Error::new(ErrorKind::InvalidInput, format!("building a URL on {host}")).with_source(e)
         })
@@ -257,7 +260,7 @@ impl Client {
         let follows = request.method() == Method::GET || request.method() == Method::HEAD;
         let (method, origin, mut headers) =
             (request.method().clone(), request.uri().clone(), request.headers().clone());
-        let mut response = self.inner.transport.send_with_retry(request, &self.inner.retry).await?;
+        let mut response = self.inner.transport.send(request, &self.inner.retry).await?;
         let mut current = origin.clone();
         for _ in 0..MAX_REDIRECTS {
             if !follows || !response.status().is_redirection() {
@@ -277,7 +280,7 @@ impl Client {
                     |e| Error::new(ErrorKind::InvalidResponse, format!("redirect to {next}")).with_source(e),
                 )?;
             *request.headers_mut() = headers.clone();
-            response = self.inner.transport.send_with_retry(request, &self.inner.retry).await?;
+            response = self.inner.transport.send(request, &self.inner.retry).await?;
             current = next;
         }
         Err(Error::new(

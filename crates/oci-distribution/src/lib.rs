@@ -106,6 +106,7 @@ pub mod auth;
 mod body;
 mod cache;
 mod client;
+mod clock;
 mod error;
 mod exchange;
 mod link;

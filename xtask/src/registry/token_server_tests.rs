@@ -4,15 +4,16 @@ use super::*;
 use crate::registry::{certs, htpasswd};
 
 /// Not a test: when the registry tests need a token issuer process, they run this test
-/// binary with `--exact` on this function and the arguments in
+/// binary with `--ignored --exact` on this function and the arguments in
 /// [`CHILD_ARGS_ENV`], since a unit test binary cannot run `cargo xtask token-server`.
-/// Without the variable (an ordinary test run) it returns at once.
+/// Ignored, so that no test run counts it; run without the variable it fails.
 #[test]
+#[ignore = "not a test: the registry tests run it as the token issuer's process"]
 fn serve_as_child_process() {
-    if let Ok(args) = std::env::var(CHILD_ARGS_ENV) {
-        let args: Vec<String> = args.lines().map(str::to_owned).collect();
-        main(&args).unwrap();
-    }
+    let args = std::env::var(CHILD_ARGS_ENV)
+        .unwrap_or_else(|_| panic!("run only as the token issuer's process, with {CHILD_ARGS_ENV} set"));
+    let args: Vec<String> = args.lines().map(str::to_owned).collect();
+    main(&args).unwrap();
 }
 
 fn issuer(name: &str) -> (Issuer, String) {

@@ -15,6 +15,7 @@ use super::scope::{clean_scopes, push_first, repository_of};
 use super::token::{
     self, Token, TokenRequest, basic_header, bearer_header, may_carry_credentials, validate_realm,
 };
+use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::{Body, Error, ErrorKind, Result};
 
@@ -30,6 +31,8 @@ pub(crate) struct Authenticator {
 struct Inner {
     config: AuthConfig,
     exchange: Arc<dyn Exchange>,
+    /// What token lifetimes are measured on.
+    clock: Clock,
     hosts: Mutex<HashMap<String, HostState>>,
     tokens: TokenCache,
     credentials: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Credential>>>>,
@@ -94,10 +97,16 @@ fn repository<S: AsRef<str>>(scopes: &[S]) -> Option<&str> {
 impl Authenticator {
     /// An authenticator sending its token requests through `exchange`.
     pub(crate) fn new(config: AuthConfig, exchange: Arc<dyn Exchange>) -> Self {
+        Self::with_clock(config, exchange, Clock::system())
+    }
+
+    /// [`new`](Self::new), with token lifetimes measured on `clock`.
+    pub(crate) fn with_clock(config: AuthConfig, exchange: Arc<dyn Exchange>, clock: Clock) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
                 exchange,
+                clock,
                 hosts: Mutex::default(),
                 tokens: TokenCache::default(),
                 credentials: Mutex::default(),
@@ -279,7 +288,7 @@ impl Authenticator {
         let config = &self.inner.config;
         self.inner
             .tokens
-            .get_or_fetch(key, config.token_refresh_margin, || async {
+            .get_or_fetch(key, self.inner.clock.now(), config.token_refresh_margin, || async {
                 let repository = repository(&key.scopes);
                 let credential = self.credential(origin, repository).await?;
                 let credential_key = origin.credential_key(repository);
@@ -295,6 +304,7 @@ impl Authenticator {
                     scopes: &scopes,
                     credential: &credential,
                     refresh_token: &refresh_token,
+                    now: self.inner.clock.now(),
                 };
                 let fetched = token::fetch(self.inner.exchange.as_ref(), config, &request).await?;
                 if let Some(refresh_token) = fetched.refresh_token {

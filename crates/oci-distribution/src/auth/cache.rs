@@ -39,13 +39,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl TokenCache {
-    fn slot(&self, key: &TokenKey) -> Slot {
+    fn slot(&self, key: &TokenKey, now: Instant) -> Slot {
         let mut slots = lock(&self.slots);
         if let Some(slot) = slots.get(key) {
             return slot.clone();
         }
         if slots.len() >= PURGE_ABOVE {
-            let now = Instant::now();
             slots.retain(|_, slot| {
                 Arc::strong_count(slot) > 1
                     || slot
@@ -68,12 +67,13 @@ impl TokenCache {
         }
     }
 
-    /// The cached token of `key` when it is good for `margin` more; otherwise `fetch`es
-    /// one and caches it. Concurrent calls for one key wait for a single fetch; a failed
-    /// fetch is not cached (the next caller tries again).
+    /// The cached token of `key` when it is good at `now` for `margin` more; otherwise
+    /// `fetch`es one and caches it. Concurrent calls for one key wait for a single fetch;
+    /// a failed fetch is not cached (the next caller tries again).
     pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
         key: &TokenKey,
+        now: Instant,
         margin: Duration,
         fetch: F,
     ) -> Result<Token>
@@ -81,9 +81,9 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Token>>,
     {
-        let slot = self.slot(key);
+        let slot = self.slot(key, now);
         let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| t.is_fresh(Instant::now(), margin)) {
+        if let Some(token) = cached.as_ref().filter(|t| t.is_fresh(now, margin)) {
             return Ok(token.clone());
         }
         let token = fetch().await?;
@@ -133,7 +133,7 @@ mod tests {
                 let (cache, fetches) = (cache.clone(), fetches.clone());
                 tokio::spawn(async move {
                     cache
-                        .get_or_fetch(&key("a"), Duration::ZERO, || async {
+                        .get_or_fetch(&key("a"), Instant::now(), Duration::ZERO, || async {
                             fetches.fetch_add(1, Ordering::SeqCst);
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             Ok(token("t1", 60))
@@ -153,7 +153,9 @@ mod tests {
         let cache = TokenCache::default();
         let a = key("a");
         let get = |value: &'static str, secs: u64, margin: u64| {
-            cache.get_or_fetch(&a, Duration::from_secs(margin), move || async move { Ok(token(value, secs)) })
+            cache.get_or_fetch(&a, Instant::now(), Duration::from_secs(margin), move || async move {
+                Ok(token(value, secs))
+            })
         };
         assert_eq!(get("t1", 10, 5).await.unwrap().value, "t1");
         assert_eq!(get("t2", 10, 5).await.unwrap().value, "t1", "still fresh");
@@ -171,16 +173,20 @@ mod tests {
     async fn failures_are_not_cached_and_old_slots_go() {
         let cache = TokenCache::default();
         let failed = cache
-            .get_or_fetch(&key("a"), Duration::ZERO, || async {
+            .get_or_fetch(&key("a"), Instant::now(), Duration::ZERO, || async {
                 Err(crate::Error::new(crate::ErrorKind::Auth, "no"))
             })
             .await;
         assert!(failed.is_err());
-        let ok = cache.get_or_fetch(&key("a"), Duration::ZERO, || async { Ok(token("t", 60)) }).await;
+        let ok = cache
+            .get_or_fetch(&key("a"), Instant::now(), Duration::ZERO, || async { Ok(token("t", 60)) })
+            .await;
         assert_eq!(ok.unwrap().value, "t");
         for i in 0..PURGE_ABOVE + 10 {
             let _ = cache
-                .get_or_fetch(&key(&i.to_string()), Duration::ZERO, || async { Ok(token("x", 0)) })
+                .get_or_fetch(&key(&i.to_string()), Instant::now(), Duration::ZERO, || async {
+                    Ok(token("x", 0))
+                })
                 .await;
         }
         assert!(cache.len() <= PURGE_ABOVE + 1, "{}", cache.len());

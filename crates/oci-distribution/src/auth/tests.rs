@@ -83,6 +83,13 @@ fn authenticator(config: AuthConfig) -> (Authenticator, Arc<TestExchange>) {
     (Authenticator::new(config, exchange.clone()), exchange)
 }
 
+/// [`authenticator`] measuring token lifetimes on a manual clock.
+fn authenticator_on(config: AuthConfig) -> (Authenticator, Arc<TestExchange>, Arc<crate::clock::Manual>) {
+    let exchange = exchange();
+    let (clock, manual) = crate::clock::Clock::manual();
+    (Authenticator::with_clock(config, exchange.clone(), clock), exchange, manual)
+}
+
 fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", super::credentials::encode_auth(user, password).unwrap())
 }
@@ -155,22 +162,24 @@ async fn expiry_honours_the_minimum_lifetime() {
     let hints = scopes(&["repository:app:pull"]);
     let url = registry.url("/v2/app/tags/list");
 
-    // expires_in 1 is clamped to the default 60 s minimum: no new token after 1.2 s.
-    let (clamped, exchange) = authenticator(AuthConfig::anonymous());
+    // expires_in 1 is clamped to the default 60 s minimum: still fresh 54 s later (the
+    // default refresh margin is 5 s).
+    let (clamped, exchange, clock) = authenticator_on(AuthConfig::anonymous());
     ping(&clamped, &registry, &tokens);
     assert_eq!(send(&clamped, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance(Duration::from_secs(54));
     assert_eq!(send(&clamped, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
     assert_eq!(tokens.count("/token"), 1);
 
     // With no minimum and no margin the token expires after its second.
     let config = AuthConfig::anonymous().with_token_lifetime(Duration::ZERO, Duration::ZERO);
-    let (strict, exchange) = authenticator(config);
+    let (strict, exchange, clock) = authenticator_on(config);
     ping(&strict, &registry, &tokens);
     assert_eq!(send(&strict, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
+    clock.advance(Duration::from_millis(999));
     assert_eq!(send(&strict, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
     assert_eq!(tokens.count("/token"), 2, "fresh for a second");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1));
     assert_eq!(send(&strict, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::OK);
     assert_eq!(tokens.count("/token"), 3);
     let sent: Vec<String> = registry.seen().into_iter().map(|s| s.authorization).collect();

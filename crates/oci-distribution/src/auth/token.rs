@@ -73,6 +73,8 @@ pub(crate) struct TokenRequest<'a> {
     pub(crate) credential: &'a Credential,
     /// The refresh token to use for the OAuth 2 POST; empty for none.
     pub(crate) refresh_token: &'a str,
+    /// When the request is made: a token's lifetime counts from it.
+    pub(crate) now: Instant,
 }
 
 #[derive(Deserialize)]
@@ -189,7 +191,7 @@ pub(crate) async fn fetch(
     config: &AuthConfig,
     request: &TokenRequest<'_>,
 ) -> Result<Fetched> {
-    let now = Instant::now();
+    let now = request.now;
     if !request.credential.access_token.is_empty() {
         tracing::debug!(realm = %display_url(request.realm), "using the stored registry token");
         let expires_at = now + STORED_TOKEN_LIFETIME;
@@ -242,7 +244,7 @@ async fn post(
     {
         return Ok(None);
     }
-    parse(request.realm, "POST", &response, config.min_token_lifetime).map(Some)
+    parse(request.realm, "POST", &response, config.min_token_lifetime, request.now).map(Some)
 }
 
 /// Distribution's token GET, following validated redirects.
@@ -293,7 +295,7 @@ async fn get(exchange: &dyn Exchange, config: &AuthConfig, request: &TokenReques
                 }
                 url = next;
             }
-            _ => return parse(&url, "GET", &response, config.min_token_lifetime),
+            _ => return parse(&url, "GET", &response, config.min_token_lifetime, request.now),
         }
     }
     Err(Error::new(
@@ -307,6 +309,7 @@ fn parse(
     method: &str,
     response: &http::Response<Bytes>,
     min_lifetime: Duration,
+    now: Instant,
 ) -> Result<Fetched> {
     let context = format!("{method} {}", display_url(url));
     if !response.status().is_success() {
@@ -331,7 +334,7 @@ fn parse(
     let lifetime = lifetime(answer.expires_in, issued_at, SystemTime::now(), min_lifetime);
     tracing::debug!(url = %display_url(url), lifetime_secs = lifetime.as_secs(), "got a token");
     Ok(Fetched {
-        token: Token { value, expires_at: Instant::now() + lifetime },
+        token: Token { value, expires_at: now + lifetime },
         refresh_token: answer.refresh_token.filter(|t| !t.is_empty()),
     })
 }

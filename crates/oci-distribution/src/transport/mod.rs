@@ -37,7 +37,6 @@ use self::connector::{ConnectTimeout, Connector, WithTimeout};
 use self::proxy::Proxies;
 use self::scheme::Schemes;
 use crate::exchange::{BoxFuture, Exchange};
-use crate::retry::RetryPolicy;
 use crate::{Body, Error, ErrorKind, Result};
 
 type HttpClient = Client<WithTimeout<Connector>, Body>;
@@ -60,8 +59,6 @@ struct Inner {
     stall_timeout: Duration,
     response_timeout: Option<Duration>,
     user_agent: HeaderValue,
-    /// Registries that asked for a pause.
-    holds: crate::retry::HostHolds,
 }
 
 impl std::fmt::Debug for Transport {
@@ -130,7 +127,6 @@ impl Transport {
             stall_timeout: config.stall_timeout,
             response_timeout: config.response_timeout,
             user_agent,
-            holds: crate::retry::HostHolds::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -192,17 +188,6 @@ impl Transport {
         tracing::debug!(version = ?response.version(), "response");
         let stall_timeout = inner.stall_timeout;
         Ok(response.map(|body| ResponseBody::new(body, stall_timeout, context)))
-    }
-
-    /// Sends `request` as [`send`](Self::send) does, again after a delay when it fails in
-    /// a way `policy` retries (see [`RetryPolicy`]). When the retries are used up on a
-    /// retryable status, that last response is returned.
-    pub(crate) async fn send_with_retry(
-        &self,
-        request: Request<Body>,
-        policy: &RetryPolicy,
-    ) -> Result<Response<ResponseBody>> {
-        crate::retry::send_with_retry(self, &self.inner.holds, request, policy).await
     }
 }
 

@@ -84,6 +84,7 @@ fn uploaded(outcome: PushOutcome) -> oci_distribution::UploadStats {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn every_policy_and_content_form_round_trips() {
     for target in targets("every_policy_and_content_form_round_trips") {
@@ -128,6 +129,7 @@ async fn every_policy_and_content_form_round_trips() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
     for target in targets("small_chunks_make_many_patches_and_existing_blobs_are_skipped") {
@@ -158,6 +160,7 @@ async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
     for target in targets("small_blobs_are_asked_for_with_a_mount_from_their_repository") {
@@ -195,6 +198,7 @@ async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn mounts_with_and_without_from() {
     for target in targets("mounts_with_and_without_from") {
@@ -249,6 +253,7 @@ async fn mounts_with_and_without_from() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn content_that_is_not_the_descriptors_is_never_stored() {
     for target in targets("content_that_is_not_the_descriptors_is_never_stored") {
@@ -295,6 +300,7 @@ async fn content_that_is_not_the_descriptors_is_never_stored() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn delete_range_and_missing_blobs() {
     for target in targets("delete_range_and_missing_blobs") {
@@ -345,6 +351,7 @@ impl Recorder {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn progress_goes_up_to_the_total() {
     for target in targets("progress_goes_up_to_the_total") {
@@ -374,6 +381,7 @@ async fn progress_goes_up_to_the_total() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn pushes_run_on_spawned_tasks() {
     for target in targets("pushes_run_on_spawned_tasks") {

@@ -19,17 +19,12 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// The TLS registry's host and the CA file, or `None` (skipped; a failure under
-/// `OCI_REQUIRE_PEERS=1`).
-fn tls_registry() -> Option<(Registry, String)> {
+/// The TLS registry's host and the CA file; panics when they are not configured.
+fn tls_registry() -> (Registry, String) {
     let found = env("OCI_TEST_REGISTRY_TLS").zip(env("OCI_TEST_CA_FILE"));
-    let Some((url, ca)) = found else {
-        assert!(env("OCI_REQUIRE_PEERS").as_deref() != Some("1"), "no TLS registry but OCI_REQUIRE_PEERS=1");
-        eprintln!("skipped {TEST}: no TLS test registry (run under `cargo xtask test`)");
-        return None;
-    };
+    let (url, ca) = found.expect("OCI_TEST_REGISTRY_TLS and OCI_TEST_CA_FILE (run under `cargo xtask test`)");
     let host = url.trim_start_matches("https://").trim_end_matches('/');
-    Some((Registry::parse(host).expect("the registry's host"), ca))
+    (Registry::parse(host).expect("the registry's host"), ca)
 }
 
 /// A chain of error messages, as a reporter prints it.
@@ -43,16 +38,17 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+#[ignore = "needs the TLS test registry: `cargo xtask test` starts it and runs it"]
 #[test]
 fn ssl_cert_file_and_the_ca_option_reach_the_tls_registry() {
     if let Some(case) = env(CHILD) {
         return child(&case);
     }
-    let Some((_, ca)) = tls_registry() else { return };
+    let (_, ca) = tls_registry();
     let empty = tempfile::NamedTempFile::new().expect("an empty file");
     for (case, cert_file) in [("trusted", ca), ("no-roots", empty.path().display().to_string())] {
         let out = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
+            .args(["--exact", TEST, "--ignored", "--nocapture", "--test-threads", "1"])
             .env(CHILD, case)
             .env("SSL_CERT_FILE", cert_file)
             .env_remove("SSL_CERT_DIR")
@@ -65,7 +61,7 @@ fn ssl_cert_file_and_the_ca_option_reach_the_tls_registry() {
 }
 
 fn child(case: &str) {
-    let Some((registry, ca)) = tls_registry() else { panic!("the child runs only with a TLS registry") };
+    let (registry, ca) = tls_registry();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     match case {
         // `SSL_CERT_FILE` names the test CA: the default client trusts it, and finds the
@@ -92,9 +88,10 @@ fn child(case: &str) {
     }
 }
 
+#[ignore = "needs the TLS test registry: `cargo xtask test` starts it and runs it"]
 #[tokio::test]
 async fn a_tls_registry_that_is_not_trusted_says_so() {
-    let Some((registry, _)) = tls_registry() else { return };
+    let (registry, _) = tls_registry();
     // The machine's store does not have the test CA.
     let client = Client::builder().build().expect("a default client");
     let e = client.ping(&registry).await.expect_err("an untrusted certificate");

@@ -94,6 +94,7 @@ async fn push_image(target: &Target, repository: &str, tag: &str, platform: &str
     (bytes, descriptor.with_platform(platform))
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn image_round_trip_head_cache_config_and_annotations() {
     for target in targets("image_round_trip_head_cache_config_and_annotations") {
@@ -144,6 +145,7 @@ async fn image_round_trip_head_cache_config_and_annotations() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn size_caps_refuse_large_manifests() {
     for target in targets("size_caps_refuse_large_manifests") {
@@ -163,6 +165,7 @@ async fn size_caps_refuse_large_manifests() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn delete_by_digest_then_404() {
     for target in targets("delete_by_digest_then_404") {
@@ -183,6 +186,7 @@ async fn delete_by_digest_then_404() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn tags_list_every_tag() {
     for target in targets("tags_list_every_tag") {
@@ -215,6 +219,7 @@ async fn tags_list_every_tag() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn catalog_pages_follow_links() {
     for target in targets("catalog_pages_follow_links") {
@@ -243,6 +248,7 @@ async fn catalog_pages_follow_links() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn index_resolves_to_the_platform_image() {
     for target in targets("index_resolves_to_the_platform_image") {
@@ -311,6 +317,7 @@ async fn push_referrer(
     Descriptor::new(MediaType::IMAGE_MANIFEST, digest, bytes.len() as u64)
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn referrers_through_the_fallback_tag() {
     for target in targets("referrers_through_the_fallback_tag") {
@@ -373,6 +380,7 @@ fn artifact(subject: &Descriptor, artifact_type: &str, n: usize) -> (Vec<u8>, oc
     (bytes, digest)
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected() {
     for target in targets("concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected") {
@@ -427,6 +435,7 @@ async fn concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected(
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn a_fallback_tag_naming_the_subject_itself_is_ignored() {
     for target in targets("a_fallback_tag_naming_the_subject_itself_is_ignored") {

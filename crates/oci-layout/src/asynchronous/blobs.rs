@@ -95,6 +95,17 @@ impl AsyncBlobWriter {
         self.finish_with(Message::Finish { reply }, answer).await
     }
 
+    /// Discards what was written and returns once the temporary file is gone (dropping
+    /// the writer discards it too, in the background).
+    pub async fn abort(mut self) -> Result<()> {
+        let task = self.task.take();
+        drop(self);
+        match task {
+            Some(task) => task.await.map_err(joined)?,
+            None => Ok(()),
+        }
+    }
+
     async fn finish_with(
         &mut self,
         message: Message,

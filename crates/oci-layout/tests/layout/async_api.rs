@@ -82,17 +82,12 @@ async fn failed_and_abandoned_writers_leave_nothing() {
     let err = w.commit(4, Digest::sha256(b"abc")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnexpectedSize);
 
+    let alg_dir = tmp.path().join("blobs/sha256");
     let mut w = layout.blob_writer(DigestAlgorithm::SHA256).await.unwrap();
     w.write_all(&random_bytes(1, 2 * 1024 * 1024)).await.unwrap();
-    drop(w);
-    // The blocking side notices the closed channel and removes its temporary file.
-    let alg_dir = tmp.path().join("blobs/sha256");
-    for _ in 0..200 {
-        if std::fs::read_dir(&alg_dir).unwrap().next().is_none() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    assert_eq!(std::fs::read_dir(&alg_dir).unwrap().count(), 1, "the temporary file");
+    // Abandoned: once abort returns, the blocking side has removed its temporary file.
+    w.abort().await.unwrap();
     assert_eq!(std::fs::read_dir(&alg_dir).unwrap().count(), 0);
 }
 

@@ -131,7 +131,9 @@ async fn a_stalled_body_times_out() {
     let e = body.frame().await.unwrap().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(e.to_string().contains("/blob: reading the response body: no data for 300ms"), "{e}");
-    assert!(started.elapsed() >= Duration::from_millis(290) && started.elapsed() < Duration::from_secs(5));
+    // A timer never fires early, however loaded the machine: a lower bound only (the
+    // timer started as the first frame came, a moment before `started`).
+    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
 }
 
 #[tokio::test]

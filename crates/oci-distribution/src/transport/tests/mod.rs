@@ -1,12 +1,11 @@
 //! The transport's tests: settings, schemes and redaction here; real servers on
-//! 127.0.0.1 in [`connections`] (TLS, HTTP/2, proxies) and [`retry`] (what is sent
-//! again and when), with the servers of [`peers`] and [`socks`].
+//! 127.0.0.1 in [`connections`] (TLS, HTTP/2, proxies), with the servers of [`peers`]
+//! and [`socks`]. What is sent again and when is the retry layer's (`retry::tests`).
 
 #![allow(clippy::unwrap_used)]
 
 mod connections;
 mod peers;
-mod retry;
 mod socks;
 
 use std::sync::Arc;

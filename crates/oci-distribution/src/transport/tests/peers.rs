@@ -92,36 +92,6 @@ pub(crate) async fn serve(tls: Option<Arc<ServerConfig>>, drop_first: usize, han
     Server { addr, connections }
 }
 
-/// A server that answers each request with `statuses` in turn (the last one repeats),
-/// counting requests and keeping their bodies.
-pub(crate) async fn scripted(statuses: &[(u16, &'static str)]) -> (Server, Arc<Mutex<Vec<Bytes>>>) {
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let (seen, statuses) = (Arc::clone(&bodies), statuses.to_vec());
-    let server = serve(
-        None,
-        0,
-        handler(move |req: Request<Incoming>| {
-            let (seen, statuses) = (Arc::clone(&seen), statuses.clone());
-            async move {
-                let body = req.into_body().collect().await.unwrap().to_bytes();
-                let n = {
-                    let mut seen = seen.lock().unwrap();
-                    seen.push(body);
-                    seen.len()
-                };
-                let (status, retry_after) = statuses[(n - 1).min(statuses.len() - 1)];
-                let mut response = reply(status, format!("answer {n}"));
-                if !retry_after.is_empty() {
-                    response.headers_mut().insert("retry-after", retry_after.parse().unwrap());
-                }
-                response
-            }
-        }),
-    )
-    .await;
-    (server, bodies)
-}
-
 pub(crate) struct Pki {
     pub(crate) ca_pem: String,
     pub(crate) other_ca_pem: String,
