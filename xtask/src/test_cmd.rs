@@ -73,6 +73,11 @@ pub const STEPS: &[Step] = &[
     },
     Step { name: "test", description: "cargo test --workspace -- --include-ignored", run: test },
     Step {
+        name: "features",
+        description: "the tests and builds of each feature combination that changes behaviour",
+        run: features,
+    },
+    Step {
         name: "conformance",
         description: "cargo xtask conformance (all vector suites)",
         run: conformance_step,
@@ -182,6 +187,28 @@ fn test(ctx: &mut Context) -> Result<()> {
         "--skip",
         "registry::token_server::tests::serve_as_child_process",
     ]))
+}
+
+/// The feature combinations whose behaviour `cargo test --workspace` cannot see (its
+/// feature unification turns on every feature some member asks for): the client without
+/// the system's roots, or without ring; the spec types without BLAKE3; the layout
+/// without the async API; the facade with each of its crates alone.
+pub const FEATURE_COMBINATIONS: &[&[&str]] = &[
+    &["test", "-p", "oci-distribution", "--lib", "--no-default-features", "--features", "ring"],
+    &["check", "-p", "oci-distribution", "--no-default-features"],
+    &["test", "-p", "oci-spec-types", "--lib"],
+    &["check", "-p", "oci-layout", "--lib"],
+    &["check", "-p", "oci", "--no-default-features"],
+    &["check", "-p", "oci", "--no-default-features", "--features", "distribution"],
+    &["check", "-p", "oci", "--no-default-features", "--features", "layout"],
+];
+
+fn features(ctx: &mut Context) -> Result<()> {
+    for args in FEATURE_COMBINATIONS {
+        println!("cargo {}", args.join(" "));
+        status(ctx.cargo(args))?;
+    }
+    Ok(())
 }
 
 fn conformance_step(_ctx: &mut Context) -> Result<()> {
@@ -328,7 +355,17 @@ mod tests {
         let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["fmt", "clippy", "peers", "test", "conformance", "registry-conformance", "deny", "doc"]
+            [
+                "fmt",
+                "clippy",
+                "peers",
+                "test",
+                "features",
+                "conformance",
+                "registry-conformance",
+                "deny",
+                "doc"
+            ]
         );
     }
 

@@ -1,13 +1,11 @@
-//! Certificates made for one run (rcgen on ring, ECDSA P-256): a test CA and a server
-//! certificate it signs for the TLS registry, and the token issuer's self-signed signing
-//! certificate, which is the token registry's `rootcertbundle`.
+//! Certificates made for one run (by [`oci_test_support::pki`]), written where the peers
+//! read them: a test CA and a server certificate it signs for the TLS registry, and the
+//! token issuer's self-signed signing certificate, which is the token registry's
+//! `rootcertbundle`.
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
-};
+use oci_test_support::pki::{self, Ca, Usage};
 
 use crate::Result;
 
@@ -40,53 +38,15 @@ pub(crate) fn generate(dir: &Path) -> Result<Certs> {
         issuer_key: dir.join("issuer-key.pem"),
     };
 
-    let ca_key = new_key("the test CA")?;
-    let mut ca_params = params("oci-test CA", &[])?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(|e| format!("signing the test CA: {e}"))?;
-    let ca = Issuer::new(ca_params, ca_key);
-
-    let server_key = new_key("the TLS registry")?;
-    let mut server_params = params("oci-test registry", SERVER_NAMES)?;
-    server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    server_params.use_authority_key_identifier_extension = true;
-    let server_cert = server_params
-        .signed_by(&server_key, &ca)
-        .map_err(|e| format!("signing the TLS registry's certificate: {e}"))?;
-
-    let issuer_key = new_key("the token issuer")?;
-    let mut issuer_params = params("oci-test-issuer", &[])?;
-    issuer_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    let issuer_cert = issuer_params
-        .self_signed(&issuer_key)
-        .map_err(|e| format!("signing the token issuer's certificate: {e}"))?;
-
-    write(&certs.ca, &ca_cert.pem())?;
-    write(&certs.server_cert, &server_cert.pem())?;
-    write(&certs.server_key, &server_key.serialize_pem())?;
-    write(&certs.issuer_cert, &issuer_cert.pem())?;
-    write(&certs.issuer_key, &issuer_key.serialize_pem())?;
+    let ca = Ca::new("oci-test CA");
+    let server = ca.leaf("oci-test registry", SERVER_NAMES, Usage::Server);
+    let issuer = pki::self_signed("oci-test-issuer");
+    write(&certs.ca, ca.pem())?;
+    write(&certs.server_cert, &server.cert_pem)?;
+    write(&certs.server_key, &server.key_pem)?;
+    write(&certs.issuer_cert, &issuer.cert_pem)?;
+    write(&certs.issuer_key, &issuer.key_pem)?;
     Ok(certs)
-}
-
-fn new_key(what: &str) -> Result<KeyPair> {
-    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|e| format!("generating the key of {what}: {e}"))
-}
-
-/// Parameters with `common_name`, the subject alternative `names` and a validity period
-/// that covers any plausible clock.
-fn params(common_name: &str, names: &[&str]) -> Result<CertificateParams> {
-    let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-        .map_err(|e| format!("certificate names {names:?}: {e}"))?;
-    let mut subject = DistinguishedName::new();
-    subject.push(DnType::CommonName, common_name);
-    params.distinguished_name = subject;
-    params.not_before = date_time_ymd(2020, 1, 1);
-    params.not_after = date_time_ymd(2100, 1, 1);
-    Ok(params)
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

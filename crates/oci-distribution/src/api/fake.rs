@@ -20,16 +20,15 @@ impl Fake {
     }
 
     /// A client for the server: plain HTTP (loopback), anonymous, default options
-    /// changed by `options`.
+    /// changed by `options`. It trusts a CA of its own, so that it builds without the
+    /// system's roots too (`--no-default-features`): it never speaks TLS.
     pub(super) fn client(&self, options: impl FnOnce(&mut crate::ClientOptions)) -> Client {
         let mut o = crate::ClientOptions::default();
         options(&mut o);
-        Client::builder()
-            .transport(TransportConfig::default().with_plain_http_host(self.server.host()))
-            .auth(AuthConfig::anonymous())
-            .options(o)
-            .build()
-            .unwrap()
+        let transport = TransportConfig::default()
+            .with_plain_http_host(self.server.host())
+            .with_ca_pem(oci_test_support::pki::Ca::new("unused").pem().as_bytes().to_vec());
+        Client::builder().transport(transport).auth(AuthConfig::anonymous()).options(o).build().unwrap()
     }
 
     /// `rest` (`repo[:tag|@digest]`) on this registry.

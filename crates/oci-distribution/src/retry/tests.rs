@@ -125,7 +125,11 @@ async fn answering(answers: &'static [(u16, &'static str)]) -> Scripted {
 
 /// The retry layer over a direct transport, on a manual clock.
 fn retrying() -> (Retrying, Arc<Manual>) {
-    let transport = Transport::new(TransportConfig::default().with_proxy(ProxyConfig::none())).unwrap();
+    // A root of its own: it builds without the system's roots too (it never speaks TLS).
+    let unused = oci_test_support::pki::Ca::new("unused");
+    let config =
+        TransportConfig::default().with_proxy(ProxyConfig::none()).with_ca_pem(unused.pem().as_bytes());
+    let transport = Transport::new(config).unwrap();
     let (clock, manual) = Clock::manual();
     (Retrying::with_clock(transport, clock), manual)
 }

@@ -232,4 +232,21 @@ mod tests {
         v.update(&data[..9_999]);
         assert!(!v.verified());
     }
+
+    #[cfg(feature = "blake3")]
+    #[test]
+    fn blake3_is_computed_with_the_feature() {
+        let d = Digest::compute(&DigestAlgorithm::BLAKE3, b"abc").unwrap();
+        assert_eq!(d.as_str(), "blake3:6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85");
+    }
+
+    #[cfg(not(feature = "blake3"))]
+    #[test]
+    fn blake3_parses_but_is_not_computed_without_the_feature() {
+        let digest = "blake3:6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85";
+        let parsed = Digest::parse(digest).unwrap();
+        let e = Digester::new(&parsed.algorithm()).unwrap_err();
+        assert_eq!(e.to_string(), "unsupported digest algorithm: 'blake3' cannot be computed by this build");
+        assert!(parsed.verifier().is_err());
+    }
 }

@@ -13,8 +13,11 @@ use std::sync::atomic::Ordering::SeqCst;
 
 use super::*;
 
+/// A transport with `config`, no proxy, and a root that signs nothing of the tests (as
+/// the system's roots do not), so that it builds without the `native-roots` feature too.
 fn transport(config: TransportConfig) -> Transport {
-    Transport::new(config.with_proxy(ProxyConfig::none())).unwrap()
+    let config = config.with_proxy(ProxyConfig::none()).with_ca_pem(peers::pki().other_ca_pem.as_bytes());
+    Transport::new(config).unwrap()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,9 +18,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType};
+use oci_test_support::pki::{Ca, Usage};
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
@@ -102,27 +102,6 @@ pub(crate) struct Pki {
     pub(crate) client_key_pem: String,
 }
 
-pub(crate) fn new_ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
-    let mut params = CertificateParams::new(Vec::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let key = KeyPair::generate().unwrap();
-    let pem = params.self_signed(&key).unwrap().pem();
-    (pem, Issuer::new(params, key))
-}
-
-pub(crate) fn leaf(
-    issuer: &Issuer<'static, KeyPair>,
-    sans: Vec<SanType>,
-    usage: ExtendedKeyUsagePurpose,
-) -> (String, KeyPair) {
-    let mut params = CertificateParams::new(Vec::new()).unwrap();
-    params.subject_alt_names = sans;
-    params.extended_key_usages.push(usage);
-    let key = KeyPair::generate().unwrap();
-    (params.signed_by(&key, issuer).unwrap().pem(), key)
-}
-
 /// A CA, a server certificate for 127.0.0.1, localhost, registry.test and 192.0.2.1, and
 /// a client certificate, made once per run. `registry.test` and 192.0.2.1 (a documentation
 /// address) are never connected to: the test proxies map them to 127.0.0.1.
@@ -130,18 +109,14 @@ pub(crate) fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (ca_pem, ca) = new_ca("transport test CA");
-        let sans = vec![
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            SanType::DnsName("localhost".try_into().unwrap()),
-            SanType::DnsName("registry.test".try_into().unwrap()),
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))),
-        ];
-        let (server_pem, server_key) = leaf(&ca, sans, ExtendedKeyUsagePurpose::ServerAuth);
-        let client_sans = vec![SanType::DnsName("client.test".try_into().unwrap())];
-        let (client_cert_pem, client_key) = leaf(&ca, client_sans, ExtendedKeyUsagePurpose::ClientAuth);
-        let chain = vec![CertificateDer::from_pem_slice(server_pem.as_bytes()).unwrap()];
-        let key = || PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+        let ca = Ca::new("transport test CA");
+        let names = ["127.0.0.1", "localhost", "registry.test", "192.0.2.1"];
+        let server = ca.leaf("transport test server", &names, Usage::Server);
+        let client = ca.leaf("client.test", &["client.test"], Usage::Client);
+        let ca_pem = ca.pem().to_owned();
+        let server_key = PrivateKeyDer::from_pem_slice(server.key_pem.as_bytes()).unwrap();
+        let chain = vec![CertificateDer::from_pem_slice(server.cert_pem.as_bytes()).unwrap()];
+        let key = || server_key.clone_key();
         let config = |alpn: &[&[u8]], mtls: bool| {
             let builder = ServerConfig::builder();
             let builder = if mtls {
@@ -158,13 +133,13 @@ pub(crate) fn pki() -> &'static Pki {
             Arc::new(config)
         };
         Pki {
-            other_ca_pem: new_ca("another CA").0,
+            other_ca_pem: Ca::new("another CA").pem().to_owned(),
             server: config(&[b"h2", b"http/1.1"], false),
             server_http1: config(&[b"http/1.1"], false),
             server_mtls: config(&[b"h2", b"http/1.1"], true),
             ca_pem,
-            client_cert_pem,
-            client_key_pem: client_key.serialize_pem(),
+            client_cert_pem: client.cert_pem,
+            client_key_pem: client.key_pem,
         }
     })
 }
