@@ -61,11 +61,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(severity: Severity, kind: FindingKind, detail: impl Into<String>) -> Self {
+    fn new(severity: Severity, kind: FindingKind, detail: impl Into<String>) -> Self {
         Self { severity, kind, digest: None, path: None, detail: detail.into() }
     }
 
-    pub(crate) fn with_digest(mut self, digest: Digest) -> Self {
+    fn with_digest(mut self, digest: Digest) -> Self {
         self.digest = Some(digest);
         self
     }
@@ -124,7 +124,15 @@ impl FsckReport {
 
 pub(crate) fn fsck(layout: &Layout) -> Result<FsckReport> {
     let graph = graph::walk(layout)?;
-    let mut report = FsckReport { findings: graph.findings, ..FsckReport::default() };
+    let findings = graph.unfollowed.iter().map(|u| {
+        let kind = match u.problem {
+            graph::Problem::Unreadable => FindingKind::Unreadable,
+            graph::Problem::DigestMismatch => FindingKind::DigestMismatch,
+            graph::Problem::InvalidManifest => FindingKind::InvalidManifest,
+        };
+        Finding::new(Severity::Error, kind, u.detail.clone()).with_digest(u.digest.clone())
+    });
+    let mut report = FsckReport { findings: findings.collect(), ..FsckReport::default() };
     let index = layout.read_index()?;
     for name in index.manifests.iter().filter_map(|d| d.annotations.ref_name()) {
         if let Err(e) = ref_name::validate(name) {

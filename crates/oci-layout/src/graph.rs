@@ -1,12 +1,13 @@
-//! The content graph of a layout (index.json -> manifests and indexes -> configs,
-//! layers and subjects) and garbage collection of what it does not reach.
+//! The content graph of a layout: index.json -> manifests and indexes -> configs,
+//! layers and subjects. What uses it ([`fsck`](crate::fsck), [`gc`](crate::gc),
+//! resolving a digest) judges what the walk found; the walk only says what it could
+//! not follow and why.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use oci_spec_types::{Descriptor, Digest, Manifest};
 
-use crate::fsck::{Finding, FindingKind, Severity};
 use crate::{Error, ErrorKind, Layout, Result};
 
 /// The largest blob the walk parses as a manifest (16 MiB; registries take 4 MiB).
@@ -49,12 +50,32 @@ pub(crate) struct Node {
     pub(crate) parent: Parent,
 }
 
-/// Everything reachable from `index.json`, and what the walk found wrong on the way.
+/// Why a manifest's children are unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Problem {
+    /// It could not be read (an unsafe file, an I/O error).
+    Unreadable,
+    /// Its content does not match its digest or size.
+    DigestMismatch,
+    /// It is not a manifest or index (or too large to be one).
+    InvalidManifest,
+}
+
+/// A manifest the walk could not follow.
+#[derive(Debug, Clone)]
+pub(crate) struct Unfollowed {
+    pub(crate) digest: Digest,
+    pub(crate) problem: Problem,
+    /// What is wrong, for people.
+    pub(crate) detail: String,
+}
+
+/// Everything reachable from `index.json`, and the manifests the walk could not follow.
 #[derive(Debug, Default)]
 pub(crate) struct Graph {
     pub(crate) nodes: BTreeMap<Digest, Node>,
     /// Manifests that could not be read or parsed, so their children are unknown.
-    pub(crate) findings: Vec<Finding>,
+    pub(crate) unfollowed: Vec<Unfollowed>,
 }
 
 /// Walks the graph from `index.json`. Descriptors whose media type is a manifest or an
@@ -92,27 +113,25 @@ pub(crate) fn walk(layout: &Layout) -> Result<Graph> {
                 }
                 queue.extend(children.into_iter().rev());
             }
-            Err(finding) => graph.findings.push(*finding),
+            Err(unfollowed) => graph.unfollowed.push(unfollowed),
         }
     }
     Ok(graph)
 }
 
 /// Reads and parses a manifest blob; `Ok(None)` when it is not stored. Content that
-/// does not match the descriptor is a finding, not followed.
-fn read_manifest(layout: &Layout, descriptor: &Descriptor) -> Result<Option<Manifest>, Box<Finding>> {
+/// does not match the descriptor is not followed.
+fn read_manifest(layout: &Layout, descriptor: &Descriptor) -> Result<Option<Manifest>, Unfollowed> {
     let digest = &descriptor.digest;
-    let finding = |kind, detail: String| {
-        Box::new(Finding::new(Severity::Error, kind, detail).with_digest(digest.clone()))
-    };
+    let finding = |problem, detail: String| Unfollowed { digest: digest.clone(), problem, detail };
     let size = match layout.driver().blob_size(digest) {
         Ok(None) => return Ok(None),
         Ok(Some(size)) => size,
-        Err(e) => return Err(finding(FindingKind::Unreadable, e.to_string())),
+        Err(e) => return Err(finding(Problem::Unreadable, e.to_string())),
     };
     if size > MAX_MANIFEST || descriptor.size > MAX_MANIFEST {
         return Err(finding(
-            FindingKind::InvalidManifest,
+            Problem::InvalidManifest,
             format!("{size} bytes is too large for a manifest (limit {MAX_MANIFEST})"),
         ));
     }
@@ -122,44 +141,12 @@ fn read_manifest(layout: &Layout, descriptor: &Descriptor) -> Result<Option<Mani
         .and_then(|mut r| r.read_to_end(&mut bytes).map_err(|e| Error::io(e).with_digest(digest.clone())));
     if let Err(e) = read {
         let kind = match e.kind() {
-            ErrorKind::UnexpectedDigest | ErrorKind::UnexpectedSize => FindingKind::DigestMismatch,
-            _ => FindingKind::Unreadable,
+            ErrorKind::UnexpectedDigest | ErrorKind::UnexpectedSize => Problem::DigestMismatch,
+            _ => Problem::Unreadable,
         };
         return Err(finding(kind, e.to_string()));
     }
     Manifest::from_slice(&bytes, Some(&descriptor.media_type))
         .map(Some)
-        .map_err(|e| finding(FindingKind::InvalidManifest, e.to_string()))
-}
-
-/// What [`Layout::gc`] deleted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GcReport {
-    /// The blobs deleted, sorted.
-    pub removed: Vec<Digest>,
-    /// Their total size in bytes.
-    pub bytes_freed: u64,
-}
-
-pub(crate) fn gc(layout: &Layout) -> Result<GcReport> {
-    let graph = walk(layout)?;
-    if let Some(finding) = graph.findings.first() {
-        let mut err = Error::new(ErrorKind::InvalidManifest)
-            .with_path(layout.location())
-            .with_detail(format!("refusing to collect garbage: {}", finding.detail));
-        if let Some(digest) = &finding.digest {
-            err = err.with_digest(digest.clone());
-        }
-        return Err(err);
-    }
-    let listing = layout.driver().list_blobs()?;
-    let mut report = GcReport::default();
-    for (digest, size) in listing.blobs {
-        if !graph.nodes.contains_key(&digest) && layout.driver().delete_blob(&digest)? {
-            report.removed.push(digest);
-            report.bytes_freed += size;
-        }
-    }
-    Ok(report)
+        .map_err(|e| finding(Problem::InvalidManifest, e.to_string()))
 }

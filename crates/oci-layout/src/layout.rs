@@ -382,7 +382,7 @@ impl Layout {
     /// cannot be parsed, since what it references is then unknown. Commit a tar layout
     /// afterwards.
     pub fn gc(&self) -> Result<crate::GcReport> {
-        crate::graph::gc(self)
+        crate::gc::gc(self)
     }
 
     /// Checks the whole layout: every reachable blob present with the size and digest

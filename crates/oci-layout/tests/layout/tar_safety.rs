@@ -110,6 +110,57 @@ fn links_and_special_files_are_refused() {
     );
 }
 
+/// A PAX record `key=value`: its length counts itself.
+fn pax_record(key: &str, value: &str) -> String {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    while format!("{len}{body}").len() != len {
+        len += 1;
+    }
+    format!("{len}{body}")
+}
+
+#[test]
+fn sparse_files_are_refused() {
+    // The GNU sparse type: its data is a map of holes and extents, not the file.
+    let blob = format!("blobs/sha256/{}", Digest::sha256(b"x").encoded());
+    let gnu_sparse = |o: &mut Vec<u8>| {
+        // A GNU header (a sparse entry's map is in GNU fields): one extent, the byte.
+        let mut h = Header::new_gnu();
+        h.set_path(&blob).unwrap();
+        h.set_entry_type(EntryType::GNUSparse);
+        h.set_size(1);
+        h.set_mode(0o644);
+        let gnu = h.as_gnu_mut().unwrap();
+        gnu.sparse[0].offset = *b"00000000000\0";
+        gnu.sparse[0].numbytes = *b"00000000001\0";
+        gnu.realsize = *b"00000000001\0";
+        h.set_cksum();
+        o.extend_from_slice(h.as_bytes());
+        o.extend_from_slice(b"x");
+        o.resize(o.len().div_ceil(512) * 512, 0);
+    };
+    refused(&archive(gnu_sparse), ErrorKind::UnsafeEntry, &format!(r#"entry "{blob}" is a sparse file"#));
+    // PAX sparse (format 1.0): a regular entry whose PAX records say it is sparse.
+    let records = format!("{}{}", pax_record("GNU.sparse.major", "1"), pax_record("GNU.sparse.minor", "0"));
+    refused(
+        &archive(|o| {
+            entry(o, "PaxHeaders/x", EntryType::XHeader, records.as_bytes(), None);
+            file(o, &blob, b"x");
+        }),
+        ErrorKind::UnsafeEntry,
+        &format!(r#"entry "{blob}" is a sparse file"#),
+    );
+    // PAX records that are not about sparseness are fine.
+    let harmless = pax_record("mtime", "0");
+    let layout = open(&archive(|o| {
+        entry(o, "PaxHeaders/x", EntryType::XHeader, harmless.as_bytes(), None);
+        file(o, &blob, b"x");
+    }))
+    .unwrap();
+    assert_eq!(layout.read_blob(&Digest::sha256(b"x")).unwrap(), b"x");
+}
+
 #[test]
 fn duplicates_are_refused() {
     refused(
