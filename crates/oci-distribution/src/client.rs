@@ -8,8 +8,8 @@ use oci_reference::{Registry, Repository};
 
 use crate::api::ReferrersState;
 use crate::auth::{AuthConfig, Authenticator};
-use crate::cache::ResponseCache;
 use crate::exchange::Exchange;
+use crate::response_cache::ResponseCache;
 use crate::retry::Retrying;
 use crate::transport::{ResponseBody, Transport, TransportConfig};
 use crate::{Body, Error, ErrorKind, Result, RetryPolicy};

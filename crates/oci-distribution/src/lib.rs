@@ -104,13 +104,13 @@
 mod api;
 pub mod auth;
 mod body;
-mod cache;
 mod client;
 mod clock;
 mod error;
 mod exchange;
 mod link;
 mod progress;
+mod response_cache;
 mod retry;
 pub mod transport;
 mod url;
@@ -121,10 +121,10 @@ pub use api::upload::{
 };
 pub use api::{FallbackPolicy, ListOptions, ReferrersOptions};
 pub use body::Body;
-pub use cache::CacheStats;
 pub use client::{Client, ClientBuilder, ClientOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use progress::Progress;
+pub use response_cache::CacheStats;
 pub use retry::RetryPolicy;
 pub use transport::{ProxyConfig, ResponseBody, TransportConfig};
 

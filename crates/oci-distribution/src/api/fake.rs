@@ -31,6 +31,11 @@ impl Fake {
         Client::builder().transport(transport).auth(AuthConfig::anonymous()).options(o).build().unwrap()
     }
 
+    /// `host:port` of the server.
+    pub(super) fn host(&self) -> String {
+        self.server.host()
+    }
+
     /// `rest` (`repo[:tag|@digest]`) on this registry.
     pub(super) fn reference(&self, rest: &str) -> Reference {
         Reference::parse_strict(&format!("{}/{rest}", self.server.host())).unwrap()

@@ -8,13 +8,13 @@ use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Uri};
 
 use super::AuthConfig;
-use super::cache::{TokenCache, TokenKey};
 use super::challenge::{Challenge, Scheme, parse_header_values, pick};
 use super::credentials::Credential;
 use super::scope::{clean_scopes, push_first, repository_of};
 use super::token::{
     self, Token, TokenRequest, basic_header, bearer_header, may_carry_credentials, validate_realm,
 };
+use super::token_cache::{TokenCache, TokenKey};
 use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::{Body, Error, ErrorKind, Result};

@@ -61,7 +61,6 @@
 //! another origin is not answered with the registry's credentials.
 
 pub(crate) mod authenticator;
-pub(crate) mod cache;
 #[cfg(feature = "unstable-internals")]
 pub mod challenge;
 #[cfg(not(feature = "unstable-internals"))]
@@ -72,6 +71,7 @@ pub mod scope;
 #[cfg(not(feature = "unstable-internals"))]
 pub(crate) mod scope;
 pub(crate) mod token;
+pub(crate) mod token_cache;
 
 #[cfg(test)]
 mod tests;

@@ -479,22 +479,24 @@ mod tests {
             "http://auth.internal/t"
         );
         for (registry, realm, why) in [
-            (&https, "http://auth.example/token", "plain http"),
-            (&https, "https://127.0.0.1/token", "loopback"),
-            (&https, "https://localhost/token", "loopback"),
-            (&https, "https://169.254.169.254/latest/meta-data", "private or link-local"),
-            (&https, "https://10.1.2.3/token", "private or link-local"),
-            (&https, "https://[fd00:ec2::254]/token", "private or link-local"),
-            (&https, "https://[::ffff:192.168.0.1]/token", "private or link-local"),
-            (&https, "https://100.64.0.1/token", "private or link-local"),
-            (&local, "http://169.254.169.254/token", "private or link-local"),
-            (&local, "http://10.0.0.1:5001/token", "private or link-local"),
-            (&https, "file:///etc/passwd", "unusable token realm"),
+            (&https, "http://auth.example/token", "plain http for a registry reached over https"),
+            (&https, "https://127.0.0.1/token", "a loopback address"),
+            (&https, "https://localhost/token", "a loopback address"),
+            (&https, "https://169.254.169.254/latest/meta-data", "a private or link-local address"),
+            (&https, "https://10.1.2.3/token", "a private or link-local address"),
+            (&https, "https://[fd00:ec2::254]/token", "a private or link-local address"),
+            (&https, "https://[::ffff:192.168.0.1]/token", "a private or link-local address"),
+            (&https, "https://100.64.0.1/token", "a private or link-local address"),
+            (&local, "http://169.254.169.254/token", "a private or link-local address"),
+            (&local, "http://10.0.0.1:5001/token", "a private or link-local address"),
         ] {
             let e = validate_realm(registry, realm).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Auth);
-            assert!(e.to_string().contains(why), "{realm}: {e}");
+            assert_eq!(e.to_string(), format!("authentication failed: refusing token realm {realm}: {why}"));
         }
+        let e = validate_realm(&https, "file:///etc/passwd").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Auth);
+        assert_eq!(e.to_string(), r#"authentication failed: unusable token realm "file:///etc/passwd""#);
     }
 
     #[test]
@@ -504,8 +506,10 @@ mod tests {
         assert!(may_carry_credentials(&u("http://localhost/"), false));
         assert!(!may_carry_credentials(&u("http://r.example/"), false));
         assert!(may_carry_credentials(&u("http://r.example/"), true));
-        assert!(
-            refuse_plain_http(&u("http://r.example/")).to_string().contains("over plain http to r.example")
+        assert_eq!(
+            refuse_plain_http(&u("http://r.example/")).to_string(),
+            "authentication failed: refusing to send credentials over plain http to r.example; \
+             allow it with AuthConfig::allow_plain_http_credentials"
         );
     }
 

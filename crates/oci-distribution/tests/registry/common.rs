@@ -26,6 +26,12 @@ impl Target {
         Repository::parse_strict(&format!("{}/{name}", self.host)).expect("a valid test repository")
     }
 
+    /// `scheme://host:port` of the registry, as the client's messages name it.
+    pub(crate) fn origin(&self) -> String {
+        let scheme = if self.name == "tls" { "https" } else { "http" };
+        format!("{scheme}://{}", self.host)
+    }
+
     /// A repository name unique to this test run and `test`.
     #[allow(clippy::unused_self)] // `target.repository(..)` reads as the per-target helper it is
     pub(crate) fn repository(&self, test: &str) -> String {

@@ -73,14 +73,19 @@ fn child(case: &str) {
             let e = runtime
                 .block_on(client.tags(&nothing, ListOptions::default()))
                 .expect_err("no such repository");
-            assert!(e.context().starts_with(&format!("GET https://{registry}/")), "{e}");
+            assert_eq!(e.context(), format!("GET https://{registry}/v2/no/such/tags/list"), "{e}");
         }
         // No root certificate at all: building the client fails at once, saying why; the
         // explicit CA option is a root.
         "no-roots" => {
             let e = Client::builder().build().expect_err("no TLS setup");
             assert_eq!(e.kind(), ErrorKind::Config, "{e}");
-            assert!(e.to_string().contains("no root certificates"), "{e}");
+            assert_eq!(
+                e.to_string(),
+                "invalid client configuration: no TLS setup: no root certificates; the system's store \
+                 (SSL_CERT_FILE, SSL_CERT_DIR or the platform's) has none: give a CA bundle \
+                 (TransportConfig::ca_files, ca_pem) or a TLS configuration (TransportConfig::tls)"
+            );
             let with_ca = Client::builder().transport(TransportConfig::default().with_ca_file(&ca)).build();
             runtime.block_on(with_ca.expect("the CA is a root").ping(&registry)).expect("a ping");
         }
@@ -96,8 +101,13 @@ async fn a_tls_registry_that_is_not_trusted_says_so() {
     let client = Client::builder().build().expect("a default client");
     let e = client.ping(&registry).await.expect_err("an untrusted certificate");
     assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
-    assert!(e.to_string().contains(&format!("GET https://{registry}/v2/")), "spoken to over TLS: {e}");
+    assert_eq!(e.to_string(), format!("connection failed: GET https://{registry}/v2/"), "spoken to over TLS");
     let chain = chain(&e);
-    assert!(chain.contains("certificate"), "{chain}");
+    assert_eq!(
+        chain,
+        format!(
+            "connection failed: GET https://{registry}/v2/: client error (Connect): invalid peer certificate: UnknownIssuer"
+        )
+    );
     assert!(!chain.contains("HTTP request to an HTTPS server"), "{chain}");
 }

@@ -347,6 +347,9 @@ mod tests {
         assert_eq!(file.credential("r.example", None).await.unwrap(), Some(Credential::basic("u", "p")));
         std::fs::write(file.path(), "{").unwrap();
         let e = file.credential("r.example", None).await.unwrap_err();
-        assert!(e.to_string().starts_with("credentials unavailable: parsing "), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("credentials unavailable: parsing {}: invalid JSON", file.path().display())
+        );
     }
 }

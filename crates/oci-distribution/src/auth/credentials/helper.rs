@@ -198,7 +198,10 @@ esac
         assert_eq!(get("unknown.example").await.unwrap(), None);
         let e = get("broken.example").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Credentials);
-        assert!(e.to_string().contains("exit status: 2: kaput"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "credentials unavailable: docker-credential-test get broken.example: exit status: 2: kaput"
+        );
         let e = get("garbage.example").await.unwrap_err();
         assert!(!e.to_string().contains("super-secret"), "{e}");
         let log = std::fs::read_to_string(dir.path().join("test.log")).unwrap();

@@ -146,6 +146,11 @@ impl Flaky {
         Repository::parse_strict(&format!("{}/flaky/blob", self.addr)).expect("the flaky server's repository")
     }
 
+    /// The URL of the blob `digest`, as the client's messages name it.
+    fn blob_url(&self, digest: &Digest) -> String {
+        format!("http://{}/v2/flaky/blob/blobs/{digest}", self.addr)
+    }
+
     fn ranges(&self) -> Vec<Option<String>> {
         self.ranges.lock().expect("the ranges seen").clone()
     }
@@ -227,7 +232,14 @@ async fn resumes_are_limited_and_need_progress() {
     let stream = client().get_blob(&server.reference(), &descriptor, options).await.unwrap();
     let e = read_all(stream).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
-    assert!(e.to_string().contains("gave up after 2 resumes"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "connection failed: GET {} (blob {}): gave up after 2 resumes",
+            server.blob_url(&descriptor.digest),
+            descriptor.digest
+        )
+    );
     assert_eq!(server.ranges().len(), 3);
 
     // A body that stalls before its first byte is not resumed.
@@ -250,14 +262,26 @@ async fn a_resume_must_continue_exactly() {
     let descriptor = layer(&blob);
     for (step, want) in [
         (Step::IgnoreRange, "the server ignored Range (200 instead of 206)"),
-        (Step::WrongStart, "does not start at the offset asked for"),
+        (
+            Step::WrongStart,
+            "Content-Range \"bytes 524287-1048575/1048576\" does not start at the offset asked for",
+        ),
     ] {
         let server = Flaky::start(blob.clone(), vec![Step::Cut(MIB / 2), step]).await;
         let stream =
             client().get_blob(&server.reference(), &descriptor, PullOptions::default()).await.unwrap();
         let e = read_all(stream).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{step:?}: {e}");
-        assert!(e.to_string().contains(want), "{step:?}: {e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid response: GET {} (blob {}): resuming at byte {}: {want}",
+                server.blob_url(&descriptor.digest),
+                descriptor.digest,
+                MIB / 2
+            ),
+            "{step:?}"
+        );
     }
 }
 
@@ -294,9 +318,15 @@ async fn the_last_chunk_comes_only_after_the_digest_matched() {
                 "{step:?} {size:?}: {} bytes out",
                 got.len()
             );
-            assert!(
-                e.to_string().contains(&format!("the content hashes to {}", Digest::sha256(&corrupt))),
-                "{e}"
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "digest mismatch: GET {} (blob {}): the content hashes to {}",
+                    server.blob_url(&descriptor.digest),
+                    descriptor.digest,
+                    Digest::sha256(&corrupt)
+                ),
+                "{step:?} {size:?}"
             );
         }
     }
@@ -318,9 +348,14 @@ async fn more_bytes_than_expected_fail_at_once() {
     let server = Flaky::start(blob.clone(), vec![Step::Serve]).await;
     let e = client().get_blob(&server.reference(), &small, PullOptions::default()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::SizeMismatch, "{e}");
-    assert!(
-        e.to_string().contains(&format!("should have {} bytes, the response announces {MIB}", MIB / 2)),
-        "{e}"
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "size mismatch: GET {}: blob {} should have {} bytes, the response announces {MIB}",
+            server.blob_url(&small.digest),
+            small.digest,
+            MIB / 2
+        )
     );
     // Not announced: refused at the chunk that goes past the size, which is not handed out.
     let server = Flaky::start(blob, vec![Step::NoLength]).await;
