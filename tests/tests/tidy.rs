@@ -245,6 +245,95 @@ fn no_source_file_is_too_long() {
     );
 }
 
+/// The module path of a source file under `src` (`crate::api::manifests`), `None` for
+/// test files.
+fn module_of(src: &Path, file: &Path) -> Option<Vec<String>> {
+    let rel = file.strip_prefix(src).ok()?;
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".rs")?;
+    if stem == "tests" || stem.ends_with("_tests") || parts.iter().any(|p| p == "tests") {
+        return None;
+    }
+    if !matches!(stem, "mod" | "lib" | "main") {
+        parts.push(stem.to_owned());
+    }
+    Some(parts)
+}
+
+/// The modules `source` (of module `me`) names through `crate::` or `super::` paths,
+/// test modules and comments left out, each as the longest known module prefix.
+fn module_uses(me: &[String], source: &str, known: &[Vec<String>]) -> Vec<Vec<String>> {
+    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut out = Vec::new();
+    for line in code.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+        for (at, _) in line.match_indices("crate::").chain(line.match_indices("super::")) {
+            if at > 0 && line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue; // `self::super::`, `foo_crate::`
+            }
+            let path: Vec<&str> = line[at..]
+                .split("::")
+                .map(|p| p.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or(""))
+                .take_while(|p| !p.is_empty())
+                .collect();
+            let mut resolved: Vec<String> = Vec::new();
+            let mut rest = &path[..];
+            if rest.first() == Some(&"crate") {
+                rest = &rest[1..];
+            } else {
+                resolved = me.to_vec();
+                while rest.first() == Some(&"super") {
+                    resolved.pop();
+                    rest = &rest[1..];
+                }
+            }
+            resolved.extend(rest.iter().map(|p| (*p).to_owned()));
+            let found =
+                (1..=resolved.len()).rev().map(|k| &resolved[..k]).find(|m| known.iter().any(|k| k == m));
+            if let Some(module) = found {
+                if module != me {
+                    out.push(module.to_vec());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_modules_of_a_crate_import_each_other() {
+    let mut problems = Vec::new();
+    for dir in member_dirs() {
+        let src = dir.join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let modules: Vec<(Vec<String>, PathBuf)> =
+            files.into_iter().filter_map(|f| module_of(&src, &f).map(|m| (m, f))).collect();
+        let known: Vec<Vec<String>> = modules.iter().map(|(m, _)| m.clone()).collect();
+        let uses: Vec<(Vec<String>, Vec<Vec<String>>)> = modules
+            .iter()
+            .map(|(m, f)| {
+                (m.clone(), module_uses(m, &std::fs::read_to_string(f).expect("a source file"), &known))
+            })
+            .collect();
+        for (a, a_uses) in &uses {
+            for b in a_uses {
+                let nested = a.starts_with(b) || b.starts_with(a);
+                let back = uses.iter().any(|(m, u)| m == b && u.contains(a));
+                if back && !nested && a < b {
+                    let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    problems.push(format!("{name}: {} <-> {}", a.join("::"), b.join("::")));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "modules that import each other (one of them holds a piece that belongs elsewhere):\n  {}",
+        problems.join("\n  ")
+    );
+}
+
 #[test]
 fn the_checks_themselves() {
     assert!(has_crate_doc("//! Docs.\nfn main() {}"));
@@ -262,4 +351,12 @@ fn the_checks_themselves() {
         path_attributes("#[path = \"../../x/case.rs\"]\nmod case;\n  #[path = \"a.rs\"] mod a;"),
         ["../../x/case.rs", "a.rs"]
     );
+    let m = |p: &str| p.split("::").map(str::to_owned).collect::<Vec<_>>();
+    let known = [m("api"), m("api::manifests"), m("api::referrers"), m("cache")];
+    let uses = module_uses(
+        &m("api::referrers"),
+        "use super::manifests::{a, b};\nuse crate::cache::X;\n// use super::nothing;\n#[cfg(test)]\nuse crate::api;",
+        &known,
+    );
+    assert_eq!(uses, [m("api::manifests"), m("cache")]);
 }

@@ -5,7 +5,7 @@
 use oci_reference::{Reference, Repository};
 use oci_spec_types::{Annotations, Document, ImageConfig, ImageManifest, Manifest, MediaType, Platform};
 
-use super::manifests::pinned;
+use super::digests::pinned;
 use crate::{Client, Error, ErrorKind, Result};
 
 /// How deep `get_manifest_for_platform` follows indexes of indexes.

@@ -10,19 +10,14 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use oci_reference::{Reference, Repository};
-use oci_spec_types::{
-    Descriptor, Digest, DigestAlgorithm, Document, MANIFEST_ACCEPT, Manifest, MediaType, Typed,
-};
+use oci_spec_types::{Descriptor, Digest, Document, MANIFEST_ACCEPT, MediaType, Typed};
 
+use super::digests::{pinned, verify};
+use super::headers::{content_type, docker_content_digest, header_str};
+use super::referrers::Upkeep;
 use crate::client::repository_scopes;
 use crate::response_cache::{Entry, Kind};
 use crate::{Body, Client, Error, ErrorKind, Result};
-
-/// The header registries put the digest of a manifest or blob in.
-pub(super) const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
-/// The header a registry with the referrers API answers a manifest PUT with when the
-/// manifest has a subject.
-const OCI_SUBJECT: &str = "oci-subject";
 
 /// Parses manifest bytes a registry served (or a caller gave) whose digest is known:
 /// a [`Document`] with that digest's algorithm, the media type from `header` when it
@@ -42,52 +37,11 @@ fn parse_document(
     Ok(doc)
 }
 
-/// The value of header `name`, when it is text.
-pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// The essence of `Content-Type` (`type/subtype`, parameters dropped).
-pub(super) fn content_type(headers: &HeaderMap) -> Option<MediaType> {
-    header_str(headers, CONTENT_TYPE.as_str()).map(|ct| MediaType::from(MediaType::from(ct).essence()))
-}
-
-/// `Docker-Content-Digest`, when present: parsed, or the text that does not parse.
-fn docker_content_digest(headers: &HeaderMap) -> Option<Result<Digest, String>> {
-    let value = header_str(headers, DOCKER_CONTENT_DIGEST)?;
-    Some(Digest::parse(value).map_err(|_| value.to_owned()))
-}
-
 /// The `Accept` header of manifest requests: the four manifest types, no `q=`
 /// parameters (GCR refused them).
 fn manifest_accept() -> HeaderValue {
     let list: Vec<&str> = MANIFEST_ACCEPT.iter().map(MediaType::as_str).collect();
     HeaderValue::from_str(&list.join(", ")).unwrap_or(HeaderValue::from_static("*/*"))
-}
-
-/// `repository` at `digest`.
-pub(super) fn pinned(repository: &Repository, digest: &Digest) -> Result<Reference> {
-    repository
-        .with_digest(digest)
-        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{repository} at {digest}")).with_source(e))
-}
-
-/// The digest of `bytes` with `algorithm`.
-pub(super) fn compute(algorithm: &DigestAlgorithm, bytes: &[u8], context: &str) -> Result<Digest> {
-    Digest::compute(algorithm, bytes).map_err(|e| {
-        Error::new(ErrorKind::InvalidInput, format!("{context}: cannot compute a {algorithm} digest"))
-            .with_source(e)
-    })
-}
-
-/// Fails unless `bytes` hash to `expected`.
-pub(super) fn verify(expected: &Digest, bytes: &[u8], context: &str) -> Result<()> {
-    let actual = compute(&expected.algorithm(), bytes, context)?;
-    if &actual == expected {
-        return Ok(());
-    }
-    let why = format!("{context}: the content hashes to {actual}, not {expected}");
-    Err(Error::new(ErrorKind::DigestMismatch, why))
 }
 
 /// The digest of manifest bytes a GET received: checked against the reference's digest
@@ -277,16 +231,9 @@ impl Client {
         let bytes = document.bytes().clone();
         let media_type = document.media_type();
         let (digest, answer) = self.put_manifest_only(reference, bytes.clone(), media_type).await?;
-        let Some(subject) = document.value().subject() else { return Ok(digest) };
-        if answer.contains_key(OCI_SUBJECT) {
-            self.set_referrers_supported(&reference.repository(), true);
-        } else if self.options().referrers_tag_writes {
-            let hint = Some(media_type).filter(|m| m.is_manifest());
-            let Ok(manifest) = Manifest::from_slice(&bytes, hint) else { return Ok(digest) };
-            let size = bytes.len() as u64;
-            let entry = super::referrers::referrer_descriptor(&manifest, media_type, digest.clone(), size);
-            let change = super::referrers::Change::Add(Box::new(entry));
-            self.update_referrers_tag(&reference.repository(), subject, change).await?;
+        if let Some(subject) = document.value().subject() {
+            let put = Upkeep::Put { bytes: &bytes, media_type, digest: &digest, answer: &answer };
+            self.referrers_upkeep(&reference.repository(), subject, put).await?;
         }
         Ok(digest)
     }
@@ -353,22 +300,11 @@ impl Client {
             let why = format!("{reference}: deleting a manifest needs its digest, not a tag");
             return Err(Error::new(ErrorKind::InvalidInput, why));
         };
-        let subject = if self.options().referrers_tag_writes {
-            match self.get_manifest(reference).await {
-                Ok(m) => m.value().subject().cloned(),
-                Err(e) => {
-                    tracing::debug!(error = %e, "looking for the subject of a manifest before deleting it");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let subject = self.subject_to_upkeep(reference).await;
         let repository = reference.repository();
         self.delete_manifest_only(&repository, &digest).await?;
         if let Some(subject) = subject {
-            self.update_referrers_tag(&repository, &subject, super::referrers::Change::Remove(digest))
-                .await?;
+            self.referrers_upkeep(&repository, &subject, Upkeep::Delete(digest)).await?;
         }
         Ok(())
     }
@@ -434,6 +370,9 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+    use oci_spec_types::{DigestAlgorithm, Manifest};
+
+    use super::super::headers::DOCKER_CONTENT_DIGEST;
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

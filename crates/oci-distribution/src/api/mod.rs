@@ -2,8 +2,10 @@
 
 mod annotations;
 pub(crate) mod blobs;
+mod digests;
 #[cfg(test)]
 mod fake;
+mod headers;
 mod manifests;
 mod referrers;
 mod tags;

@@ -25,7 +25,7 @@ use oci_reference::{Reference, Repository};
 use oci_spec_types::distribution::referrers_tag;
 use oci_spec_types::{Descriptor, Digest, Document, ErrorCode, ImageIndex, Manifest, MediaType};
 
-use super::manifests::{content_type, header_str};
+use super::headers::{OCI_SUBJECT, content_type, header_str};
 use super::tags::query_escape;
 use crate::client::repository_scopes;
 use crate::link::next_page;
@@ -99,8 +99,16 @@ pub(crate) struct ReferrersState {
     locks: Mutex<HashMap<TagKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// What happened to a manifest with a subject, for [`Client::referrers_upkeep`].
+pub(super) enum Upkeep<'a> {
+    /// It was pushed: its bytes, media type and digest, and the registry's answer.
+    Put { bytes: &'a Bytes, media_type: &'a MediaType, digest: &'a Digest, answer: &'a HeaderMap },
+    /// It was deleted.
+    Delete(Digest),
+}
+
 /// A change of a fallback index.
-pub(super) enum Change {
+enum Change {
     Add(Box<Descriptor>),
     Remove(Digest),
 }
@@ -119,12 +127,7 @@ fn repository_key(repository: &Repository) -> RepositoryKey {
 /// The descriptor a fallback index lists for a referrer: the manifest's media type,
 /// digest and size, its `artifactType` (else its config's media type, as the referrers
 /// API reports it) and its annotations.
-pub(super) fn referrer_descriptor(
-    manifest: &Manifest,
-    media_type: &MediaType,
-    digest: Digest,
-    size: u64,
-) -> Descriptor {
+fn referrer_descriptor(manifest: &Manifest, media_type: &MediaType, digest: Digest, size: u64) -> Descriptor {
     let mut d = Descriptor::new(media_type.clone(), digest, size);
     match manifest {
         Manifest::Image(m) => {
@@ -340,9 +343,52 @@ impl Client {
         }
     }
 
+    /// The one hook of the manifest endpoints: keeps the referrers of `subject` in step
+    /// with a manifest PUT or DELETE. A PUT answered with `OCI-Subject` says the
+    /// registry has the referrers API; otherwise, unless
+    /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off, the
+    /// subject's fallback index gains the manifest (or loses it, after a DELETE).
+    pub(super) async fn referrers_upkeep(
+        &self,
+        repository: &Repository,
+        subject: &Descriptor,
+        upkeep: Upkeep<'_>,
+    ) -> Result<()> {
+        let change = match upkeep {
+            Upkeep::Put { answer, .. } if answer.contains_key(OCI_SUBJECT) => {
+                self.set_referrers_supported(repository, true);
+                return Ok(());
+            }
+            _ if !self.options().referrers_tag_writes => return Ok(()),
+            Upkeep::Put { bytes, media_type, digest, .. } => {
+                let hint = Some(media_type).filter(|m| m.is_manifest());
+                let Ok(manifest) = Manifest::from_slice(bytes, hint) else { return Ok(()) };
+                let size = bytes.len() as u64;
+                Change::Add(Box::new(referrer_descriptor(&manifest, media_type, digest.clone(), size)))
+            }
+            Upkeep::Delete(digest) => Change::Remove(digest),
+        };
+        self.update_referrers_tag(repository, subject, change).await
+    }
+
+    /// Before a DELETE of `reference`: the subject whose fallback index lists it, when
+    /// fallback tags are kept (one manifest GET, often answered by the cache).
+    pub(super) async fn subject_to_upkeep(&self, reference: &Reference) -> Option<Descriptor> {
+        if !self.options().referrers_tag_writes {
+            return None;
+        }
+        match self.get_manifest(reference).await {
+            Ok(m) => m.value().subject().cloned(),
+            Err(e) => {
+                tracing::debug!(error = %e, "looking for the subject of a manifest before deleting it");
+                None
+            }
+        }
+    }
+
     /// Applies `change` to the fallback index of `subject` in `repository`, unless the
     /// registry has the referrers API (asked once when not known yet).
-    pub(super) async fn update_referrers_tag(
+    async fn update_referrers_tag(
         &self,
         repository: &Repository,
         subject: &Descriptor,

@@ -13,7 +13,7 @@ use oci_distribution::{Body, PullOptions, PushOptions, PushOutcome, UploadPolicy
 use oci_reference::Repository;
 use oci_spec_types::{Descriptor, DigestAlgorithm, MediaType};
 
-use super::chunked::{self, Flags};
+use super::chunked::{self, CHUNK_MIN, Flags};
 use super::content::Rng;
 use super::data::{Blob, DISABLED_BY_DEFAULT, digest_of};
 use super::raw;
@@ -21,8 +21,6 @@ use super::{Ctx, Recorder, Status, Verdict};
 
 /// The size of the blobs of the upload tests, as upstream.
 const BLOB_SIZE: usize = 512;
-/// The smallest chunk upstream sends.
-pub(super) const CHUNK_MIN: usize = 1024;
 /// The size of the blob of the range requests.
 const RANGE_BLOB_SIZE: usize = 2048;
 

@@ -8,10 +8,12 @@ use oci_distribution::http::header::CONTENT_LENGTH;
 use oci_distribution::http::{HeaderMap, Method};
 use oci_spec_types::Digest;
 
-use super::blobs::CHUNK_MIN;
 use super::data::Blob;
 use super::raw::{self, Exchange, octet_stream, with_query};
 use super::{Ctx, Verdict};
+
+/// The smallest chunk upstream sends.
+pub(super) const CHUNK_MIN: usize = 1024;
 
 /// How a raw chunked upload goes.
 #[derive(Debug, Clone, Copy, Default)]

@@ -6,7 +6,7 @@
 //! A [`DataSet`] holds its blobs, its manifests in push order (children first), its
 //! tags, and the referrers each subject must end up with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use oci_spec_types::{
     Annotations, Descriptor, Digest, DigestAlgorithm, ImageConfig, ImageIndex, ImageManifest, MediaType,
@@ -495,6 +495,35 @@ fn bad_digest_image() -> DataSet {
         last.bad_digest = true;
     }
     set
+}
+
+/// What a data set's push left in the registry.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Stored {
+    /// Blobs pushed.
+    pub blobs: BTreeSet<Digest>,
+    /// Manifests pushed by digest.
+    pub manifests: BTreeSet<Digest>,
+    /// Tags pushed.
+    pub tags: BTreeSet<String>,
+    /// Manifests the registry refused for lack of a feature, with the reason.
+    pub refused: Vec<(Digest, String)>,
+}
+
+impl Stored {
+    pub(super) fn is_refused(&self, digest: &Digest) -> bool {
+        self.refused.iter().any(|(d, _)| d == digest)
+    }
+
+    /// The remark for checks that left out refused manifests.
+    pub(super) fn refused_note(&self) -> Option<String> {
+        (!self.refused.is_empty()).then(|| {
+            format!(
+                "{} manifest(s) the registry refused (see push/manifests) were not checked",
+                self.refused.len()
+            )
+        })
+    }
 }
 
 #[cfg(test)]

@@ -13,48 +13,17 @@
 //! digest), and non-distributable layers (the registry asks for a layer that only
 //! exists at its URL, as distribution does unless its URL validation allows them).
 
-use std::collections::BTreeSet;
-
 use oci_distribution::http::Method;
 use oci_distribution::http::header::{ACCEPT, CONTENT_TYPE};
 use oci_distribution::{PushOptions, PushOutcome};
-use oci_spec_types::{Digest, DigestAlgorithm, MediaType};
+use oci_spec_types::{DigestAlgorithm, MediaType};
 
 use super::blobs;
-use super::data::{DataSet, Manifest};
+use super::data::{DataSet, Manifest, Stored};
 use super::discovery::{self, ReferrersApi};
 use super::management;
 use super::raw;
 use super::{Ctx, Recorder, Verdict};
-
-/// What a data set's push left in the registry.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Stored {
-    /// Blobs pushed.
-    pub blobs: BTreeSet<Digest>,
-    /// Manifests pushed by digest.
-    pub manifests: BTreeSet<Digest>,
-    /// Tags pushed.
-    pub tags: BTreeSet<String>,
-    /// Manifests the registry refused for lack of a feature, with the reason.
-    pub refused: Vec<(Digest, String)>,
-}
-
-impl Stored {
-    fn is_refused(&self, digest: &Digest) -> bool {
-        self.refused.iter().any(|(d, _)| d == digest)
-    }
-
-    /// The remark for checks that left out refused manifests.
-    fn refused_note(&self) -> Option<String> {
-        (!self.refused.is_empty()).then(|| {
-            format!(
-                "{} manifest(s) the registry refused (see push/manifests) were not checked",
-                self.refused.len()
-            )
-        })
-    }
-}
 
 /// Runs the subtree of `set` (a disabled set is one skipped case).
 pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &mut ReferrersApi) {

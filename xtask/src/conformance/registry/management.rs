@@ -10,8 +10,7 @@ use oci_spec_types::Digest;
 
 use super::blobs;
 use super::content::Rng;
-use super::data::{self, DataSet};
-use super::datasets::Stored;
+use super::data::{self, DataSet, Stored};
 use super::raw;
 use super::{Ctx, Recorder, Verdict};
 

@@ -125,7 +125,7 @@ fn manifest() -> Manifest {
 /// The verdict of a manifest push to a registry that answers every PUT with `reply`.
 async fn pushed(reply: fn() -> Reply) -> Status {
     let server = Scripted::start(move |_| reply()).await;
-    let mut stored = datasets::Stored::default();
+    let mut stored = super::data::Stored::default();
     let mut api = ReferrersApi::unknown();
     datasets::push_manifest(&ctx(&server), &manifest(), &mut stored, &mut api).await.status()
 }

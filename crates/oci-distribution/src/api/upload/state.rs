@@ -23,10 +23,10 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use oci_spec_types::Digest;
 
 use crate::api::blobs::decimal;
+use crate::api::headers::DOCKER_CONTENT_DIGEST;
 use crate::{Error, ErrorKind, Result};
 
 /// The response header with the digest the registry computed.
-pub(crate) const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
 /// The response header with the smallest chunk the registry accepts (distribution-spec 1.1).
 pub(crate) const OCI_CHUNK_MIN_LENGTH: &str = "oci-chunk-min-length";
 /// The largest `OCI-Chunk-Min-Length` taken into account: chunks of streamed content are
