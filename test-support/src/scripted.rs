@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
@@ -28,6 +29,18 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// The path of the target, without the query.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(self.target.as_str(), |(path, _)| path)
+    }
+
+    /// The query of the target, `""` without one.
+    #[must_use]
+    pub fn query(&self) -> &str {
+        self.target.split_once('?').map_or("", |(_, query)| query)
+    }
+
     /// The value of header `name`, or `""`.
     #[must_use]
     pub fn header(&self, name: &str) -> &str {
@@ -41,6 +54,7 @@ pub struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
+    delay: Duration,
 }
 
 impl Reply {
@@ -60,7 +74,15 @@ impl Reply {
 
     /// An answer of `status` with `body`.
     pub fn new(status: u16, body: impl Into<Bytes>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into() }
+        Self { status, headers: Vec::new(), body: body.into(), delay: Duration::ZERO }
+    }
+
+    /// The same answer, sent `delay` after the request came (other requests are
+    /// answered meanwhile).
+    #[must_use]
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     /// The same answer with header `name: value` added.
@@ -157,5 +179,9 @@ async fn answer(
         log.push(seen.clone());
         seen
     };
-    handler(&seen).into_response()
+    let reply = handler(&seen);
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    reply.into_response()
 }

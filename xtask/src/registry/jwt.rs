@@ -26,11 +26,10 @@ pub(crate) struct Access {
 }
 
 impl Access {
-    /// Parses a scope `type:name:actions`; the name may contain `:` (a registry host with
-    /// a port), so the type ends at the first `:` and the actions start after the last.
+    /// Parses a scope `type:name:actions` as the client splits it
+    /// ([`split_scope`](oci_distribution::auth::scope::split_scope)).
     pub(crate) fn parse(scope: &str) -> Option<Self> {
-        let (kind, rest) = scope.split_once(':')?;
-        let (name, actions) = rest.rsplit_once(':')?;
+        let (kind, name, actions) = oci_distribution::auth::scope::split_scope(scope)?;
         if kind.is_empty() || name.is_empty() {
             return None;
         }

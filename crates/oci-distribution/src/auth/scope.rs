@@ -65,11 +65,7 @@ pub fn clean_scopes<S: AsRef<str>>(scopes: &[S]) -> Vec<String> {
     let mut resources: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
     for scope in scopes {
         let scope = scope.as_ref();
-        let Some((resource_type, rest)) = scope.split_once(':') else {
-            result.push(scope.to_owned());
-            continue;
-        };
-        let Some((name, actions)) = rest.rsplit_once(':') else {
+        let Some((resource_type, name, actions)) = split_scope(scope) else {
             result.push(scope.to_owned());
             continue;
         };
@@ -107,17 +103,27 @@ pub fn push_first<S: AsRef<str>>(scopes: &[S]) -> Vec<String> {
 }
 
 fn grants_push(scope: &str) -> bool {
-    scope
-        .rsplit_once(':')
-        .is_some_and(|(_, actions)| actions.split(',').any(|a| a == ACTION_PUSH || a == ACTION_ALL))
+    split_scope(scope)
+        .is_some_and(|(_, _, actions)| actions.split(',').any(|a| a == ACTION_PUSH || a == ACTION_ALL))
 }
 
 /// The repository a `repository:<name>:<actions>` scope names.
 #[must_use]
 pub fn repository_of(scope: &str) -> Option<&str> {
-    let rest = scope.strip_prefix("repository:")?;
-    let (name, _) = rest.rsplit_once(':')?;
-    (!name.is_empty()).then_some(name)
+    match split_scope(scope)? {
+        ("repository", name, _) if !name.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
+/// A scope `type:name:actions` in its three parts: the type ends at the first `:` and
+/// the actions start after the last (a name may hold `:`, as a registry host with a
+/// port does); `None` without two colons.
+#[must_use]
+pub fn split_scope(scope: &str) -> Option<(&str, &str, &str)> {
+    let (resource_type, rest) = scope.split_once(':')?;
+    let (name, actions) = rest.rsplit_once(':')?;
+    Some((resource_type, name, actions))
 }
 
 #[cfg(test)]

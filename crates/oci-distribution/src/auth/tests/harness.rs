@@ -1,17 +1,17 @@
-//! The test peers: HTTP/1.1 servers on 127.0.0.1 that record what they see, and a plain
+//! The test peers: scripted servers on 127.0.0.1 that record what they see, and a plain
 //! hyper client standing in for the transport.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{Request, Response};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
+use oci_test_support::scripted::Scripted;
 
 use crate::exchange::{BoxFuture, Exchange};
 use crate::{Body, Error, ErrorKind, Result};
@@ -53,94 +53,19 @@ pub(super) struct Seen {
 }
 
 /// What a test server answers.
-pub(super) struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    delay: Duration,
-}
+pub(super) type Reply = oci_test_support::scripted::Reply;
 
-impl Reply {
-    pub(super) fn new(status: u16, body: impl Into<String>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into(), delay: Duration::ZERO }
-    }
-
-    pub(super) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    pub(super) fn delay(mut self, delay: Duration) -> Self {
-        self.delay = delay;
-        self
-    }
-}
-
-type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
-
-/// An HTTP/1.1 server on 127.0.0.1 that records every request.
+/// A server on 127.0.0.1 that records every request (`oci_test_support`'s scripted
+/// server, seen through the fields these tests read).
 pub(super) struct Server {
     pub(super) addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    server: Scripted,
 }
 
 impl Server {
     pub(super) async fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let handler: Handler = Arc::new(handler);
-        let log = seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let (handler, log) = (handler.clone(), log.clone());
-                tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                            let (handler, log) = (handler.clone(), log.clone());
-                            async move {
-                                let (parts, body) = request.into_parts();
-                                let body = body
-                                    .collect()
-                                    .await
-                                    .map(http_body_util::Collected::to_bytes)
-                                    .unwrap_or_default();
-                                let header = |name| {
-                                    parts
-                                        .headers
-                                        .get(name)
-                                        .and_then(|v| v.to_str().ok())
-                                        .unwrap_or_default()
-                                        .to_owned()
-                                };
-                                let seen = Seen {
-                                    method: parts.method.to_string(),
-                                    path: parts.uri.path().to_owned(),
-                                    query: parts.uri.query().unwrap_or_default().to_owned(),
-                                    authorization: header(AUTHORIZATION),
-                                    content_type: header(http::header::CONTENT_TYPE),
-                                    body: String::from_utf8_lossy(&body).into_owned(),
-                                };
-                                log.lock().unwrap().push(seen.clone());
-                                let reply = handler(&seen);
-                                tokio::time::sleep(reply.delay).await;
-                                let mut response = Response::builder().status(reply.status);
-                                for (name, value) in reply.headers {
-                                    response = response.header(name, value);
-                                }
-                                Ok::<_, std::convert::Infallible>(
-                                    response.body(Full::new(Bytes::from(reply.body))).unwrap(),
-                                )
-                            }
-                        });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { addr, seen }
+        let server = Scripted::start(move |seen| handler(&Seen::from(seen))).await;
+        Self { addr: server.addr(), server }
     }
 
     pub(super) fn url(&self, path: &str) -> String {
@@ -148,10 +73,23 @@ impl Server {
     }
 
     pub(super) fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.server.seen().iter().map(Seen::from).collect()
     }
 
     pub(super) fn count(&self, path: &str) -> usize {
         self.seen().iter().filter(|s| s.path == path).count()
+    }
+}
+
+impl From<&oci_test_support::scripted::Seen> for Seen {
+    fn from(s: &oci_test_support::scripted::Seen) -> Self {
+        Self {
+            method: s.method.clone(),
+            path: s.path().to_owned(),
+            query: s.query().to_owned(),
+            authorization: s.header(AUTHORIZATION.as_str()).to_owned(),
+            content_type: s.header(http::header::CONTENT_TYPE.as_str()).to_owned(),
+            body: String::from_utf8_lossy(&s.body).into_owned(),
+        }
     }
 }
