@@ -30,13 +30,13 @@ impl Client {
     /// An index without a matching entry is an error of kind
     /// [`PlatformNotFound`](ErrorKind::PlatformNotFound).
     ///
-    /// ```
+    /// ```no_run
     /// use oci_reference::Reference;
     /// use oci_spec_types::{Document, ImageIndex, Platform};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
@@ -111,13 +111,13 @@ impl Client {
     /// platform the index's own annotations are returned. A reference with a digest
     /// pins the manifest; `platform` is not used for an image.
     ///
-    /// ```
+    /// ```no_run
     /// use oci_reference::Reference;
     /// use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType, Platform};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let repository: oci_reference::Repository = format!("{registry}/docs/annotations").parse()?;

@@ -126,13 +126,13 @@ impl Client {
     /// [`SizeMismatch`](ErrorKind::SizeMismatch) when the announced length is not the
     /// descriptor's size; reading the stream reports the rest.
     ///
-    /// ```
+    /// ```no_run
     /// use oci_distribution::PullOptions;
     /// use oci_reference::Repository;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let layer = &oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::LAYER_TAR, &[7; 100_000]);

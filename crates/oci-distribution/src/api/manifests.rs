@@ -127,13 +127,13 @@ impl Client {
     /// [`DigestMismatch`](ErrorKind::DigestMismatch)), and the answer may come from the
     /// client's cache of responses addressed by digest.
     ///
-    /// ```
+    /// ```no_run
     /// use oci_reference::Reference;
     /// use oci_spec_types::Manifest;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
@@ -206,13 +206,13 @@ impl Client {
     /// [`ClientOptions::referrers_tag_writes`](crate::ClientOptions) is off): see
     /// [`Client::referrers`].
     ///
-    /// ```
+    /// ```no_run
     /// use oci_reference::Reference;
     /// use oci_spec_types::{Descriptor, Document, ImageManifest, MediaType};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let config = Descriptor::for_bytes(MediaType::EMPTY, b"{}");

@@ -165,13 +165,13 @@ impl Client {
     /// The tags of `repository`: one page, or every page with
     /// [`ListOptions::all_pages`], in the registry's order.
     ///
-    /// ```
+    /// ```no_run
     /// use oci_distribution::ListOptions;
     /// use oci_reference::Repository;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");
@@ -210,13 +210,13 @@ impl Client {
     /// [`ListOptions::all_pages`]. Many registries refuse the catalog or list only what
     /// the credentials may read.
     ///
-    /// ```
+    /// ```no_run
     /// use oci_distribution::ListOptions;
     /// use oci_reference::Registry;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// # let config = oci_spec_types::Descriptor::for_bytes(oci_spec_types::MediaType::EMPTY, b"{}");

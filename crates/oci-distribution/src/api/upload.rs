@@ -268,14 +268,14 @@ impl Client {
     /// offset; a stream: within the chunk just sent). Refusals are errors of kind
     /// [`Status`](crate::ErrorKind::Status) with the registry's error entries.
     ///
-    /// ```
+    /// ```no_run
     /// use oci_distribution::{Body, PushOptions, PushOutcome, UploadPolicy};
     /// use oci_reference::Repository;
     /// use oci_spec_types::{Descriptor, MediaType};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let Ok(url) = std::env::var("OCI_TEST_REGISTRY_PLAIN") else { return Ok(()) }; // `cargo xtask test` runs one
+    /// # let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")?; // a registry: compiled here, not run
     /// # let registry = url.trim_start_matches("http://").trim_end_matches('/');
     /// # let client = oci_distribution::Client::builder().build()?;
     /// let repository: Repository = format!("{registry}/docs/push-blob").parse()?;

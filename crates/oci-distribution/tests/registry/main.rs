@@ -11,4 +11,5 @@ mod blobs;
 mod common;
 mod defaults;
 mod manifests;
+mod paved_path;
 mod retries;
