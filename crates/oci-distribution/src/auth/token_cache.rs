@@ -124,7 +124,8 @@ mod tests {
         Token { value: value.into(), expires_at: Instant::now() + Duration::from_secs(secs) }
     }
 
-    #[tokio::test]
+    // Paused time: the fetch's wait ends only once every task waits for the slot.
+    #[tokio::test(start_paused = true)]
     async fn one_fetch_per_key_at_a_time() {
         let cache = Arc::new(TokenCache::default());
         let fetches = Arc::new(AtomicUsize::new(0));
