@@ -1,8 +1,8 @@
 //! What the workspace's tests share: a scripted HTTP server that answers with a
 //! handler and records every request ([`scripted`]), a proxy in front of a real
 //! registry that refuses requests as a registry under load does ([`front`]), and
-//! deterministic content: a seeded generator, tar layers and gzip ([`fixtures`]), and
-//! the certificates of a test run ([`pki`]).
+//! deterministic content: a seeded generator, tar layers and gzip ([`fixtures`]), the
+//! certificates of a test run ([`pki`]), and the warnings code logs ([`logs`]).
 //!
 //! It depends on no crate of the workspace, so that any of them can use it as a
 //! dev-dependency; tests never include another crate's sources.
@@ -31,5 +31,6 @@
 
 pub mod fixtures;
 pub mod front;
+pub mod logs;
 pub mod pki;
 pub mod scripted;

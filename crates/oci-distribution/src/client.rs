@@ -28,8 +28,15 @@ pub struct ClientOptions {
     pub max_manifest_bytes: usize,
     /// The largest tag list, catalog or referrers page read; 4 MiB by default.
     pub max_list_bytes: usize,
-    /// How many pages a listing follows at most; 1000 by default.
+    /// How many pages a listing (tags, catalog, referrers) reads at most; 1000 by
+    /// default.
     pub max_pages: usize,
+    /// How many bytes of pages a listing reads in all; 64 MiB by default (about two
+    /// million tags).
+    pub max_list_total_bytes: u64,
+    /// How many entries a listing keeps in all; one million by default. A listing over
+    /// any of these limits fails with an error of kind [`Limit`](ErrorKind::Limit).
+    pub max_list_entries: usize,
     /// How many bytes the cache of responses addressed by digest (manifests fetched by
     /// digest, image configurations) holds; 16 MiB by default, 0 turns it off.
     pub cache_bytes: usize,
@@ -48,6 +55,8 @@ impl Default for ClientOptions {
             max_manifest_bytes: 4 << 20,
             max_list_bytes: 4 << 20,
             max_pages: 1000,
+            max_list_total_bytes: 64 << 20,
+            max_list_entries: 1_000_000,
             cache_bytes: 16 << 20,
             referrers_tag_writes: true,
             referrers_tag_gc: false,

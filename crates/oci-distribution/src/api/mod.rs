@@ -6,7 +6,10 @@ mod digests;
 #[cfg(test)]
 mod fake;
 mod headers;
+#[cfg(test)]
+mod list_tests;
 mod manifests;
+mod pages;
 mod referrers;
 mod tags;
 #[cfg(test)]

@@ -26,6 +26,7 @@ use oci_spec_types::distribution::referrers_tag;
 use oci_spec_types::{Descriptor, Digest, Document, ErrorCode, ImageIndex, Manifest, MediaType};
 
 use super::headers::{OCI_SUBJECT, content_type, header_str};
+use super::pages::Pager;
 use super::tags::query_escape;
 use crate::client::repository_scopes;
 use crate::link::next_page;
@@ -284,14 +285,16 @@ impl Client {
         let mut uri = self.url(repository, &path).await?;
         let scopes = repository_scopes(repository, false);
         let mut found = Vec::new();
-        for page in 0..self.options().max_pages.max(1) {
+        let mut pager = Pager::new(self.options(), &uri);
+        let mut first = true;
+        loop {
             let context = format!("GET {uri}");
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/vnd.oci.image.index.v1+json"));
             let response = self.send(Method::GET, uri.clone(), headers, Body::empty(), &scopes).await?;
             let response = match Self::expect(response, &[StatusCode::OK], &context).await {
                 Ok(r) => r,
-                Err(e) if page == 0 && means_unsupported(&e) => {
+                Err(e) if first && means_unsupported(&e) => {
                     tracing::debug!(registry = repository.endpoint_host(), "no referrers API: {e}");
                     self.set_referrers_supported(repository, false);
                     return Ok(ApiAnswer::Unsupported(e));
@@ -304,7 +307,7 @@ impl Client {
                     ErrorKind::InvalidResponse,
                     format!("{context}: a referrers answer of type {got}"),
                 );
-                if page > 0 {
+                if !first {
                     return Err(e);
                 }
                 tracing::debug!("{e}; taken as no referrers API");
@@ -319,14 +322,15 @@ impl Client {
                 Error::new(ErrorKind::InvalidResponse, format!("{context}: the referrers index"))
                     .with_source(e)
             })?;
+            let before = found.len();
             found.extend(index.manifests.into_iter().filter(|d| filtered || of_type(d, artifact_type)));
+            pager.took(bytes.len(), found.len() - before, &context)?;
+            first = false;
             match next {
-                Some(next) => uri = next,
+                Some(next) => uri = pager.follow(&uri, next)?,
                 None => return Ok(ApiAnswer::Supported(found)),
             }
         }
-        let why = format!("GET {uri}: more than {} pages", self.options().max_pages);
-        Err(Error::new(ErrorKind::InvalidResponse, why))
     }
 
     /// The manifest at `subject`'s fallback tag, `None` when there is none.

@@ -1,11 +1,12 @@
 //! Tag lists and the catalog, with `n`/`last` and `Link` pagination.
 //!
 //! The next page is the `rel="next"` link of the answer, followed verbatim (Quay puts
-//! opaque tokens in it) and only on the registry's own origin, for at most
-//! [`ClientOptions::max_pages`](crate::ClientOptions) pages of at most
-//! [`ClientOptions::max_list_bytes`](crate::ClientOptions) each. `null` lists read as
-//! empty; `null` entries (Sonatype Nexus) and entries that are not tags (digests listed
-//! by `JFrog` Artifactory) are skipped with a warning.
+//! opaque tokens in it) and only on the registry's own origin, never to a page already
+//! read, within the listing budget of [`ClientOptions`](crate::ClientOptions): at most
+//! `max_pages` pages of at most `max_list_bytes` each, `max_list_total_bytes` in all and
+//! `max_list_entries` entries kept. `null` lists read as empty; `null` entries (Sonatype
+//! Nexus) and entries that are not tags (digests listed by `JFrog` Artifactory) are
+//! skipped, with one warning per page.
 
 use std::fmt::Write as _;
 
@@ -15,6 +16,7 @@ use oci_reference::{Registry, Repository};
 use oci_spec_types::{RepositoryList, TagList};
 use serde::Deserialize;
 
+use super::pages::Pager;
 use crate::auth::scope::REGISTRY_CATALOG;
 use crate::client::repository_scopes;
 use crate::link::next_page;
@@ -120,31 +122,41 @@ fn is_tag(tag: &str) -> bool {
         && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
 }
 
-/// The usable entries of a page: `null`s and entries `keep` refuses are dropped with a
-/// warning.
+/// The usable entries of a page: `null`s and entries `keep` refuses are dropped, with
+/// one warning for the page that says how many and shows the first.
 fn usable(entries: Option<Vec<Option<String>>>, keep: fn(&str) -> bool, context: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in entries.unwrap_or_default() {
+    let entries = entries.unwrap_or_default();
+    let mut out = Vec::with_capacity(entries.len());
+    let (mut nulls, mut invalid, mut first) = (0usize, 0usize, None);
+    for entry in entries {
         match entry {
             Some(e) if keep(&e) => out.push(e),
-            Some(e) => tracing::warn!(entry = %e, "{context}: skipping an invalid entry"),
-            None => tracing::warn!("{context}: skipping a null entry"),
+            Some(e) => {
+                invalid += 1;
+                first.get_or_insert(e);
+            }
+            None => nulls += 1,
         }
+    }
+    if nulls + invalid > 0 {
+        let first: String = first.unwrap_or_default().chars().take(80).collect();
+        tracing::warn!(nulls, invalid, first_invalid = %first, "{context}: skipping entries that are null or invalid");
     }
     out
 }
 
 impl Client {
-    /// Reads a list page by page, handing each page's body to `each`.
+    /// Reads a list page by page, handing each page's body to `each`, which returns how
+    /// many entries it kept; within the listing's budget (see [`Pager`]).
     async fn list_pages(
         &self,
         mut uri: Uri,
         scopes: &[String],
         all_pages: bool,
-        mut each: impl FnMut(&[u8], &str) -> Result<()>,
+        mut each: impl FnMut(&[u8], &str) -> Result<usize>,
     ) -> Result<()> {
-        let max_pages = self.options().max_pages.max(1);
-        for _ in 0..max_pages {
+        let mut pager = Pager::new(self.options(), &uri);
+        loop {
             let context = format!("GET {uri}");
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -152,14 +164,13 @@ impl Client {
             let response = Self::expect(response, &[StatusCode::OK], &context).await?;
             let next = next_page(response.headers(), &uri)?;
             let bytes = response.into_body().bytes(self.options().max_list_bytes).await?;
-            each(&bytes, &context)?;
+            let kept = each(&bytes, &context)?;
+            pager.took(bytes.len(), kept, &context)?;
             match next {
-                Some(next) if all_pages => uri = next,
+                Some(next) if all_pages => uri = pager.follow(&uri, next)?,
                 _ => return Ok(()),
             }
         }
-        let why = format!("GET {uri}: more than {max_pages} pages");
-        Err(Error::new(ErrorKind::InvalidResponse, why))
     }
 
     /// The tags of `repository`: one page, or every page with
@@ -198,8 +209,10 @@ impl Client {
             if let Some(name) = page.name.filter(|n| !n.is_empty()) {
                 list.name = name;
             }
-            list.tags.extend(usable(page.tags, is_tag, context));
-            Ok(())
+            let tags = usable(page.tags, is_tag, context);
+            let kept = tags.len();
+            list.tags.extend(tags);
+            Ok(kept)
         })
         .await?;
         Ok(list)
@@ -239,8 +252,10 @@ impl Client {
             let page: CatalogPage = serde_json::from_slice(bytes).map_err(|e| {
                 Error::new(ErrorKind::InvalidResponse, format!("{context}: the catalog")).with_source(e)
             })?;
-            list.repositories.extend(usable(page.repositories, |r| !r.is_empty(), context));
-            Ok(())
+            let repositories = usable(page.repositories, |r| !r.is_empty(), context);
+            let kept = repositories.len();
+            list.repositories.extend(repositories);
+            Ok(kept)
         })
         .await?;
         Ok(list)

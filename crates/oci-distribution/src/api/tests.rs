@@ -52,11 +52,11 @@ async fn tag_pages_follow_opaque_links_verbatim_and_stop_where_told() {
 
     let capped = fake.client(|o| o.max_pages = 2);
     let e = capped.tags(&app, ListOptions::first_page(2).with_all_pages()).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    assert_eq!(e.kind(), ErrorKind::Limit);
     assert_eq!(
         e.to_string(),
         format!(
-            "invalid response: GET http://{}/v2/org/app/tags/list?n=2&next_page=end: more than 2 pages",
+            "over a limit: GET http://{}/v2/org/app/tags/list?n=2&next_page=gAAA%3D%3D: more than 2 pages",
             fake.host()
         )
     );

@@ -367,40 +367,9 @@ fn blobs_written_before_init_wait_for_it() {
 
 /// The warnings logged through `tracing` while `f` runs on this thread.
 fn warnings_during(f: impl FnOnce()) -> Vec<String> {
-    use std::sync::Mutex;
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Level, Metadata, Subscriber};
-
-    #[derive(Default)]
-    struct Capture(Mutex<Vec<String>>);
-    struct Fields(String);
-    impl Visit for Fields {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            use std::fmt::Write as _;
-            let _ = write!(self.0, "{}={value:?} ", field.name());
-        }
-    }
-    impl Subscriber for Capture {
-        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-            *metadata.level() <= Level::WARN
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut fields = Fields(String::new());
-            event.record(&mut fields);
-            self.0.lock().unwrap().push(fields.0);
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-    let capture = Arc::new(Capture::default());
-    tracing::subscriber::with_default(Arc::clone(&capture), f);
-    capture.0.lock().unwrap().clone()
+    let capture = oci_test_support::logs::Warnings::capture();
+    f();
+    capture.lines()
 }
 
 #[test]
