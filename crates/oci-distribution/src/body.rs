@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
@@ -15,6 +16,9 @@ pub(crate) type BoxStream = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Er
 
 /// How much a reader-backed stream reads at a time.
 const READ_SIZE: usize = 128 * 1024;
+/// The largest frame a body of bytes hands the connection at a time (slices, not
+/// copies), so that sending a large body shows progress as it goes.
+const BYTES_FRAME: usize = 256 * 1024;
 
 /// The body of a request the client sends, and the content of a blob to push.
 ///
@@ -39,6 +43,31 @@ const READ_SIZE: usize = 128 * 1024;
 /// ```
 pub struct Body {
     kind: Kind,
+    /// Told each time the connection takes a frame.
+    activity: Option<Arc<Activity>>,
+}
+
+/// When a request last made progress: when it started, or when the connection last
+/// took a frame of its body. The transport's response timeout counts from it.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    last: Mutex<tokio::time::Instant>,
+}
+
+impl Activity {
+    /// Activity now.
+    pub(crate) fn now() -> Arc<Self> {
+        Arc::new(Self { last: Mutex::new(tokio::time::Instant::now()) })
+    }
+
+    /// The moment of the last progress.
+    pub(crate) fn last(&self) -> tokio::time::Instant {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = tokio::time::Instant::now();
+    }
 }
 
 enum Kind {
@@ -63,12 +92,12 @@ impl Body {
     /// No body.
     #[must_use]
     pub fn empty() -> Self {
-        Self { kind: Kind::Empty }
+        Self { kind: Kind::Empty, activity: None }
     }
 
     /// A body of `bytes`; replayable.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Self { kind: Kind::Full(Some(bytes.into())) }
+        Self { kind: Kind::Full(Some(bytes.into())), activity: None }
     }
 
     /// A body streamed from `body`, of `len` bytes when known; sent at most once. A
@@ -102,7 +131,7 @@ impl Body {
     }
 
     pub(crate) fn from_stream(body: BoxStream, len: Option<u64>) -> Self {
-        Self { kind: Kind::Stream { body, len } }
+        Self { kind: Kind::Stream { body, len }, activity: None }
     }
 
     /// A copy for sending again, unless the body is a stream.
@@ -110,7 +139,7 @@ impl Body {
     pub fn try_clone(&self) -> Option<Self> {
         match &self.kind {
             Kind::Empty => Some(Self::empty()),
-            Kind::Full(bytes) => Some(Self { kind: Kind::Full(bytes.clone()) }),
+            Kind::Full(bytes) => Some(Self { kind: Kind::Full(bytes.clone()), activity: None }),
             Kind::Stream { .. } => None,
         }
     }
@@ -135,6 +164,12 @@ impl Body {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
+    }
+
+    /// The same body, telling `activity` each time a frame of it is taken.
+    pub(crate) fn watched(mut self, activity: Arc<Activity>) -> Self {
+        self.activity = Some(activity);
+        self
     }
 
     pub(crate) fn into_parts(self) -> Parts {
@@ -188,13 +223,22 @@ impl http_body::Body for Body {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        match &mut self.kind {
+        let frame = match &mut self.kind {
             Kind::Empty => Poll::Ready(None),
-            Kind::Full(bytes) => {
-                Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b))))
-            }
+            Kind::Full(slot) => Poll::Ready(match slot.take().filter(|b| !b.is_empty()) {
+                Some(mut bytes) if bytes.len() > BYTES_FRAME => {
+                    let first = bytes.split_to(BYTES_FRAME);
+                    *slot = Some(bytes);
+                    Some(Ok(Frame::data(first)))
+                }
+                other => other.map(|b| Ok(Frame::data(b))),
+            }),
             Kind::Stream { body, .. } => body.as_mut().poll_frame(cx),
+        };
+        if let (Poll::Ready(Some(Ok(_))), Some(activity)) = (&frame, &self.activity) {
+            activity.touch();
         }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {

@@ -7,6 +7,8 @@ mod digests;
 mod fake;
 mod headers;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod list_tests;
 mod manifests;
 mod pages;

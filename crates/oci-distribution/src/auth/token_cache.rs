@@ -1,13 +1,16 @@
 //! The bearer token cache: keyed by registry origin, service and normalized scope set;
-//! one fetch at a time per key (concurrent requests for the same token wait for it).
+//! one fetch at a time per key (concurrent requests for the same token wait for it, and
+//! share its failure: a token server that fails or never answers costs them one wait,
+//! not one each).
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::token::Token;
-use crate::Result;
+use crate::{Error, ErrorKind, Result};
 
 /// Slots kept before unused, expired ones are dropped.
 const PURGE_ABOVE: usize = 256;
@@ -23,7 +26,23 @@ pub(crate) struct TokenKey {
     pub(crate) scopes: Vec<String>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Token>>>;
+type Slot = Arc<SlotState>;
+
+/// One key's token, and how its last fetch ended.
+#[derive(Debug, Default)]
+struct SlotState {
+    /// Fetches ended so far: a caller that saw another number before waiting knows a
+    /// fetch ended while it waited.
+    fetches: AtomicU64,
+    cached: tokio::sync::Mutex<Cached>,
+}
+
+#[derive(Debug, Default)]
+struct Cached {
+    token: Option<Token>,
+    /// The kind and context of the last fetch's error, when it failed.
+    failure: Option<(ErrorKind, String)>,
+}
 
 /// Tokens per key, with single-flight fetching.
 #[derive(Debug, Default)]
@@ -47,9 +66,9 @@ impl TokenCache {
         if slots.len() >= PURGE_ABOVE {
             slots.retain(|_, slot| {
                 Arc::strong_count(slot) > 1
-                    || slot
-                        .try_lock()
-                        .map_or(true, |token| token.as_ref().is_some_and(|t| t.is_fresh(now, Duration::ZERO)))
+                    || slot.cached.try_lock().map_or(true, |cached| {
+                        cached.token.as_ref().is_some_and(|t| t.is_fresh(now, Duration::ZERO))
+                    })
             });
         }
         slots.entry(key.clone()).or_default().clone()
@@ -69,7 +88,8 @@ impl TokenCache {
 
     /// The cached token of `key` when it is good at `now` for `margin` more; otherwise
     /// `fetch`es one and caches it. Concurrent calls for one key wait for a single fetch;
-    /// a failed fetch is not cached (the next caller tries again).
+    /// when it fails, the calls that waited for it fail with its error (kind and
+    /// message) without fetching again. A failure is not cached: a later call tries again.
     pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
         key: &TokenKey,
@@ -82,22 +102,32 @@ impl TokenCache {
         Fut: Future<Output = Result<Token>>,
     {
         let slot = self.slot(key, now);
-        let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| t.is_fresh(now, margin)) {
+        let before = slot.fetches.load(Ordering::Acquire);
+        let mut cached = slot.cached.lock().await;
+        if let Some(token) = cached.token.as_ref().filter(|t| t.is_fresh(now, margin)) {
             return Ok(token.clone());
         }
-        let token = fetch().await?;
-        *cached = Some(token.clone());
-        Ok(token)
+        if slot.fetches.load(Ordering::Acquire) != before
+            && let Some((kind, context)) = &cached.failure
+        {
+            return Err(Error::new(*kind, context.clone()));
+        }
+        let fetched = fetch().await;
+        cached.failure = fetched.as_ref().err().map(|e| (e.kind(), e.context().to_owned()));
+        if let Ok(token) = &fetched {
+            cached.token = Some(token.clone());
+        }
+        slot.fetches.fetch_add(1, Ordering::Release);
+        fetched
     }
 
     /// Drops the token of `key` if it is `value` (a token the registry refused); a token
     /// fetched since, or a fetch under way, is left alone.
     pub(crate) fn invalidate(&self, key: &TokenKey, value: &str) -> bool {
         let Some(slot) = lock(&self.slots).get(key).cloned() else { return false };
-        let Ok(mut cached) = slot.try_lock() else { return false };
-        if cached.as_ref().is_some_and(|t| t.value == value) {
-            *cached = None;
+        let Ok(mut cached) = slot.cached.try_lock() else { return false };
+        if cached.token.as_ref().is_some_and(|t| t.value == value) {
+            cached.token = None;
             return true;
         }
         false
@@ -147,6 +177,38 @@ mod tests {
             assert_eq!(task.await.unwrap().unwrap().value, "t1");
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    // Paused time: every task waits for the slot before the fetch's wait ends.
+    #[tokio::test(start_paused = true)]
+    async fn the_calls_that_waited_for_a_failed_fetch_share_its_failure() {
+        let cache = Arc::new(TokenCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (cache, fetches) = (cache.clone(), fetches.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_fetch(&key("a"), Instant::now(), Duration::ZERO, || async {
+                            fetches.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            Err(Error::new(ErrorKind::Timeout, "GET https://auth/token: no answer"))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let started = tokio::time::Instant::now();
+        for task in tasks {
+            let e = task.await.unwrap().unwrap_err();
+            assert_eq!(e.to_string(), "timed out: GET https://auth/token: no answer");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(started.elapsed(), Duration::from_secs(60), "one wait, not ten");
+        // A later call tries again.
+        let a = key("a");
+        let ok = cache.get_or_fetch(&a, Instant::now(), Duration::ZERO, || async { Ok(token("t", 60)) });
+        assert_eq!(ok.await.unwrap().value, "t");
     }
 
     #[tokio::test]

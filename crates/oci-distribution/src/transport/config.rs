@@ -63,8 +63,12 @@ pub struct TransportConfig {
     /// each wait, not the whole body, so large downloads are not cut short.
     /// Default: 60 s.
     pub stall_timeout: Duration,
-    /// The time limit from sending a request (its body included) to receiving the
-    /// response's headers. Default: none.
+    /// How long a request may go without progress before the response's headers come:
+    /// counted from the start of the request, then from each piece of its body the
+    /// connection takes, so that an upload sent slowly is not cut short while a server
+    /// that never answers (a registry, a token server) fails the request with an error
+    /// of kind [`Timeout`](crate::ErrorKind::Timeout). `None` waits forever.
+    /// Default: 60 s.
     pub response_timeout: Option<Duration>,
     /// How long an idle pooled connection is kept. Default: 90 s.
     pub pool_idle_timeout: Duration,
@@ -92,7 +96,7 @@ impl Default for TransportConfig {
             plain_http_loopback: true,
             connect_timeout: Duration::from_secs(30),
             stall_timeout: Duration::from_secs(60),
-            response_timeout: None,
+            response_timeout: Some(Duration::from_secs(60)),
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 32,
             user_agent: concat!("oci-distribution/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -183,10 +187,11 @@ impl TransportConfig {
         self
     }
 
-    /// The same settings with a time limit for response headers.
+    /// The same settings with another time limit for response headers (see
+    /// [`response_timeout`](Self::response_timeout)); `None` waits forever.
     #[must_use]
-    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
-        self.response_timeout = Some(timeout);
+    pub fn with_response_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.response_timeout = timeout.into();
         self
     }
 

@@ -36,6 +36,7 @@ pub use response::ResponseBody;
 use self::connector::{ConnectTimeout, Connector, WithTimeout};
 use self::proxy::Proxies;
 use self::scheme::Schemes;
+use crate::body::Activity;
 use crate::exchange::{BoxFuture, Exchange};
 use crate::{Body, Error, ErrorKind, Result};
 
@@ -153,12 +154,10 @@ impl Transport {
         self.send_inner(request, context).instrument(span).await
     }
 
-    async fn send_inner(
-        &self,
-        mut request: Request<Body>,
-        context: Arc<str>,
-    ) -> Result<Response<ResponseBody>> {
+    async fn send_inner(&self, request: Request<Body>, context: Arc<str>) -> Result<Response<ResponseBody>> {
         let inner = &*self.inner;
+        let activity = Activity::now();
+        let mut request = request.map(|body| body.watched(Arc::clone(&activity)));
         if !request.headers().contains_key(USER_AGENT) {
             request.headers_mut().insert(USER_AGENT, inner.user_agent.clone());
         }
@@ -179,8 +178,9 @@ impl Transport {
         };
         let result = match inner.response_timeout {
             None => pending.await,
-            Some(limit) => tokio::time::timeout(limit, pending).await.map_err(|_| {
-                Error::new(ErrorKind::Timeout, format!("{context}: no response within {limit:?}"))
+            Some(limit) => within(pending, &activity, limit).await.ok_or_else(|| {
+                let why = format!("{context}: no response within {limit:?} of the request's last progress");
+                Error::new(ErrorKind::Timeout, why)
             })?,
         };
         let response = result.map_err(|e| client_error(e, &context))?;
@@ -188,6 +188,20 @@ impl Transport {
         tracing::debug!(version = ?response.version(), "response");
         let stall_timeout = inner.stall_timeout;
         Ok(response.map(|body| ResponseBody::new(body, stall_timeout, context)))
+    }
+}
+
+/// The output of `pending`, unless it takes longer than `limit` from the request's last
+/// progress (its start, or the last frame of its body the connection took): a body sent
+/// slowly is not cut short, a server that takes it all and never answers is.
+async fn within<F: Future>(pending: F, activity: &Activity, limit: std::time::Duration) -> Option<F::Output> {
+    let mut pending = std::pin::pin!(pending);
+    loop {
+        match tokio::time::timeout_at(activity.last() + limit, &mut pending).await {
+            Ok(output) => return Some(output),
+            Err(_) if activity.last() + limit <= tokio::time::Instant::now() => return None,
+            Err(_) => {}
+        }
     }
 }
 

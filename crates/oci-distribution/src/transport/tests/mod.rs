@@ -7,6 +7,7 @@
 mod connections;
 mod peers;
 mod socks;
+mod timeouts;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
