@@ -224,7 +224,7 @@ impl Client {
             .filter(|r| r.first == range.start && r.last < range.end)
             .ok_or_else(|| invalid(format!("Content-Range {value:?} is not the range asked for")))?;
         let bytes = response.into_body().bytes(wanted).await?;
-        if bytes.len() as u64 != got.len() {
+        if Some(bytes.len() as u64) != got.len() {
             return Err(invalid(format!("{} bytes for Content-Range {value:?}", bytes.len())));
         }
         Ok(bytes)

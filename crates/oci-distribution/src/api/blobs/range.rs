@@ -14,9 +14,10 @@ pub(crate) struct ContentRange {
 }
 
 impl ContentRange {
-    /// How many bytes the range covers.
-    pub(crate) fn len(self) -> u64 {
-        self.last - self.first + 1
+    /// How many bytes the range covers; `None` for `0-18446744073709551615`, which no
+    /// `u64` holds.
+    pub(crate) fn len(self) -> Option<u64> {
+        (self.last - self.first).checked_add(1)
     }
 }
 
@@ -96,7 +97,7 @@ mod tests {
         ] {
             assert_eq!(parse_content_range(value), want, "{value:?}");
         }
-        assert_eq!(ok(3, 7, None).map(ContentRange::len), Some(5));
+        assert_eq!(ok(3, 7, None).map(ContentRange::len), Some(Some(5)));
     }
 
     #[test]

@@ -367,11 +367,11 @@ pub(crate) fn check_resumed_range(
         return Err("does not start at the offset asked for");
     }
     if let Some(size) = size
-        && (range.last + 1 != size || range.complete.is_some_and(|c| c != size))
+        && (range.last.checked_add(1) != Some(size) || range.complete.is_some_and(|c| c != size))
     {
         return Err("does not end at the blob's size");
     }
-    if content_length.is_some_and(|len| len != range.len()) {
+    if content_length.is_some_and(|len| Some(len) != range.len()) {
         return Err("disagrees with Content-Length");
     }
     Ok(())
@@ -463,5 +463,16 @@ mod tests {
             check_resumed_range(r(100, 199, Some(200)), 100, Some(200), Some(99)),
             Err("disagrees with Content-Length")
         );
+        // A registry that claims the range runs to the last u64: refused, never an overflow.
+        let end = u64::MAX;
+        assert_eq!(
+            check_resumed_range(r(100, end, None), 100, Some(200), None),
+            Err("does not end at the blob's size")
+        );
+        assert_eq!(
+            check_resumed_range(r(0, end, None), 0, None, Some(end)),
+            Err("disagrees with Content-Length")
+        );
+        assert_eq!(check_resumed_range(r(1, end, None), 1, None, Some(end)), Ok(()));
     }
 }

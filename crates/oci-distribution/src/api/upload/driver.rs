@@ -190,10 +190,13 @@ impl<E: Exchanger> Upload<'_, E> {
     }
 
     async fn drive(&mut self, location: Uri, min_chunk: Option<u64>, current: &mut Uri) -> Result<()> {
+        let buffered = !self.content.can_send_again();
         let chunk = match self.policy {
-            UploadPolicy::Chunked { chunk_size } => state::chunk_size(chunk_size, min_chunk),
+            UploadPolicy::Chunked { chunk_size } => state::chunk_size(chunk_size, min_chunk, buffered),
             _ => self.size.max(1),
         };
+        // A minimum too large to buffer: the stream goes in one PATCH, unbuffered.
+        let whole = buffered && min_chunk.is_some_and(|m| m > state::MAX_CHUNK_BUFFER);
         let mut session = Session::Open { location, offset: 0 };
         loop {
             session = match session {
@@ -220,7 +223,17 @@ impl<E: Exchanger> Upload<'_, E> {
                             let (body, len) = self.content.whole_body(true)?;
                             return self.commit(location, Some((body, len))).await;
                         }
-                        UploadPolicy::Streamed if offset == 0 && self.content.can_send_whole() => {
+                        UploadPolicy::Streamed | UploadPolicy::Chunked { .. }
+                            if offset == 0
+                                && self.content.can_send_whole()
+                                && (whole || self.policy == UploadPolicy::Streamed) =>
+                        {
+                            if whole {
+                                tracing::debug!(
+                                    ?min_chunk,
+                                    "a chunk minimum too large to buffer: one streamed PATCH"
+                                );
+                            }
                             self.patch_whole(location).await?
                         }
                         _ => self.patch_chunk(location, offset, chunk).await?,

@@ -29,9 +29,11 @@ use crate::{Error, ErrorKind, Result};
 /// The response header with the digest the registry computed.
 /// The response header with the smallest chunk the registry accepts (distribution-spec 1.1).
 pub(crate) const OCI_CHUNK_MIN_LENGTH: &str = "oci-chunk-min-length";
-/// The largest `OCI-Chunk-Min-Length` taken into account: chunks of streamed content are
-/// buffered, and a registry should not be able to make the client allocate more.
-pub(crate) const MAX_CHUNK_MIN_LENGTH: u64 = 1 << 30;
+/// The largest `OCI-Chunk-Min-Length` honoured with chunks of streamed content, which
+/// are buffered: a registry that asks for more gets the content in one streamed `PATCH`
+/// instead, so that no header makes a push allocate more than this per chunk. Chunks of
+/// bytes are slices of them and honour any minimum.
+pub(crate) const MAX_CHUNK_BUFFER: u64 = 64 << 20;
 
 /// What the driver needs of one response.
 #[derive(Debug, Clone)]
@@ -227,9 +229,10 @@ pub(crate) fn upload_offset(range: &str) -> Option<u64> {
 }
 
 /// The size of each chunk: what the caller asked for, at least the registry's minimum
-/// (taken up to [`MAX_CHUNK_MIN_LENGTH`]), and at least one byte.
-pub(crate) fn chunk_size(requested: u64, min_chunk: Option<u64>) -> u64 {
-    requested.max(min_chunk.unwrap_or(0).min(MAX_CHUNK_MIN_LENGTH)).max(1)
+/// (taken up to [`MAX_CHUNK_BUFFER`] when chunks are `buffered`), and at least one byte.
+pub(crate) fn chunk_size(requested: u64, min_chunk: Option<u64>, buffered: bool) -> u64 {
+    let cap = if buffered { MAX_CHUNK_BUFFER } else { u64::MAX };
+    requested.max(min_chunk.unwrap_or(0).min(cap)).max(1)
 }
 
 /// `Content-Range` of a chunk `[start, end)`: `<start>-<end - 1>`, without the `bytes `
@@ -432,11 +435,12 @@ mod tests {
         ] {
             assert_eq!(upload_offset(range), want, "{range:?}");
         }
-        assert_eq!(chunk_size(256 << 10, None), 256 << 10);
-        assert_eq!(chunk_size(256 << 10, Some(5 << 20)), 5 << 20);
-        assert_eq!(chunk_size(8 << 20, Some(5 << 20)), 8 << 20);
-        assert_eq!(chunk_size(1, Some(u64::MAX)), MAX_CHUNK_MIN_LENGTH);
-        assert_eq!(chunk_size(0, None), 1);
+        assert_eq!(chunk_size(256 << 10, None, true), 256 << 10);
+        assert_eq!(chunk_size(256 << 10, Some(5 << 20), true), 5 << 20);
+        assert_eq!(chunk_size(8 << 20, Some(5 << 20), true), 8 << 20);
+        assert_eq!(chunk_size(1, Some(u64::MAX), true), MAX_CHUNK_BUFFER);
+        assert_eq!(chunk_size(1, Some(u64::MAX), false), u64::MAX);
+        assert_eq!(chunk_size(0, None, true), 1);
         assert_eq!(chunk_content_range(0, 1024), "0-1023");
         assert_eq!(chunk_content_range(1024, 1025), "1024-1024");
     }

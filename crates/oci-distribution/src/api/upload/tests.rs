@@ -226,6 +226,33 @@ async fn chunks_honor_the_minimum_and_follow_every_location() {
 }
 
 #[tokio::test]
+async fn a_chunk_minimum_too_large_to_buffer_gets_one_streamed_patch() {
+    let blob = data(10);
+    let d = descriptor(&blob);
+    let huge = vec![("location", "/u1".into()), ("oci-chunk-min-length", (1u64 << 30).to_string())];
+    let policy = UploadPolicy::Chunked { chunk_size: 3 };
+    // A stream: chunks would be buffers of the registry's size, so it goes whole, unbuffered.
+    let script = Script::new(vec![(202, huge.clone()), (202, vec![]), (201, vec![])]);
+    let stats = uploaded(push(&script, &d, stream(&blob, 4), policy, false).await.unwrap());
+    script.assert_done();
+    assert_eq!(script.lines()[1..], ["PATCH http://r.test:5000/u1".to_owned(), put_url("/u1", &d)]);
+    assert!(script.header(1, "content-range").is_none());
+    assert_eq!(script.body(1).unwrap(), blob);
+    assert_eq!((stats.patches, stats.bytes_sent), (1, 10));
+    // Bytes: chunks are slices, and the registry's minimum is honoured as it is.
+    let script = Script::new(vec![(202, huge), (202, vec![]), (201, vec![])]);
+    uploaded(push(&script, &d, blob.clone().into(), policy, false).await.unwrap());
+    script.assert_done();
+    assert_eq!(script.header(1, "content-range").as_deref(), Some("0-9"));
+    // A minimum within the buffer cap keeps chunks of its size.
+    let min = vec![("location", "/u1".into()), ("oci-chunk-min-length", "5".into())];
+    let script = Script::new(vec![(202, min), (202, vec![]), (202, vec![]), (201, vec![])]);
+    uploaded(push(&script, &d, stream(&blob, 4), policy, false).await.unwrap());
+    script.assert_done();
+    assert_eq!(script.header(2, "content-range").as_deref(), Some("5-9"));
+}
+
+#[tokio::test]
 async fn a_416_asks_the_status_and_resumes_from_the_registry_offset() {
     let blob = data(9);
     let d = descriptor(&blob);
