@@ -60,7 +60,7 @@ impl Pager {
     /// already (a loop) or when the listing has read its most pages.
     pub(super) fn follow(&mut self, current: &Uri, next: Uri) -> Result<Uri> {
         if self.visited.len() >= self.max_pages {
-            let why = format!("GET {current}: more than {} pages", self.max_pages);
+            let why = format!("GET {next}: more than {} pages", self.max_pages);
             return Err(Error::new(ErrorKind::Limit, why));
         }
         if !self.visited.insert(next.to_string()) {
@@ -109,6 +109,6 @@ mod tests {
         let third: Uri = "http://r.test/v2/a/tags/list?last=c".parse().unwrap();
         let e = pager.follow(&second, third).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Limit);
-        assert_eq!(e.to_string(), "over a limit: GET http://r.test/v2/a/tags/list?last=b: more than 2 pages");
+        assert_eq!(e.to_string(), "over a limit: GET http://r.test/v2/a/tags/list?last=c: more than 2 pages");
     }
 }

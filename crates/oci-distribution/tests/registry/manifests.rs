@@ -260,7 +260,7 @@ async fn catalog_pages_follow_links() {
         assert_eq!(
             e.to_string(),
             format!(
-                "invalid response: GET {}/v2/_catalog?last={}&n=3: more than 2 pages",
+                "over a limit: GET {}/v2/_catalog?last={}&n=3: more than 2 pages",
                 target.origin(),
                 names[5].replace('/', "%2F")
             )
