@@ -11,7 +11,8 @@ use crate::auth::{AuthConfig, Authenticator};
 use crate::exchange::Exchange;
 use crate::response_cache::ResponseCache;
 use crate::retry::Retrying;
-use crate::transport::{ResponseBody, Transport, TransportConfig};
+use crate::targets::no_downgrade;
+use crate::transport::{ResponseBody, Transport, TransportConfig, redacted};
 use crate::{Body, Error, ErrorKind, Result, RetryPolicy};
 
 /// How many redirects a GET or HEAD follows.
@@ -108,7 +109,8 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let transport = Transport::new(self.transport)?;
         let exchange: Arc<dyn Exchange> = Arc::new(transport.clone());
-        let auth = Authenticator::new(self.auth.unwrap_or_else(AuthConfig::from_env), exchange);
+        let targets = Arc::clone(transport.targets());
+        let auth = Authenticator::new(self.auth.unwrap_or_else(AuthConfig::from_env), exchange, targets);
         let cache = ResponseCache::new(self.options.cache_bytes);
         let referrers = ReferrersState::default();
         let transport = Retrying::new(transport);
@@ -279,11 +281,21 @@ impl Client {
                 return Ok((response, current));
             };
             let next = crate::url::resolve(&current, location)?;
+            let targets = self.inner.transport.transport().targets();
+            let allowed = targets.check(&origin, &next).and_then(|()| no_downgrade(&current, &next));
+            allowed.map_err(|why| {
+                let why = format!(
+                    "{method} {}: refusing the redirect to {}: {why}",
+                    redacted(&origin),
+                    redacted(&next)
+                );
+                Error::new(ErrorKind::InvalidResponse, why)
+            })?;
             if !crate::url::same_origin(&origin, &next) {
                 // Blob downloads redirect to storage: never send the registry's credentials there.
                 headers.remove(AUTHORIZATION);
             }
-            tracing::debug!(from = %current, to = %next.host().unwrap_or_default(), "following a redirect");
+            tracing::debug!(from = %redacted(&current), to = %redacted(&next), "following a redirect");
             let mut request =
                 Request::builder().method(method.clone()).uri(next.clone()).body(Body::empty()).map_err(
                     |e| Error::new(ErrorKind::InvalidResponse, format!("redirect to {next}")).with_source(e),
@@ -294,7 +306,7 @@ impl Client {
         }
         Err(Error::new(
             ErrorKind::InvalidResponse,
-            format!("{method} {origin}: more than {MAX_REDIRECTS} redirects"),
+            format!("{method} {}: more than {MAX_REDIRECTS} redirects", redacted(&origin)),
         ))
     }
 

@@ -109,6 +109,7 @@ mod link;
 mod progress;
 mod response_cache;
 mod retry;
+mod targets;
 pub mod transport;
 mod url;
 

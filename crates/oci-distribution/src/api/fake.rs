@@ -23,12 +23,34 @@ impl Fake {
     /// changed by `options`. It trusts a CA of its own, so that it builds without the
     /// system's roots too (`--no-default-features`): it never speaks TLS.
     pub(super) fn client(&self, options: impl FnOnce(&mut crate::ClientOptions)) -> Client {
+        self.client_with(AuthConfig::anonymous(), |_| {}, options)
+    }
+
+    /// A client as [`client`](Self::client) with `auth`, and the transport settings
+    /// changed by `transport`.
+    pub(super) fn client_with(
+        &self,
+        auth: AuthConfig,
+        transport: impl FnOnce(&mut TransportConfig),
+        options: impl FnOnce(&mut crate::ClientOptions),
+    ) -> Client {
         let mut o = crate::ClientOptions::default();
         options(&mut o);
-        let transport = TransportConfig::default()
+        let mut config = TransportConfig::default()
             .with_plain_http_host(self.server.host())
             .with_ca_pem(oci_test_support::pki::Ca::new("unused").pem().as_bytes().to_vec());
-        Client::builder().transport(transport).auth(AuthConfig::anonymous()).options(o).build().unwrap()
+        transport(&mut config);
+        Client::builder().transport(config).auth(auth).options(o).build().unwrap()
+    }
+
+    /// A client for which this server, on loopback, plays a registry on the internet:
+    /// the target policy applies to where it sends the client.
+    pub(super) fn public_client(&self) -> Client {
+        self.client_with(
+            AuthConfig::anonymous(),
+            |t| t.targets = Some(std::sync::Arc::new(crate::targets::Targets::loopback_registries_public())),
+            |_| {},
+        )
     }
 
     /// `host:port` of the server.

@@ -17,6 +17,7 @@ use super::token::{
 use super::token_cache::{TokenCache, TokenKey};
 use crate::clock::Clock;
 use crate::exchange::Exchange;
+use crate::targets::Targets;
 use crate::{Body, Error, ErrorKind, Result};
 
 /// Adds `Authorization` to the client's requests and learns from 401 answers.
@@ -31,6 +32,8 @@ pub(crate) struct Authenticator {
 struct Inner {
     config: AuthConfig,
     exchange: Arc<dyn Exchange>,
+    /// Where a realm (and the token server's redirects) may lead.
+    targets: Arc<Targets>,
     /// What token lifetimes are measured on.
     clock: Clock,
     hosts: Mutex<HashMap<String, HostState>>,
@@ -95,17 +98,24 @@ fn repository<S: AsRef<str>>(scopes: &[S]) -> Option<&str> {
 }
 
 impl Authenticator {
-    /// An authenticator sending its token requests through `exchange`.
-    pub(crate) fn new(config: AuthConfig, exchange: Arc<dyn Exchange>) -> Self {
-        Self::with_clock(config, exchange, Clock::system())
+    /// An authenticator sending its token requests through `exchange`, to realms
+    /// `targets` allows.
+    pub(crate) fn new(config: AuthConfig, exchange: Arc<dyn Exchange>, targets: Arc<Targets>) -> Self {
+        Self::with_clock(config, exchange, targets, Clock::system())
     }
 
     /// [`new`](Self::new), with token lifetimes measured on `clock`.
-    pub(crate) fn with_clock(config: AuthConfig, exchange: Arc<dyn Exchange>, clock: Clock) -> Self {
+    pub(crate) fn with_clock(
+        config: AuthConfig,
+        exchange: Arc<dyn Exchange>,
+        targets: Arc<Targets>,
+        clock: Clock,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
                 exchange,
+                targets,
                 clock,
                 hosts: Mutex::default(),
                 tokens: TokenCache::default(),
@@ -183,7 +193,7 @@ impl Authenticator {
         let Some(challenge) = pick(&challenges) else { return Ok(()) };
         let bearer = match (challenge.scheme(), challenge.realm()) {
             (Some(Scheme::Bearer), Some(realm)) => Some(HostAuth::Bearer {
-                realm: validate_realm(request_uri, realm)?,
+                realm: validate_realm(&self.inner.targets, request_uri, realm)?,
                 service: challenge.service().unwrap_or_default().to_owned(),
             }),
             _ => None,
@@ -236,7 +246,7 @@ impl Authenticator {
                 format!("the Bearer challenge of {} has no realm", origin.registry),
             ));
         };
-        let realm = validate_realm(request_uri, realm)?;
+        let realm = validate_realm(&self.inner.targets, request_uri, realm)?;
         let service = challenge.service().unwrap_or_default().to_owned();
         lock(&self.inner.hosts).entry(origin.key.clone()).or_default().auth =
             Some(HostAuth::Bearer { realm: realm.clone(), service: service.clone() });
@@ -298,6 +308,7 @@ impl Authenticator {
                     .unwrap_or_else(|| credential.refresh_token.clone());
                 let scopes = push_first(&key.scopes);
                 let request = TokenRequest {
+                    targets: &self.inner.targets,
                     registry: request_uri,
                     realm,
                     service,

@@ -80,14 +80,22 @@ fn accept_tokens(value: &str) -> bool {
 
 fn authenticator(config: AuthConfig) -> (Authenticator, Arc<TestExchange>) {
     let exchange = exchange();
-    (Authenticator::new(config, exchange.clone()), exchange)
+    (Authenticator::new(config, exchange.clone(), Arc::default()), exchange)
+}
+
+/// [`authenticator`] under which the loopback test registries count as registries on
+/// the internet, so that the target policy refuses internal realms.
+fn public_authenticator(config: AuthConfig) -> (Authenticator, Arc<TestExchange>) {
+    let exchange = exchange();
+    let targets = Arc::new(crate::targets::Targets::loopback_registries_public());
+    (Authenticator::new(config, exchange.clone(), targets), exchange)
 }
 
 /// [`authenticator`] measuring token lifetimes on a manual clock.
 fn authenticator_on(config: AuthConfig) -> (Authenticator, Arc<TestExchange>, Arc<crate::clock::Manual>) {
     let exchange = exchange();
     let (clock, manual) = crate::clock::Clock::manual();
-    (Authenticator::with_clock(config, exchange.clone(), clock), exchange, manual)
+    (Authenticator::with_clock(config, exchange.clone(), Arc::default(), clock), exchange, manual)
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -268,7 +276,7 @@ async fn realms_pointing_inside_the_network_are_refused() {
     let registry =
         registry(r#"Bearer realm="http://169.254.169.254/latest/meta-data",service="x""#.into(), |_| false)
             .await;
-    let (auth, exchange) = authenticator(AuthConfig::anonymous());
+    let (auth, exchange) = public_authenticator(AuthConfig::anonymous());
     let e = send(&auth, exchange.as_ref(), &registry.url("/v2/app/manifests/1"), &[]).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert_eq!(
@@ -319,7 +327,7 @@ async fn token_redirects_are_checked_and_lose_credentials_across_origins() {
     assert_eq!(tokens.seen()[0].query, "service=reg&scope=repository%3Aapp%3Apull&account=me");
 
     let evil = registry_with_realm(&front.url("/evil")).await;
-    let (auth, exchange) = authenticator(AuthConfig::anonymous());
+    let (auth, exchange) = public_authenticator(AuthConfig::anonymous());
     let e = send(&auth, exchange.as_ref(), &evil.url("/v2/app/manifests/1"), &hints).await.unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -8,7 +8,6 @@
 //! - [`lifetime`]: `expires_in` and `issued_at`, clamped to a minimum lifetime.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -20,6 +19,7 @@ use serde::Deserialize;
 use super::AuthConfig;
 use super::credentials::{Credential, encode_auth};
 use crate::exchange::Exchange;
+use crate::targets::Targets;
 use crate::url::{is_loopback_host, resolve, same_origin};
 use crate::{Body, Error, ErrorKind, Result};
 
@@ -61,6 +61,8 @@ pub(crate) struct Fetched {
 
 /// What to ask the token server.
 pub(crate) struct TokenRequest<'a> {
+    /// Where the token server's redirects may lead.
+    pub(crate) targets: &'a Targets,
     /// The URL of the request that was challenged (redirects are validated against it).
     pub(crate) registry: &'a Uri,
     /// The validated realm.
@@ -91,64 +93,18 @@ struct TokenResponse {
     refresh_token: Option<String>,
 }
 
-/// Resolves `realm` against the challenged request's URL and checks where it points:
-///
-/// - `https` always; `http` only when the registry itself is plain HTTP;
-/// - the registry's own host (any port) always;
-/// - a loopback host (`localhost`, `127.0.0.0/8`, `::1`) only when the registry is on
-///   loopback too (a local registry with its token server on another port);
-/// - never another private, link-local (cloud metadata services), shared, unspecified
-///   or broadcast IP literal: a malicious registry must not turn the client into a proxy
-///   into the network it runs in.
-///
-/// Host names are not resolved (the network, not this check, guards DNS).
-pub(crate) fn validate_realm(registry: &Uri, realm: &str) -> Result<Uri> {
+/// Resolves `realm` against the challenged request's URL and checks where it points
+/// with the client's target policy (see [`crate::targets`]): never from `https` to plain
+/// `http`, and to a loopback, private or link-local address only from a registry that
+/// is on one (or when the client allows it): a malicious registry must not turn the
+/// client into a proxy into the network it runs in.
+pub(crate) fn validate_realm(targets: &Targets, registry: &Uri, realm: &str) -> Result<Uri> {
     let uri = resolve(registry, realm)
         .map_err(|e| Error::new(ErrorKind::Auth, format!("unusable token realm {realm:?}")).with_source(e))?;
-    let refuse = |why: &str| Error::new(ErrorKind::Auth, format!("refusing token realm {uri}: {why}"));
-    if uri.scheme() != Some(&Scheme::HTTPS) && registry.scheme() != Some(&Scheme::HTTP) {
-        return Err(refuse("plain http for a registry reached over https"));
-    }
-    let host =
-        |u: &Uri| u.host().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase());
-    let (Some(realm_host), Some(registry_host)) = (host(&uri), host(registry)) else {
-        return Err(refuse("no host"));
-    };
-    if realm_host == registry_host {
-        return Ok(uri);
-    }
-    if is_loopback_host(&realm_host) {
-        return if is_loopback_host(&registry_host) { Ok(uri) } else { Err(refuse("a loopback address")) };
-    }
-    if realm_host.parse::<IpAddr>().is_ok_and(is_internal) {
-        return Err(refuse("a private or link-local address"));
-    }
+    targets
+        .check(registry, &uri)
+        .map_err(|why| Error::new(ErrorKind::Auth, format!("refusing token realm {uri}: {why}")))?;
     Ok(uri)
-}
-
-/// Private, link-local, shared (CGNAT), unspecified and broadcast addresses, IPv4-mapped
-/// forms included.
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
-        }
-    }
 }
 
 /// Whether credentials may travel to `uri`: over https, to a loopback host, or anywhere
@@ -289,7 +245,7 @@ async fn get(exchange: &dyn Exchange, config: &AuthConfig, request: &TokenReques
         match (response.status().is_redirection(), location) {
             (true, Some(location)) => {
                 let next = resolve(&url, location)
-                    .and_then(|next| validate_realm(request.registry, &next.to_string()))?;
+                    .and_then(|next| validate_realm(request.targets, request.registry, &next.to_string()))?;
                 if !same_origin(&url, &next) {
                     authorization = None;
                 }
@@ -465,11 +421,15 @@ mod tests {
     fn realms_are_resolved_and_checked() {
         let https = u("https://r.example/v2/app/manifests/1");
         let local = u("http://127.0.0.1:5000/v2/app/manifests/1");
-        let ok = |registry: &Uri, realm: &str| validate_realm(registry, realm).map(|u| u.to_string());
+        let targets = Targets::new(false);
+        let ok =
+            |registry: &Uri, realm: &str| validate_realm(&targets, registry, realm).map(|u| u.to_string());
         assert_eq!(ok(&https, "/token?x=1").unwrap(), "https://r.example/token?x=1");
         assert_eq!(ok(&https, "https://auth.example/token").unwrap(), "https://auth.example/token");
         assert_eq!(ok(&local, "http://127.0.0.1:5001/token").unwrap(), "http://127.0.0.1:5001/token");
         assert_eq!(ok(&local, "http://localhost:9/token").unwrap(), "http://localhost:9/token");
+        // A registry on an internal address may send the client to another one.
+        assert_eq!(ok(&local, "http://10.0.0.1:5001/token").unwrap(), "http://10.0.0.1:5001/token");
         assert_eq!(
             ok(&u("http://10.0.0.5:5000/v2/"), "http://10.0.0.5:80/t").unwrap(),
             "http://10.0.0.5:80/t"
@@ -479,7 +439,8 @@ mod tests {
             "http://auth.internal/t"
         );
         for (registry, realm, why) in [
-            (&https, "http://auth.example/token", "plain http for a registry reached over https"),
+            (&https, "http://auth.example/token", "a downgrade from https to plain http"),
+            (&https, "http://r.example/token", "a downgrade from https to plain http"),
             (&https, "https://127.0.0.1/token", "a loopback address"),
             (&https, "https://localhost/token", "a loopback address"),
             (&https, "https://169.254.169.254/latest/meta-data", "a private or link-local address"),
@@ -487,14 +448,12 @@ mod tests {
             (&https, "https://[fd00:ec2::254]/token", "a private or link-local address"),
             (&https, "https://[::ffff:192.168.0.1]/token", "a private or link-local address"),
             (&https, "https://100.64.0.1/token", "a private or link-local address"),
-            (&local, "http://169.254.169.254/token", "a private or link-local address"),
-            (&local, "http://10.0.0.1:5001/token", "a private or link-local address"),
         ] {
-            let e = validate_realm(registry, realm).unwrap_err();
+            let e = validate_realm(&targets, registry, realm).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Auth);
             assert_eq!(e.to_string(), format!("authentication failed: refusing token realm {realm}: {why}"));
         }
-        let e = validate_realm(&https, "file:///etc/passwd").unwrap_err();
+        let e = validate_realm(&targets, &https, "file:///etc/passwd").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Auth);
         assert_eq!(e.to_string(), r#"authentication failed: unusable token realm "file:///etc/passwd""#);
     }

@@ -82,6 +82,15 @@ pub struct TransportConfig {
     pub http2: bool,
     /// Proxies. Default: from the environment.
     pub proxy: ProxyConfig,
+    /// Whether a URL a registry hands the client (a redirect, a token realm, the token
+    /// server's redirect) may lead to a loopback, private or link-local address when the
+    /// registry itself is not on one. The address connected to is checked, not only the
+    /// URL's spelling; an `https` registry never sends the client to plain `http`,
+    /// whatever this says. Default: `false`.
+    pub allow_private_targets: bool,
+    /// Tests: the target policy to use instead of the one the settings above make.
+    #[cfg(test)]
+    pub(crate) targets: Option<Arc<crate::targets::Targets>>,
 }
 
 impl Default for TransportConfig {
@@ -102,14 +111,17 @@ impl Default for TransportConfig {
             user_agent: concat!("oci-distribution/", env!("CARGO_PKG_VERSION")).to_owned(),
             http2: true,
             proxy: ProxyConfig::default(),
+            allow_private_targets: false,
+            #[cfg(test)]
+            targets: None,
         }
     }
 }
 
 impl fmt::Debug for TransportConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TransportConfig")
-            .field("tls", &self.tls.as_ref().map(|_| "ClientConfig { .. }"))
+        let mut d = f.debug_struct("TransportConfig");
+        d.field("tls", &self.tls.as_ref().map(|_| "ClientConfig { .. }"))
             .field("ca_files", &self.ca_files)
             .field("ca_pem", &self.ca_pem.len())
             .field("client_cert_pem", &self.client_cert_pem.is_some())
@@ -124,7 +136,10 @@ impl fmt::Debug for TransportConfig {
             .field("user_agent", &self.user_agent)
             .field("http2", &self.http2)
             .field("proxy", &self.proxy)
-            .finish()
+            .field("allow_private_targets", &self.allow_private_targets);
+        #[cfg(test)]
+        d.field("targets", &self.targets);
+        d.finish()
     }
 }
 
@@ -221,6 +236,14 @@ impl TransportConfig {
     #[must_use]
     pub fn with_proxy(mut self, proxy: ProxyConfig) -> Self {
         self.proxy = proxy;
+        self
+    }
+
+    /// The same settings, letting registries send the client to internal addresses or
+    /// not (see [`allow_private_targets`](Self::allow_private_targets)).
+    #[must_use]
+    pub fn with_private_targets(mut self, allow: bool) -> Self {
+        self.allow_private_targets = allow;
         self
     }
 }

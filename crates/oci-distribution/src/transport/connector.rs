@@ -25,6 +25,7 @@ use tower_service::Service;
 
 use super::proxy::{Proxies, Proxy, ProxyKind};
 use super::socks::{self, Target};
+use crate::targets::{Refused, Targets, authority_key};
 
 pub(super) type BoxError = Box<dyn StdError + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
@@ -36,16 +37,23 @@ pub(super) struct Connector {
     proxies: Arc<Proxies>,
     /// TLS to `https://` proxies.
     proxy_tls: TlsConnector,
+    /// Told the address of every direct connection; refuses those a registry must not
+    /// send the client to.
+    targets: Arc<Targets>,
 }
 
 impl Connector {
     /// A connector using `proxies`; `proxy_tls` is the TLS configuration for `https://`
     /// proxies (HTTP/1.1 by ALPN).
-    pub(super) fn new(proxies: Arc<Proxies>, proxy_tls: Arc<rustls::ClientConfig>) -> Self {
+    pub(super) fn new(
+        proxies: Arc<Proxies>,
+        proxy_tls: Arc<rustls::ClientConfig>,
+        targets: Arc<Targets>,
+    ) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        Self { tcp, proxies, proxy_tls: TlsConnector::from(proxy_tls) }
+        Self { tcp, proxies, proxy_tls: TlsConnector::from(proxy_tls), targets }
     }
 }
 
@@ -62,9 +70,14 @@ impl Service<Uri> for Connector {
         let proxy = self.proxies.for_uri(&dst).cloned();
         let mut tcp = self.tcp.clone();
         let tls = self.proxy_tls.clone();
+        let targets = Arc::clone(&self.targets);
         Box::pin(async move {
             let Some(proxy) = proxy else {
+                let key = authority_key(&dst);
                 let io = tcp.call(dst).await?;
+                if let (Some(key), Ok(peer)) = (key, io.inner().peer_addr()) {
+                    targets.connected(&key, peer.ip())?;
+                }
                 return Ok(Conn::Tcp { io, proxied: false });
             };
             tracing::debug!(proxy = ?proxy, "connecting through a proxy");
@@ -72,20 +85,26 @@ impl Service<Uri> for Connector {
                 .call(proxy.uri.clone())
                 .await
                 .map_err(|e| io::Error::other(format!("connecting to the proxy {proxy:?}: {e}")))?;
-            through(io, &proxy, &tls, &dst)
-                .await
-                .map_err(|e| io::Error::new(e.kind(), format!("through the proxy {proxy:?}: {e}")).into())
+            through(io, &proxy, &tls, &dst, &targets).await.map_err(|e| -> BoxError {
+                let (kind, message) = (e.kind(), format!("through the proxy {proxy:?}: {e}"));
+                match e.into_inner() {
+                    // The policy's refusal keeps its type: it is not retried.
+                    Some(inner) if inner.is::<Refused>() => inner,
+                    _ => io::Error::new(kind, message).into(),
+                }
+            })
         })
     }
 }
 
 /// Makes `io`, a connection to `proxy`, a connection for requests to `dst`; `tls` is for
-/// an `https://` proxy.
+/// an `https://` proxy, `targets` checks the addresses resolved here (`socks5://`).
 async fn through(
     mut io: TokioIo<TcpStream>,
     proxy: &Proxy,
     tls: &TlsConnector,
     dst: &Uri,
+    targets: &Targets,
 ) -> io::Result<Conn> {
     let https = dst.scheme_str() == Some("https");
     match proxy.kind {
@@ -112,6 +131,10 @@ async fn through(
             let host = dst.host().ok_or_else(|| io::Error::other("the URL has no host"))?;
             let port = dst.port_u16().unwrap_or(if https { 443 } else { 80 });
             let target = Target::resolve(host, port, remote_dns).await?;
+            // Resolved here: the address is known before the proxy connects to it.
+            if let (Target::Addr(addr), Some(key)) = (&target, authority_key(dst)) {
+                targets.connected(&key, addr.ip()).map_err(io::Error::other)?;
+            }
             socks::connect(io.inner_mut(), &target, proxy.socks_credentials.as_ref()).await?;
             Ok(Conn::Tcp { io, proxied: false })
         }

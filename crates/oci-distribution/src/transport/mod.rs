@@ -15,7 +15,7 @@ mod response;
 mod scheme;
 mod socks;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod tls;
 
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use self::proxy::Proxies;
 use self::scheme::Schemes;
 use crate::body::Activity;
 use crate::exchange::{BoxFuture, Exchange};
+use crate::targets::{Refused, Targets};
 use crate::{Body, Error, ErrorKind, Result};
 
 type HttpClient = Client<WithTimeout<Connector>, Body>;
@@ -60,6 +61,8 @@ struct Inner {
     stall_timeout: Duration,
     response_timeout: Option<Duration>,
     user_agent: HeaderValue,
+    /// Where registries may send the client (see [`crate::targets`]).
+    targets: Arc<Targets>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -110,7 +113,10 @@ impl Transport {
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .http2_adaptive_window(true);
         let tls = tls::build(&config)?;
-        let connector = Connector::new(Arc::clone(&proxies), tls::for_proxy(&tls));
+        let targets = Arc::new(Targets::new(config.allow_private_targets));
+        #[cfg(test)]
+        let targets = config.targets.clone().unwrap_or(targets);
+        let connector = Connector::new(Arc::clone(&proxies), tls::for_proxy(&tls), Arc::clone(&targets));
         let timeout = config.connect_timeout;
         let http = builder.build(WithTimeout { inner: connector.clone(), timeout });
         let schemes = Schemes::new(
@@ -128,6 +134,7 @@ impl Transport {
             stall_timeout: config.stall_timeout,
             response_timeout: config.response_timeout,
             user_agent,
+            targets,
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -138,6 +145,11 @@ impl Transport {
     /// finds, once per host.
     pub(crate) async fn scheme(&self, host: &str) -> &'static str {
         self.inner.schemes.scheme(host).await
+    }
+
+    /// The target policy of URLs registries hand the client, shared with the connector.
+    pub(crate) fn targets(&self) -> &Arc<Targets> {
+        &self.inner.targets
     }
 
     /// Sends `request` as it is (adding only a `User-Agent` when it has none) and returns
@@ -208,7 +220,7 @@ async fn within<F: Future>(pending: F, activity: &Activity, limit: std::time::Du
 /// `uri` for errors and logs: without credentials, and with the values of query
 /// parameters other than the distribution spec's replaced (storage redirects carry
 /// signatures there).
-fn redacted(uri: &http::Uri) -> String {
+pub(crate) fn redacted(uri: &http::Uri) -> String {
     const KEPT: [&str; 6] = ["n", "last", "digest", "mount", "from", "artifactType"];
     let mut out = String::new();
     if let Some(scheme) = uri.scheme_str() {
@@ -248,14 +260,18 @@ fn split_host(host: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Maps an error of hyper's client to ours: a connect timeout, a failure of the request
-/// body (which keeps its kind), or a connection failure.
+/// Maps an error of hyper's client to ours: a connect timeout, a connection the target
+/// policy refused (kind `InvalidResponse`: the registry sent the client there), a failure
+/// of the request body (which keeps its kind), or a connection failure.
 fn client_error(e: hyper_util::client::legacy::Error, context: &str) -> Error {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = source {
         if let Some(timeout) = s.downcast_ref::<ConnectTimeout>() {
             let context = format!("{context}: connecting took longer than {:?}", timeout.0);
             return Error::new(ErrorKind::Timeout, context).with_source(e);
+        }
+        if let Some(refused) = s.downcast_ref::<Refused>() {
+            return Error::new(ErrorKind::InvalidResponse, format!("{context}: {refused}"));
         }
         if let Some(body) = s.downcast_ref::<Error>() {
             return Error::new(body.kind(), format!("{context}: sending the request body")).with_source(e);

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod connections;
-mod peers;
+pub(crate) mod peers;
 mod socks;
 mod timeouts;
 
