@@ -53,8 +53,14 @@ struct HostState {
 
 #[derive(Clone)]
 enum HostAuth {
-    Basic(HeaderValue),
-    Bearer { realm: Uri, service: String },
+    /// Each request carries the Basic credentials found for its own repository (the
+    /// registry's for requests of none), never those another repository was answered
+    /// with: a namespace's credential stays within the namespace.
+    Basic,
+    Bearer {
+        realm: Uri,
+        service: String,
+    },
 }
 
 /// A registry as the cache sees it.
@@ -125,8 +131,8 @@ impl Authenticator {
         }
     }
 
-    /// Sets `Authorization` on `request` when its origin's scheme is known: the cached
-    /// Basic credentials, or a Bearer token for `scopes` (cached, or fetched now, one
+    /// Sets `Authorization` on `request` when its origin's scheme is known: the Basic
+    /// credentials of the request's repository (looked up once), or a Bearer token for `scopes` (cached, or fetched now, one
     /// fetch for concurrent callers). Leaves the request anonymous for an origin that
     /// has not challenged yet.
     pub(crate) async fn authorize(&self, request: &mut http::Request<Body>, scopes: &[String]) -> Result<()> {
@@ -134,7 +140,13 @@ impl Authenticator {
         let auth = lock(&self.inner.hosts).get(&origin.key).and_then(|h| h.auth.clone());
         let value = match auth {
             None => return Ok(()),
-            Some(HostAuth::Basic(value)) => value,
+            Some(HostAuth::Basic) => {
+                let credential = self.credential(&origin, repository(scopes)).await?;
+                if !credential.has_basic() {
+                    return Ok(());
+                }
+                basic_header(&credential)?
+            }
             Some(HostAuth::Bearer { realm, service }) => {
                 let key = self.token_key(&origin, &service, scopes);
                 let token = self.token(&origin, request.uri(), &realm, &service, &key).await?;
@@ -228,7 +240,7 @@ impl Authenticator {
             return Ok(false);
         }
         tracing::debug!(registry = %origin.registry, "switching to Basic auth");
-        lock(&self.inner.hosts).entry(origin.key.clone()).or_default().auth = Some(HostAuth::Basic(value));
+        lock(&self.inner.hosts).entry(origin.key.clone()).or_default().auth = Some(HostAuth::Basic);
         Ok(true)
     }
 

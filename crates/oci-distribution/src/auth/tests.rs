@@ -405,6 +405,57 @@ async fn basic_auth_and_the_plain_http_rule() {
 }
 
 #[tokio::test]
+async fn a_namespace_credential_stays_in_its_namespace() {
+    let registry = Server::start(|seen| {
+        let team = seen.path.starts_with("/v2/team/") && seen.authorization == basic("team", "pw");
+        let registry_wide = seen.authorization == basic("me", "pw");
+        if team || registry_wide {
+            Reply::new(200, "{}")
+        } else {
+            Reply::new(401, "").header("www-authenticate", r#"Basic realm="Registry""#)
+        }
+    })
+    .await;
+    let host = registry.addr.to_string();
+    let team_only = StaticCredentials::new().with(&format!("{host}/team"), Credential::basic("team", "pw"));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(team_only.clone()));
+    let team_app = registry.url("/v2/team/app/manifests/1");
+    let other_app = registry.url("/v2/other/app/manifests/1");
+    let (team, other) = (scopes(&["repository:team/app:pull"]), scopes(&["repository:other/app:pull"]));
+    assert_eq!(send(&auth, exchange.as_ref(), &team_app, &team).await.unwrap(), StatusCode::OK);
+    // The origin is Basic now, but the team's credential is not the other repository's.
+    assert_eq!(send(&auth, exchange.as_ref(), &other_app, &other).await.unwrap(), StatusCode::UNAUTHORIZED);
+    let sent: Vec<(String, String)> =
+        registry.seen().into_iter().map(|s| (s.path, s.authorization)).collect();
+    let (team_path, other_path) =
+        ("/v2/team/app/manifests/1".to_owned(), "/v2/other/app/manifests/1".to_owned());
+    assert_eq!(
+        sent,
+        [
+            (team_path.clone(), String::new()),
+            (team_path.clone(), basic("team", "pw")),
+            (other_path.clone(), String::new()),
+        ]
+    );
+
+    // With a registry-wide entry too, each repository gets its own from the first request on.
+    let both = team_only.with(&host, Credential::basic("me", "pw"));
+    let (auth, exchange) = authenticator(AuthConfig::anonymous().with_credentials(both));
+    assert_eq!(send(&auth, exchange.as_ref(), &team_app, &team).await.unwrap(), StatusCode::OK);
+    assert_eq!(send(&auth, exchange.as_ref(), &other_app, &other).await.unwrap(), StatusCode::OK);
+    let sent: Vec<(String, String)> =
+        registry.seen().into_iter().skip(3).map(|s| (s.path, s.authorization)).collect();
+    assert_eq!(
+        sent,
+        [
+            (team_path.clone(), String::new()),
+            (team_path, basic("team", "pw")),
+            (other_path, basic("me", "pw"))
+        ]
+    );
+}
+
+#[tokio::test]
 async fn refused_tokens_are_replaced_once() {
     let tokens = token_server(300, Duration::ZERO).await;
     let challenge = bearer_challenge(&tokens, "repository:app:pull");
@@ -507,6 +558,29 @@ async fn stored_registry_tokens_are_sent_as_is() {
         StatusCode::OK
     );
     assert_eq!(tokens.count("/token"), 0);
+
+    // Not over plain http to a host that is not loopback, as with every other credential.
+    let remote: Uri = "http://registry.example/v2/app/manifests/1".parse().unwrap();
+    let mut bearer = HeaderMap::new();
+    bearer.insert(WWW_AUTHENTICATE, r#"Bearer realm="http://registry.example/token""#.parse().unwrap());
+    let stored = StaticCredentials::new().with("registry.example", Credential::access_token("stored"));
+    let hints = scopes(&["repository:app:pull"]);
+    let (strict, _) = authenticator(AuthConfig::anonymous().with_credentials(stored.clone()));
+    let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &bearer, &hints).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "authentication failed: refusing to send credentials over plain http to registry.example; \
+         allow it with AuthConfig::allow_plain_http_credentials"
+    );
+    let mut request = Request::get(remote.clone()).body(Body::empty()).unwrap();
+    assert!(strict.authorize(&mut request, &hints).await.is_err());
+    assert!(request.headers().get(AUTHORIZATION).is_none());
+    let (lenient, _) = authenticator(
+        AuthConfig::anonymous().with_credentials(stored).with_allow_plain_http_credentials(true),
+    );
+    assert!(lenient.on_unauthorized(&remote, &HeaderMap::new(), &bearer, &hints).await.unwrap());
+    lenient.authorize(&mut request, &hints).await.unwrap();
+    assert_eq!(request.headers()[AUTHORIZATION], "Bearer stored");
 }
 
 #[test]

@@ -149,6 +149,10 @@ pub(crate) async fn fetch(
 ) -> Result<Fetched> {
     let now = request.now;
     if !request.credential.access_token.is_empty() {
+        // A credential like the others: sent to the registry, so held to the same rule.
+        if !may_carry_credentials(request.registry, config.allow_plain_http_credentials) {
+            return Err(refuse_plain_http(request.registry));
+        }
         tracing::debug!(realm = %display_url(request.realm), "using the stored registry token");
         let expires_at = now + STORED_TOKEN_LIFETIME;
         return Ok(Fetched {
