@@ -2,7 +2,7 @@
 //! link back to a page already read, pages full of invalid entries.
 
 use oci_spec_types::{Descriptor, MediaType};
-use oci_test_support::logs::Warnings;
+use oci_test_support::logs::Logs;
 
 use super::fake::{Fake, Reply};
 use crate::{ErrorKind, FallbackPolicy, ListOptions, ReferrersOptions};
@@ -144,7 +144,7 @@ async fn invalid_entries_are_one_warning_per_page() {
     })
     .await;
     let client = fake.client(|_| {});
-    let capture = Warnings::capture();
+    let capture = Logs::warnings();
     let list = client.tags(&fake.repository("app"), ListOptions::all_pages()).await.unwrap();
     assert_eq!(list.tags, ["ok", "fine"]);
     let host = fake.host();

@@ -367,7 +367,7 @@ fn blobs_written_before_init_wait_for_it() {
 
 /// The warnings logged through `tracing` while `f` runs on this thread.
 fn warnings_during(f: impl FnOnce()) -> Vec<String> {
-    let capture = oci_test_support::logs::Warnings::capture();
+    let capture = oci_test_support::logs::Logs::warnings();
     f();
     capture.lines()
 }
