@@ -90,13 +90,17 @@ impl fmt::Debug for ProxyConfig {
     }
 }
 
-/// A proxy URL with its password replaced by `***`, for logs and errors.
+/// A proxy URL with its password replaced by `***`, for logs and errors. The userinfo
+/// ends at the last `@` of the authority, as the parser reads it (a raw `@` in a
+/// password stays hidden).
 fn redact(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_owned() };
     let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
     let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
-    format!("{scheme}{user}:***@{host}")
+    format!("{scheme}{user}:***@{host}{path}")
 }
 
 impl ProxyConfig {
@@ -420,6 +424,13 @@ mod tests {
         assert_eq!(p.authorization.unwrap(), "Basic dXNAZXI6cDpzcw==");
         assert_eq!(parse("proxy.example").uri.to_string(), "http://proxy.example:80/");
         assert_eq!(redact("http://u:pw@h:1"), "http://u:***@h:1");
+        // A raw `@` in the password: hidden whole, wherever the authority ends.
+        assert_eq!(redact("http://u:p@ss@h:1"), "http://u:***@h:1");
+        assert_eq!(redact("u:p@ss@h:1/x@y"), "u:***@h:1/x@y");
+        let debug = format!("{:?}", ProxyConfig::none().with_https_proxy("http://u:p@ss@h:1"));
+        assert!(!debug.contains("ss"), "{debug}");
+        let e = parse_proxy("ftp://u:p@ss@h:1", "test").unwrap_err().to_string();
+        assert!(e.contains("ftp://u:***@h:1") && !e.contains("ss@"), "{e}");
         let debug = format!("{:?}", ProxyConfig::none().with_http_proxy("u:pw@h"));
         assert!(!debug.contains("pw"), "{debug}");
         let debug = format!("{:?}", parse("socks5://u:pw@h"));

@@ -101,16 +101,16 @@ impl HelperRunner {
             Err(_) => return Err(fail(format!("no answer within {:?}", self.timeout))),
         };
         if !output.status.success() {
-            let message = format!(
-                "{} {}",
-                String::from_utf8_lossy(&output.stdout).trim(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-            if message.contains("credentials not found") {
+            let (stdout, stderr) =
+                (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            // docker's helpers say so on stdout; that is all stdout is read for here.
+            if stdout.contains("credentials not found") || stderr.contains("credentials not found") {
                 tracing::debug!(helper = %program, server_url, "the helper has no credentials");
                 return Ok(None);
             }
-            let message: String = message.trim().chars().take(200).collect();
+            // stdout may carry a secret even on failure: only stderr is shown.
+            let message: String = stderr.trim().chars().take(200).collect();
+            let message = if message.is_empty() { "(nothing on stderr)".to_owned() } else { message };
             return Err(fail(format!("{}: {message}", output.status)));
         }
         // Never show stdout in errors: it carries the secret.
@@ -177,6 +177,7 @@ case "$server" in
   empty.example) echo '{{}}' ;;
   broken.example) echo 'kaput' >&2; exit 2 ;;
   garbage.example) echo 'super-secret-not-json' ;;
+  leaky.example) echo '{{"Username":"user","Secret":"super-secret-leaked"}}'; exit 4 ;;
   *) echo 'credentials not found in native keychain'; exit 1 ;;
 esac
 "#,
@@ -204,6 +205,12 @@ esac
         );
         let e = get("garbage.example").await.unwrap_err();
         assert!(!e.to_string().contains("super-secret"), "{e}");
+        // A helper that fails after printing a secret: the error shows stderr only.
+        let e = get("leaky.example").await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "credentials unavailable: docker-credential-test get leaky.example: exit status: 4: (nothing on stderr)"
+        );
         let log = std::fs::read_to_string(dir.path().join("test.log")).unwrap();
         assert_eq!(
             log.lines().collect::<Vec<_>>(),
@@ -213,7 +220,8 @@ esac
                 "empty.example",
                 "unknown.example",
                 "broken.example",
-                "garbage.example"
+                "garbage.example",
+                "leaky.example"
             ]
         );
     }
