@@ -3,7 +3,7 @@
 //! resolving a digest) judges what the walk found; the walk only says what it could
 //! not follow and why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use oci_spec_types::{Descriptor, Digest, Manifest};
@@ -86,14 +86,14 @@ pub(crate) fn walk(layout: &Layout) -> Result<Graph> {
     let mut graph = Graph::default();
     let mut queue: Vec<(Descriptor, Parent)> =
         index.manifests.into_iter().rev().map(|d| (d, Parent::Root)).collect();
+    // Followed apart from reached: a blob first reached as a leaf (a layer, a config)
+    // and later as a manifest is followed then, or its children would count as garbage.
+    let mut followed: HashSet<Digest> = HashSet::new();
     while let Some((descriptor, parent)) = queue.pop() {
-        if graph.nodes.contains_key(&descriptor.digest) {
-            continue;
-        }
         let digest = descriptor.digest.clone();
         let is_manifest = descriptor.media_type.is_manifest();
-        graph.nodes.insert(digest.clone(), Node { descriptor: descriptor.clone(), parent });
-        if !is_manifest {
+        graph.nodes.entry(digest.clone()).or_insert_with(|| Node { descriptor: descriptor.clone(), parent });
+        if !is_manifest || !followed.insert(digest.clone()) {
             continue;
         }
         match read_manifest(layout, &descriptor) {

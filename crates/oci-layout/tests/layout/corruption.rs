@@ -113,6 +113,29 @@ fn gc_keeps_everything_reachable_including_subjects_and_nested_indexes() {
 }
 
 #[test]
+fn a_manifest_first_reached_as_a_plain_blob_is_still_followed() {
+    let (_tmp, layout, image) = setup();
+    // An artifact that carries the image's manifest as one of its blobs, listed first:
+    // the walk meets the manifest as a leaf before it meets it as the tagged image.
+    let empty = layout.add_blob(&b"{}"[..], MediaType::EMPTY).unwrap();
+    let as_blob = Descriptor::new(MediaType::OCTET_STREAM, image.manifest.digest.clone(), image.manifest.size);
+    let artifact = oci_spec_types::ImageManifest::new(empty, vec![as_blob])
+        .with_artifact_type(MediaType::from("application/vnd.example.bundle"));
+    let artifact = layout.write_document(&Document::new(artifact).unwrap()).unwrap();
+    layout.remove_manifest_descriptor("v1").unwrap();
+    layout.tag("bundle", artifact).unwrap();
+    layout.tag("v1", image.manifest.clone()).unwrap();
+
+    let report = layout.fsck().unwrap();
+    assert!(report.is_ok(), "{:?}", report.findings);
+    assert!(report.unreferenced.is_empty(), "{:?}", report.unreferenced);
+    assert!(layout.gc().unwrap().removed.is_empty(), "gc deleted blobs the image uses");
+    for kept in std::iter::once(&image.config).chain(&image.layers) {
+        assert!(layout.has_blob(&kept.digest).unwrap(), "{}", kept.digest);
+    }
+}
+
+#[test]
 fn missing_platforms_of_an_index_are_warnings() {
     let (_tmp, layout, image) = setup();
     let other = Descriptor::for_bytes(MediaType::IMAGE_MANIFEST, b"arm64 manifest, not exported")
