@@ -1,7 +1,7 @@
 //! The directory driver: a layout as files on disk.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use oci_spec_types::{Digest, DigestAlgorithm};
@@ -10,6 +10,7 @@ use tempfile::NamedTempFile;
 use crate::atomic;
 use crate::driver::BlobListing;
 use crate::error::IoContext;
+use crate::layout::MAX_ROOT_FILE;
 use crate::paths::{self, BLOBS_DIR};
 use crate::pipeline::PipelinedWriter;
 use crate::{BlobReader, BlobSink, BlobWriter, Driver, Error, ErrorKind, LayoutFile, Result};
@@ -77,10 +78,36 @@ impl Directory {
         self.root.join(BLOBS_DIR).join(digest.algorithm_str()).join(digest.encoded())
     }
 
+    /// `blobs/<algorithm>` after checking that neither it nor `blobs` is a symbolic link
+    /// or anything but a directory (writes and deletes would land outside the layout);
+    /// with whether it exists.
+    fn blob_dir(&self, algorithm: &str) -> Result<(PathBuf, bool)> {
+        let blobs = self.root.join(BLOBS_DIR);
+        let dir = blobs.join(algorithm);
+        for path in [&blobs, &dir] {
+            match fs::symlink_metadata(path) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) => {
+                    let what = if meta.is_symlink() { "a symbolic link" } else { "not a directory" };
+                    return Err(Error::new(ErrorKind::UnsafeEntry)
+                        .with_path(path)
+                        .with_detail(format!("the blob directory is {what}")));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((dir.clone(), false)),
+                Err(e) => return Err(Error::io(e).with_path(path)),
+            }
+        }
+        Ok((dir, true))
+    }
+
     /// The blob's file after checking it is a regular file, with its size; `None` when
     /// there is none.
     fn stat_blob(&self, digest: &Digest) -> Result<Option<(PathBuf, u64)>> {
-        let path = self.blob_file(digest);
+        let (dir, exists) = self.blob_dir(digest.algorithm_str())?;
+        if !exists {
+            return Ok(None);
+        }
+        let path = dir.join(digest.encoded());
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_file() => Ok(Some((path, meta.len()))),
             Ok(meta) => {
@@ -130,11 +157,11 @@ impl Driver for Directory {
 
     fn read_file(&self, file: LayoutFile) -> Result<Option<Vec<u8>>> {
         let path = self.file_path(file);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(e).with_path(path)),
-        }
+        let Some(opened) = open_regular(&path, file.name())? else { return Ok(None) };
+        let mut bytes = Vec::new();
+        let limit = MAX_ROOT_FILE as u64 + 1;
+        opened.take(limit).read_to_end(&mut bytes).at(&path)?;
+        Ok(Some(bytes))
     }
 
     fn write_file(&self, file: LayoutFile, bytes: &[u8]) -> Result<()> {
@@ -147,30 +174,30 @@ impl Driver for Directory {
     }
 
     fn blob_reader(&self, digest: &Digest) -> Result<BlobReader> {
-        let Some((path, _)) = self.stat_blob(digest)? else {
-            return Err(Error::new(ErrorKind::BlobNotFound)
-                .with_digest(digest.clone())
-                .with_path(&self.root));
-        };
-        let file = File::open(&path).at(&path)?;
+        let not_found =
+            || Error::new(ErrorKind::BlobNotFound).with_digest(digest.clone()).with_path(&self.root);
+        let Some((path, _)) = self.stat_blob(digest)? else { return Err(not_found()) };
+        // Opened without following a link swapped in since: the handle is what is checked.
+        let Some(file) = open_regular(&path, "the blob")? else { return Err(not_found()) };
         let size = file.metadata().at(&path)?.len();
         Ok(BlobReader::from_file(file, size))
     }
 
     fn blob_writer(&self, algorithm: &DigestAlgorithm) -> Result<BlobWriter> {
-        let dir = self.root.join(BLOBS_DIR).join(algorithm.as_str());
+        let (dir, _) = self.blob_dir(algorithm.as_str())?;
         fs::create_dir_all(&dir).at(&dir)?;
+        self.blob_dir(algorithm.as_str())?;
         let tmp = atomic::temp_file_in(&dir)?;
-        let sink = DirSink {
-            file: PipelinedWriter::new(tmp),
-            blobs: self.root.join(BLOBS_DIR),
-            fsync: self.options.fsync,
-        };
+        let sink = DirSink { file: PipelinedWriter::new(tmp), layout: self.clone() };
         BlobWriter::new(algorithm, Box::new(sink))
     }
 
     fn delete_blob(&self, digest: &Digest) -> Result<bool> {
-        let path = self.blob_file(digest);
+        let (dir, exists) = self.blob_dir(digest.algorithm_str())?;
+        if !exists {
+            return Ok(false);
+        }
+        let path = dir.join(digest.encoded());
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -181,6 +208,11 @@ impl Driver for Directory {
     fn list_blobs(&self) -> Result<BlobListing> {
         let blobs_dir = self.root.join(BLOBS_DIR);
         let mut listing = BlobListing::default();
+        if fs::symlink_metadata(&blobs_dir).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::new(ErrorKind::UnsafeEntry)
+                .with_path(blobs_dir)
+                .with_detail("the blob directory is a symbolic link or not a directory"));
+        }
         let algorithms = match fs::read_dir(&blobs_dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
@@ -216,12 +248,41 @@ impl Driver for Directory {
     }
 }
 
+/// Opens `path` (`what`, for errors) to read it if it is a regular file: not through a
+/// symbolic link, and without blocking on a FIFO; `None` when there is no such file.
+fn open_regular(path: &Path, what: &str) -> Result<Option<File>> {
+    let unsafe_entry = |why: &str| {
+        Error::new(ErrorKind::UnsafeEntry).with_path(path).with_detail(format!("{what} is {why}"))
+    };
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) {
+        return Err(unsafe_entry("a symbolic link"));
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(unsafe_entry("a symbolic link")),
+        Err(e) => return Err(Error::io(e).with_path(path)),
+    };
+    if !file.metadata().at(path)?.is_file() {
+        return Err(unsafe_entry("not a regular file"));
+    }
+    Ok(Some(file))
+}
+
 /// A blob in flight: a `.tmp-*` file in `blobs/<alg>/` written on a helper thread
 /// (see [`PipelinedWriter`]), renamed on persist, removed when dropped.
 struct DirSink {
     file: PipelinedWriter<NamedTempFile>,
-    blobs: PathBuf,
-    fsync: bool,
+    layout: Directory,
 }
 
 impl Write for DirSink {
@@ -244,11 +305,13 @@ impl BlobSink for DirSink {
     }
 
     fn persist(self: Box<Self>, digest: &Digest) -> Result<()> {
-        let dir = self.blobs.join(digest.algorithm_str());
-        let target = dir.join(digest.encoded());
+        let target = self.layout.blob_file(digest);
         let tmp = self.file.finish().map_err(|e| Error::io(e).with_path(&target))?;
+        let (dir, _) = self.layout.blob_dir(digest.algorithm_str())?;
         fs::create_dir_all(&dir).at(&dir)?;
-        atomic::persist(tmp, &target, 0o644, self.fsync)
+        // Checked again once created: a link swapped in is refused, not written through.
+        self.layout.blob_dir(digest.algorithm_str())?;
+        atomic::persist(tmp, &target, 0o644, self.layout.options.fsync)
     }
 }
 

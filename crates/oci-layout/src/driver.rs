@@ -32,6 +32,8 @@ pub trait Driver: fmt::Debug + Send + Sync {
     fn remove(&self) -> Result<()>;
 
     /// The bytes of `oci-layout` or `index.json`, `None` when the file does not exist.
+    /// At most 64 MiB and one byte are read, so that a huge or endless file (a link to
+    /// `/dev/zero`) costs no more: the layout refuses a file of more than 64 MiB.
     fn read_file(&self, file: LayoutFile) -> Result<Option<Vec<u8>>>;
 
     /// Replaces `oci-layout` or `index.json` atomically: readers see the old bytes or

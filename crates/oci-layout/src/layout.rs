@@ -168,7 +168,7 @@ impl Layout {
             };
             return Err(Error::new(kind)
                 .with_path(path)
-                .with_detail(format!("{} bytes is too large", bytes.len())));
+                .with_detail(format!("the file is larger than the limit of {MAX_ROOT_FILE} bytes")));
         }
         Ok(bytes)
     }

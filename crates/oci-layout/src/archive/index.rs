@@ -49,6 +49,7 @@ impl Archive {
         if read_at(&file, &mut magic, 0).at(path)? == 2 && magic == [0x1f, 0x8b] {
             return Err(fail(ErrorKind::InvalidArchive, "gzip-compressed; decompress it first".to_owned()));
         }
+        check_extension_headers(&file, path)?;
         let mut files = BTreeMap::new();
         let mut dirs = BTreeSet::new();
         let mut end = 0u64;
@@ -114,10 +115,10 @@ impl Archive {
         self.files.get(name).copied()
     }
 
-    /// A small file, whole.
-    pub(crate) fn read(&self, span: Span) -> Result<Vec<u8>> {
-        let len = usize::try_from(span.size)
-            .map_err(|_| Error::new(ErrorKind::InvalidArchive).with_path(&self.path))?;
+    /// A small file: its first `limit` bytes at most (nothing is allocated for the rest
+    /// of what its header declares).
+    pub(crate) fn read(&self, span: Span, limit: usize) -> Result<Vec<u8>> {
+        let len = usize::try_from(span.size).unwrap_or(usize::MAX).min(limit);
         let mut bytes = vec![0u8; len];
         let got = read_full_at(&self.file, &mut bytes, span.offset).at(&self.path)?;
         if got != len {
@@ -169,6 +170,38 @@ impl Archive {
         listing.blobs.sort();
         listing
     }
+}
+
+/// The largest GNU long-name or PAX extension header taken in (1 MiB; a path needs at
+/// most 4 KiB): the tar crate reads each one whole into memory.
+pub(crate) const MAX_EXTENSION_HEADER: u64 = 1024 * 1024;
+
+/// Refuses extension headers larger than [`MAX_EXTENSION_HEADER`], with one pass over
+/// the raw headers (data is seeked past, not read); the file is left at its start.
+/// Errors of the archive's structure are left to the indexing pass, which names them.
+fn check_extension_headers(file: &File, path: &Path) -> Result<()> {
+    let mut tar = tar::Archive::new(file);
+    let entries = tar.entries_with_seek().map_err(|e| archive_error(path, "the archive's start", e))?;
+    for entry in entries.raw(true) {
+        let Ok(entry) = entry else { break };
+        let kind = entry.header().entry_type();
+        let what = match kind {
+            EntryType::GNULongName | EntryType::GNULongLink => "GNU long name",
+            EntryType::XHeader | EntryType::XGlobalHeader => "PAX",
+            _ => continue,
+        };
+        if entry.size() > MAX_EXTENSION_HEADER {
+            let detail = format!(
+                "a {what} header of {} bytes at byte {} (the limit is {MAX_EXTENSION_HEADER})",
+                entry.size(),
+                entry.raw_header_position()
+            );
+            return Err(Error::new(ErrorKind::InvalidArchive).with_path(path).with_detail(detail));
+        }
+    }
+    let mut file = file;
+    file.seek(SeekFrom::Start(0)).at(path)?;
+    Ok(())
 }
 
 /// Classifies the tar crate's errors: running out of bytes is truncation.
@@ -305,6 +338,7 @@ mod tests {
         let mut content = String::new();
         archive.reader(span).read_to_string(&mut content).unwrap();
         assert_eq!(content, "good");
-        assert_eq!(archive.read(span).unwrap(), b"good");
+        assert_eq!(archive.read(span, 100).unwrap(), b"good");
+        assert_eq!(archive.read(span, 2).unwrap(), b"go");
     }
 }

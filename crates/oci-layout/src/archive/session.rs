@@ -15,6 +15,7 @@ use super::write::{ArchiveFile, Reservation, Source, parent_dir};
 use crate::atomic;
 use crate::driver::BlobListing;
 use crate::error::IoContext;
+use crate::layout::MAX_ROOT_FILE;
 use crate::paths::blob_path;
 use crate::{BlobReader, Error, ErrorKind, LayoutFile, Result};
 
@@ -485,7 +486,10 @@ impl Staging {
 
 fn read_archive_file(archive: Option<&Archive>, file: LayoutFile) -> Result<Option<Vec<u8>>> {
     match archive {
-        Some(archive) => archive.get(file.name()).map(|span| archive.read(span)).transpose(),
+        // One byte more than the layout takes: enough for it to refuse a larger file.
+        Some(archive) => {
+            archive.get(file.name()).map(|span| archive.read(span, MAX_ROOT_FILE + 1)).transpose()
+        }
         None => Ok(None),
     }
 }

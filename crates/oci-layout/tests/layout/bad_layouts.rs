@@ -93,3 +93,96 @@ fn unknown_files_are_tolerated_and_bad_blob_paths_reported() {
     let err = reopened.copy_to(&Layout::init_dir(other.path()).unwrap()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidBlobPath);
 }
+
+/// Root files a user did not write: a link (to `/dev/zero`, endless), a FIFO (which
+/// blocks whoever opens it to read), a file far larger than the cap. Each is refused
+/// without reading more than the cap or waiting.
+#[cfg(unix)]
+#[test]
+fn root_files_that_are_links_fifos_or_huge_are_refused() {
+    let tmp = dir_with(&[("oci-layout", GOOD_LAYOUT)]);
+    let index = tmp.path().join("index.json");
+    std::os::unix::fs::symlink("/dev/zero", &index).unwrap();
+    let err = open_error(tmp.path());
+    assert_eq!(err.kind(), ErrorKind::UnsafeEntry, "{err}");
+    assert!(err.to_string().ends_with("index.json is a symbolic link"), "{err}");
+
+    std::fs::remove_file(&index).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&index).status().unwrap();
+    assert!(made.success());
+    let err = open_error(tmp.path());
+    assert_eq!(err.kind(), ErrorKind::UnsafeEntry, "{err}");
+    assert!(err.to_string().ends_with("index.json is not a regular file"), "{err}");
+
+    // A sparse gigabyte: read up to the cap and one byte, then refused.
+    std::fs::remove_file(&index).unwrap();
+    std::fs::File::create(&index).unwrap().set_len(1 << 30).unwrap();
+    let err = open_error(tmp.path());
+    assert_eq!(err.kind(), ErrorKind::InvalidIndex, "{err}");
+    assert!(err.to_string().ends_with("the file is larger than the limit of 67108864 bytes"), "{err}");
+
+    // oci-layout through a link to a good file elsewhere: refused as well.
+    let elsewhere = dir_with(&[("oci-layout", GOOD_LAYOUT)]);
+    let linked = dir_with(&[("index.json", GOOD_INDEX)]);
+    std::os::unix::fs::symlink(elsewhere.path().join("oci-layout"), linked.path().join("oci-layout"))
+        .unwrap();
+    let err = open_error(linked.path());
+    assert_eq!(err.kind(), ErrorKind::UnsafeEntry, "{err}");
+    assert!(err.to_string().ends_with("oci-layout is a symbolic link"), "{err}");
+}
+
+/// `blobs/` or `blobs/<alg>/` replaced by a link: writes, deletes and reads through it
+/// would act on files outside the layout.
+#[cfg(unix)]
+#[test]
+fn symlinked_blob_directories_are_refused() {
+    use oci_spec_types::{Digest, DigestAlgorithm, MediaType};
+    let outside = tempfile::tempdir().unwrap();
+    let victim = Digest::sha256(b"victim");
+    std::fs::create_dir_all(outside.path().join("sha256")).unwrap();
+    std::fs::write(outside.path().join("sha256").join(victim.encoded()), b"victim").unwrap();
+    for linked in ["blobs", "blobs/sha256"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::init_dir(tmp.path()).unwrap();
+        let link = tmp.path().join(linked);
+        let target =
+            if linked == "blobs" { outside.path().to_owned() } else { outside.path().join("sha256") };
+        std::fs::remove_dir_all(&link).ok();
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        let unsafe_entry = |e: oci_layout::Error| {
+            assert_eq!(e.kind(), ErrorKind::UnsafeEntry, "{linked}: {e}");
+            assert!(e.to_string().ends_with("the blob directory is a symbolic link"), "{linked}: {e}");
+        };
+        unsafe_entry(layout.add_blob(&b"written"[..], MediaType::OCTET_STREAM).unwrap_err());
+        unsafe_entry(layout.blob_writer(&DigestAlgorithm::SHA256).map(|_| ()).unwrap_err());
+        unsafe_entry(layout.delete_blob(&victim).unwrap_err());
+        unsafe_entry(layout.read_blob(&victim).unwrap_err());
+        unsafe_entry(layout.has_blob(&victim).unwrap_err());
+        let names: Vec<_> = std::fs::read_dir(outside.path().join("sha256"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [std::ffi::OsString::from(victim.encoded())], "{linked}: the outside changed");
+    }
+}
+
+/// A writer opened before `blobs/<alg>` is swapped for a link does not persist through it.
+#[cfg(unix)]
+#[test]
+fn a_blob_directory_swapped_for_a_link_during_a_write_is_refused() {
+    use oci_spec_types::DigestAlgorithm;
+    use std::io::Write as _;
+    let outside = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = Layout::init_dir(tmp.path()).unwrap();
+    let mut writer = layout.blob_writer(&DigestAlgorithm::SHA256).unwrap();
+    writer.write_all(b"late").unwrap();
+    let moved = tmp.path().join("moved");
+    std::fs::rename(tmp.path().join("blobs/sha256"), &moved).unwrap();
+    std::os::unix::fs::symlink(outside.path(), tmp.path().join("blobs/sha256")).unwrap();
+    let err = writer.finish().map(|_| ()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnsafeEntry, "{err}");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}

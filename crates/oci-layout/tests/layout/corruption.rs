@@ -118,7 +118,8 @@ fn a_manifest_first_reached_as_a_plain_blob_is_still_followed() {
     // An artifact that carries the image's manifest as one of its blobs, listed first:
     // the walk meets the manifest as a leaf before it meets it as the tagged image.
     let empty = layout.add_blob(&b"{}"[..], MediaType::EMPTY).unwrap();
-    let as_blob = Descriptor::new(MediaType::OCTET_STREAM, image.manifest.digest.clone(), image.manifest.size);
+    let as_blob =
+        Descriptor::new(MediaType::OCTET_STREAM, image.manifest.digest.clone(), image.manifest.size);
     let artifact = oci_spec_types::ImageManifest::new(empty, vec![as_blob])
         .with_artifact_type(MediaType::from("application/vnd.example.bundle"));
     let artifact = layout.write_document(&Document::new(artifact).unwrap()).unwrap();

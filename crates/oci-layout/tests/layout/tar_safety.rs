@@ -162,6 +162,65 @@ fn sparse_files_are_refused() {
 }
 
 #[test]
+fn extension_headers_are_capped() {
+    // The tar crate reads these whole before the entry they describe: a megabyte at most.
+    let blob = format!("blobs/sha256/{}", Digest::sha256(b"x").encoded());
+    let huge_name = vec![b'a'; 2 << 20];
+    refused(
+        &archive(|o| {
+            entry(o, "././@LongLink", EntryType::GNULongName, &huge_name, None);
+            file(o, &blob, b"x");
+        }),
+        ErrorKind::InvalidArchive,
+        "a GNU long name header of 2097152 bytes at byte 1536 (the limit is 1048576)",
+    );
+    let huge_record = pax_record("comment", &"c".repeat(2 << 20));
+    refused(
+        &archive(|o| {
+            entry(o, "PaxHeaders/x", EntryType::XHeader, huge_record.as_bytes(), None);
+            file(o, &blob, b"x");
+        }),
+        ErrorKind::InvalidArchive,
+        &format!("a PAX header of {} bytes at byte 1536 (the limit is 1048576)", huge_record.len()),
+    );
+    // A long name of a sane length still reads.
+    let long = format!("blobs/sha256/{}", Digest::sha256(b"x").encoded());
+    let layout = open(&archive(|o| {
+        entry(o, "././@LongLink", EntryType::GNULongName, long.as_bytes(), None);
+        file(o, "short-name", b"x");
+    }))
+    .unwrap();
+    assert_eq!(layout.read_blob(&Digest::sha256(b"x")).unwrap(), b"x");
+}
+
+#[test]
+fn a_root_file_declared_huge_is_refused_without_reading_it() {
+    use std::io::{Seek as _, SeekFrom, Write as _};
+    // index.json declared (and stored, sparsely) as 8 GiB of zeros: refused after the
+    // first 64 MiB, not allocated whole.
+    let mut head = Vec::new();
+    file(&mut head, "oci-layout", LAYOUT);
+    let mut h = Header::new_ustar();
+    h.set_path("index.json").unwrap();
+    h.set_entry_type(EntryType::Regular);
+    h.set_size(8 << 30);
+    h.set_mode(0o644);
+    h.set_cksum();
+    head.extend_from_slice(h.as_bytes());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("huge.tar");
+    let mut out = std::fs::File::create(&path).unwrap();
+    out.write_all(&head).unwrap();
+    // The data, then the end-of-archive marker: all zeros, left as a hole.
+    out.seek(SeekFrom::Current((8 << 30) + 1024)).unwrap();
+    let end = out.stream_position().unwrap();
+    out.set_len(end).unwrap();
+    let err = Layout::open_tar(&path).map(|_| ()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidIndex, "{err}");
+    assert!(err.to_string().ends_with("the file is larger than the limit of 67108864 bytes"), "{err}");
+}
+
+#[test]
 fn duplicates_are_refused() {
     refused(
         &archive(|o| file(o, "index.json", INDEX)),
