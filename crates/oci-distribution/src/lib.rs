@@ -97,6 +97,55 @@
 //! [`is_transient`](Error::is_transient). Errors of the libraries underneath are only
 //! reachable as [`source`](std::error::Error::source), and `Display` writes the error's
 //! own description without them, so that reporters (anyhow, eyre) print each cause once.
+//!
+//! # Limits
+//! A registry decides what it sends; these bound what it can make the client hold or
+//! wait for. Past one, an operation fails with an error of kind
+//! [`Limit`](ErrorKind::Limit) (or [`Timeout`](ErrorKind::Timeout)) that names the
+//! setting, rather than cutting a result short. No real registry comes near the
+//! defaults.
+//!
+//! | What | Default | Setting |
+//! |---|---|---|
+//! | a manifest | 4 MiB | [`ClientOptions::max_manifest_bytes`] |
+//! | one page of tags, catalog or referrers | 4 MiB | [`ClientOptions::max_list_bytes`] |
+//! | pages of one listing | 1000 | [`ClientOptions::max_pages`] |
+//! | bytes of one listing, all pages | 64 MiB | [`ClientOptions::max_list_total_bytes`] |
+//! | entries of one listing, all pages | 1 000 000 | [`ClientOptions::max_list_entries`] |
+//! | waiting for a response's headers (token servers too), from the request's last progress | 60 s | [`TransportConfig::response_timeout`] |
+//! | a body that delivers nothing | 60 s | [`TransportConfig::stall_timeout`] |
+//! | connecting, proxy tunnel and TLS included | 30 s | [`TransportConfig::connect_timeout`] |
+//! | redirects of one GET or HEAD | 10 | fixed |
+//!
+//! A listing also refuses a `rel="next"` link to a page it has read (a loop), and logs
+//! one warning per page for entries it drops (`null`, invalid). A push buffers at most
+//! 64 MiB per chunk, whatever `OCI-Chunk-Min-Length` asks: a registry that wants chunks
+//! larger than that gets the stream in one `PATCH`. A resumed download or upload checks
+//! the registry's ranges with checked arithmetic.
+//!
+//! # Where a registry may send the client
+//! Every URL a registry hands out is judged before it is requested. Upload `Location`s
+//! and `Link` pages must stay on the registry's own origin. Redirects, token realms and
+//! the token server's own redirects follow one policy:
+//! - never from `https` to plain `http`, at any hop;
+//! - the registry's own host, any port, always;
+//! - a loopback, private, link-local or shared address (`127.0.0.0/8`, `10.0.0.0/8`,
+//!   `169.254.0.0/16`, `fc00::/7`, ...) only when the registry is on one itself, or when
+//!   [`TransportConfig::allow_private_targets`] is set (default: `false`). The address
+//!   the connection reached is what is checked, so `127.1`, `2130706433`, `0x7f.1` and
+//!   names that resolve inside the network are refused too (through an HTTP proxy or
+//!   `socks5h://`, which resolve names themselves, only the spelling can be).
+//!
+//! A refused target is an error of kind [`InvalidResponse`](ErrorKind::InvalidResponse)
+//! (for realms, [`Auth`](ErrorKind::Auth)) that says why, and is not retried.
+//! `Authorization` is dropped from a redirect that leaves the registry's origin, and a
+//! `401` from where it led is not answered with the registry's credentials. No
+//! credential (password, identity or refresh token, stored registry token) goes over
+//! plain HTTP to a host that is not loopback unless
+//! [`AuthConfig::allow_plain_http_credentials`](auth::AuthConfig::allow_plain_http_credentials) allows it, and Basic
+//! credentials found for `registry/namespace` go only with requests for that
+//! namespace. URLs in logs and errors have their credentials and signature parameters
+//! replaced.
 
 mod api;
 pub mod auth;

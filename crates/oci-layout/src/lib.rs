@@ -54,6 +54,12 @@
 //! - Unknown files in a layout and unknown media types in `index.json` are tolerated,
 //!   as the image-spec asks; a `docker save` archive (`manifest.json` beside
 //!   `index.json`) reads as a layout.
+//! - A crafted layout cannot make a reader hold or follow more than it should: root
+//!   files (`index.json`, `oci-layout`) are read up to 64 MiB and opened without
+//!   following symbolic links or blocking on a FIFO; manifests are parsed up to
+//!   16 MiB; a symbolic link in place of a blob file, of `blobs/` or of
+//!   `blobs/<algorithm>/` is refused, as is a tar extension header (GNU long name,
+//!   PAX) over 1 MiB. Each is an error that names the file and the limit.
 //!
 //! # Async use
 //! The core is blocking `std::fs` I/O: files on local disks gain nothing from an async
