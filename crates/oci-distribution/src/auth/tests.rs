@@ -368,40 +368,41 @@ async fn basic_auth_and_the_plain_http_rule() {
     let (anonymous, exchange) = authenticator(AuthConfig::anonymous());
     assert_eq!(send(&anonymous, exchange.as_ref(), &url, &hints).await.unwrap(), StatusCode::UNAUTHORIZED);
 
-    // A host that is not loopback, over plain http: refused unless allowed.
-    let remote: Uri = "http://registry.example/v2/app/manifests/1".parse().unwrap();
-    let mut challenge = HeaderMap::new();
-    challenge.insert(WWW_AUTHENTICATE, r#"Basic realm="r""#.parse().unwrap());
+    // A host that is not loopback, over plain http: refused unless allowed, in the
+    // registry's own Basic exchange and in a token request to a plain-http realm alike.
     let source = StaticCredentials::new().with("registry.example", Credential::basic("me", "pw"));
+    plain_http_rule(&source, r#"Basic realm="r""#, Some(&basic("me", "pw"))).await;
+    plain_http_rule(&source, r#"Bearer realm="http://registry.example/token""#, None).await;
+}
+
+/// Checks the plain-http rule for `source` against `http://registry.example`, which
+/// challenges with `challenge`: without the allowance the challenge is refused with the
+/// rule's message and nothing is sent; with it, the request carries `allowed` (when
+/// given; a token realm on that host cannot be reached here).
+async fn plain_http_rule(source: &StaticCredentials, challenge: &str, allowed: Option<&str>) {
+    let remote: Uri = "http://registry.example/v2/app/manifests/1".parse().unwrap();
+    let hints = scopes(&["repository:app:pull"]);
+    let mut challenged = HeaderMap::new();
+    challenged.insert(WWW_AUTHENTICATE, challenge.parse().unwrap());
     let (strict, _) = authenticator(AuthConfig::anonymous().with_credentials(source.clone()));
-    let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &challenge, &hints).await.unwrap_err();
+    let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &challenged, &hints).await.unwrap_err();
     assert_eq!(
         e.to_string(),
         "authentication failed: refusing to send credentials over plain http to registry.example; \
-         allow it with AuthConfig::allow_plain_http_credentials"
+         allow it with AuthConfig::allow_plain_http_credentials",
+        "{challenge}"
     );
     let mut request = Request::get(remote.clone()).body(Body::empty()).unwrap();
-    strict.authorize(&mut request, &hints).await.unwrap();
-    assert!(request.headers().get(AUTHORIZATION).is_none());
-
+    let _ = strict.authorize(&mut request, &hints).await;
+    assert!(request.headers().get(AUTHORIZATION).is_none(), "{challenge}");
+    let Some(allowed) = allowed else { return };
     let (lenient, _) = authenticator(
         AuthConfig::anonymous().with_credentials(source.clone()).with_allow_plain_http_credentials(true),
     );
-    assert!(lenient.on_unauthorized(&remote, &HeaderMap::new(), &challenge, &hints).await.unwrap());
+    assert!(lenient.on_unauthorized(&remote, &HeaderMap::new(), &challenged, &hints).await.unwrap());
     lenient.authorize(&mut request, &hints).await.unwrap();
-    assert_eq!(request.headers()[AUTHORIZATION], basic("me", "pw").as_str());
+    assert_eq!(request.headers()[AUTHORIZATION], allowed, "{challenge}");
     assert!(request.headers()[AUTHORIZATION].is_sensitive());
-
-    // Nor do token requests carry them to a plain-http realm on such a host.
-    let mut bearer = HeaderMap::new();
-    bearer.insert(WWW_AUTHENTICATE, r#"Bearer realm="http://registry.example/token""#.parse().unwrap());
-    let (strict, _) = authenticator(AuthConfig::anonymous().with_credentials(source));
-    let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &bearer, &hints).await.unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "authentication failed: refusing to send credentials over plain http to registry.example; \
-         allow it with AuthConfig::allow_plain_http_credentials"
-    );
 }
 
 #[tokio::test]
@@ -560,27 +561,8 @@ async fn stored_registry_tokens_are_sent_as_is() {
     assert_eq!(tokens.count("/token"), 0);
 
     // Not over plain http to a host that is not loopback, as with every other credential.
-    let remote: Uri = "http://registry.example/v2/app/manifests/1".parse().unwrap();
-    let mut bearer = HeaderMap::new();
-    bearer.insert(WWW_AUTHENTICATE, r#"Bearer realm="http://registry.example/token""#.parse().unwrap());
     let stored = StaticCredentials::new().with("registry.example", Credential::access_token("stored"));
-    let hints = scopes(&["repository:app:pull"]);
-    let (strict, _) = authenticator(AuthConfig::anonymous().with_credentials(stored.clone()));
-    let e = strict.on_unauthorized(&remote, &HeaderMap::new(), &bearer, &hints).await.unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "authentication failed: refusing to send credentials over plain http to registry.example; \
-         allow it with AuthConfig::allow_plain_http_credentials"
-    );
-    let mut request = Request::get(remote.clone()).body(Body::empty()).unwrap();
-    assert!(strict.authorize(&mut request, &hints).await.is_err());
-    assert!(request.headers().get(AUTHORIZATION).is_none());
-    let (lenient, _) = authenticator(
-        AuthConfig::anonymous().with_credentials(stored).with_allow_plain_http_credentials(true),
-    );
-    assert!(lenient.on_unauthorized(&remote, &HeaderMap::new(), &bearer, &hints).await.unwrap());
-    lenient.authorize(&mut request, &hints).await.unwrap();
-    assert_eq!(request.headers()[AUTHORIZATION], "Bearer stored");
+    plain_http_rule(&stored, r#"Bearer realm="http://registry.example/token""#, Some("Bearer stored")).await;
 }
 
 #[test]
