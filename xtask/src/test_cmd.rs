@@ -79,7 +79,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "conformance",
-        description: "cargo xtask conformance (all vector suites)",
+        description: "cargo xtask conformance (every suite; the registry suite against the embedded registry)",
         run: conformance_step,
     },
     Step {

@@ -121,6 +121,40 @@ impl Directory {
         }
     }
 
+    /// Adds the blob `digest` from `source`, a file the caller has verified to hold
+    /// exactly that content: hard-linked into `blobs/<alg>/` (the bytes are not copied,
+    /// and one copy serves every layout that links it), or copied through a temporary
+    /// file where the file system cannot link (another device). A blob already stored
+    /// is kept; returns whether this call added it. With [`WriteOptions::fsync`], the
+    /// directory entry is flushed before it returns.
+    pub fn link_blob(&self, source: &Path, digest: &Digest) -> Result<bool> {
+        if self.stat_blob(digest)?.is_some() {
+            return Ok(false);
+        }
+        let (dir, _) = self.blob_dir(digest.algorithm_str())?;
+        fs::create_dir_all(&dir).at(&dir)?;
+        // Checked again once created: a link swapped in is refused, not written through.
+        self.blob_dir(digest.algorithm_str())?;
+        let target = dir.join(digest.encoded());
+        match fs::hard_link(source, &target) {
+            Ok(()) => {
+                if self.options.fsync {
+                    atomic::sync_dir(&dir)?;
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::io(e).with_path(source)),
+            Err(_) => {
+                let mut tmp = atomic::temp_file_in(&dir)?;
+                let mut from = File::open(source).at(source)?;
+                io::copy(&mut from, tmp.as_file_mut()).at(&target)?;
+                atomic::persist(tmp, &target, 0o644, self.options.fsync)?;
+                Ok(true)
+            }
+        }
+    }
+
     fn file_path(&self, file: LayoutFile) -> PathBuf {
         self.root.join(file.name())
     }

@@ -22,8 +22,8 @@
 //! Its skips say what the registry lacks; with `--baseline NAME` they, and the
 //! registry's known failures, are judged by the baseline of target `NAME` in the same
 //! file, as `cargo xtask test` does for the registries it starts. Without `--registry`
-//! it says in one line that it was skipped for want of a target (the embedded registry
-//! does not exist yet) and counts no case.
+//! the target is the workspace's own registry ([`embedded`]: `oci-registry` on a
+//! temporary directory, loopback, a random port), judged by its baseline `embedded`.
 //!
 //! The run prints one line per suite and file, the failing and expectedly failing cases,
 //! writes `junit.xml` and `report.html` (see [`report`]), and ends with
@@ -33,6 +33,7 @@
 pub mod auth;
 mod case;
 pub mod distribution;
+pub mod embedded;
 pub mod expected;
 pub mod layout;
 pub mod reference;
@@ -93,7 +94,8 @@ pub struct FileResult {
 /// The command-line options of `cargo xtask conformance`.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Suites to run; empty means every suite (the registry suite needs `--registry`).
+    /// Suites to run; empty means every suite (the registry suite targets the embedded
+    /// registry unless `--registry` names another).
     pub suites: Vec<String>,
     /// Extra vector directories (`--vectors DIR`, repeatable).
     pub vectors: Vec<PathBuf>,
@@ -123,7 +125,8 @@ usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL [--use
   SUITE            one of the known suites (default: all of them)
   --vectors DIR    also run every *.json in DIR (repeatable)
   --registry URL   the registry the `registry` suite talks to: http://host:port is plain HTTP,
-                   https://host:port (or host:port) TLS
+                   https://host:port (or host:port) TLS (default: the embedded registry,
+                   started for the run and judged by its baseline `embedded`)
   --username U     log in to the registry as U (default: $OCI_USERNAME)
   --password P     the password of U (default: $OCI_PASSWORD)
   --ca-file PATH   trust the CA certificates of PATH (PEM) too (default: $OCI_TEST_CA_FILE)
@@ -249,31 +252,30 @@ pub fn run(options: &Options) -> Result<Counts> {
     // After the expected differences: the registry suite's verdicts are the registry's,
     // not differences from upstream's vectors.
     let registry_selected = options.suites.is_empty() || options.suites.iter().any(|s| s == REGISTRY_SUITE);
-    let registry_skipped = match (&options.registry, registry_selected) {
-        (Some(url), true) => {
-            let target = registry::Target::with_env_defaults(
-                url,
+    if registry_selected {
+        // Without --registry, the embedded registry is the target, judged by its own
+        // baseline.
+        let embedded = if options.registry.is_none() { Some(embedded::Embedded::start()?) } else { None };
+        let target = match (&embedded, &options.registry) {
+            (Some(embedded), _) => {
+                registry::Target { url: embedded.url().to_owned(), ..registry::Target::default() }
+            }
+            (None, url) => registry::Target::with_env_defaults(
+                url.as_deref().unwrap_or_default(),
                 options.username.clone(),
                 options.password.clone(),
                 options.ca_file.clone(),
-            );
-            let mut registry_results = registry::run(&target)?;
-            if let Some(name) = &options.baseline {
-                apply_baseline(&differences, name, &mut registry_results)?;
-            }
-            results.extend(registry_results);
-            false
+            ),
+        };
+        let mut registry_results = registry::run(&target)?;
+        let baseline = options.baseline.as_deref().or(embedded.as_ref().map(|_| embedded::BASELINE));
+        if let Some(name) = baseline {
+            apply_baseline(&differences, name, &mut registry_results)?;
         }
-        (None, true) => true,
-        (_, false) => false,
-    };
+        results.extend(registry_results);
+    }
 
     let total = print_results(&results);
-    if registry_skipped {
-        println!(
-            "registry: skipped, no target (the embedded registry does not exist yet; give --registry URL)"
-        );
-    }
 
     let report_dir =
         options.report_dir.clone().unwrap_or_else(|| workspace::target_dir().join("conformance"));

@@ -1,0 +1,34 @@
+//! Stale upload sessions: removed, bytes and all, once idle past
+//! [`Limits::upload_idle_expiry`](crate::Limits::upload_idle_expiry).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::state::State;
+
+/// Checks every session now and then (a quarter of the expiry, at most a minute).
+pub(crate) async fn sweep(state: Arc<State>) {
+    let expiry = state.limits.upload_idle_expiry;
+    let every = (expiry / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    loop {
+        tokio::time::sleep(every).await;
+        let removed = state
+            .blocking(move |s| {
+                let mut removed = 0usize;
+                for upload in s.storage.uploads()? {
+                    let idle = SystemTime::now().duration_since(upload.modified).unwrap_or_default();
+                    if idle > expiry && s.storage.upload_cancel(&upload.repository, &upload.id)? {
+                        s.sessions.remove(&upload.id);
+                        removed += 1;
+                    }
+                }
+                Ok(removed)
+            })
+            .await;
+        match removed {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed upload sessions idle past the expiry"),
+            Err(e) => tracing::warn!(error = %e.message, "sweeping upload sessions"),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! What every request of one registry shares: its store, limits, sessions and
+//! referrers index. Nothing is global: two registries in one process share nothing.
+
+use std::sync::Arc;
+
+use crate::error::ApiError;
+use crate::referrers::Referrers;
+use crate::sessions::Sessions;
+use crate::storage::Storage;
+use crate::{Error, ErrorKind, Limits};
+
+/// One registry's shared state.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) limits: Limits,
+    pub(crate) sessions: Sessions,
+    pub(crate) referrers: Referrers,
+}
+
+impl State {
+    pub(crate) fn new(storage: Arc<dyn Storage>, limits: Limits) -> Self {
+        Self { storage, limits, sessions: Sessions::default(), referrers: Referrers::default() }
+    }
+
+    /// Runs `f` with the store on tokio's blocking pool.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Self) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::from(Error::new(ErrorKind::Io, "a storage task failed").with_source(e)))?
+    }
+}

@@ -1,0 +1,337 @@
+//! The registry as clients meet it: raw requests for what the conformance suite does
+//! not cover (names, limits, restarts, the files on disk), and our client for pushes.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+use std::time::Duration;
+
+use oci_registry::{DiskStorage, Limits, MemoryStorage, Registry};
+use oci_spec_types::{Descriptor, Digest, Document, ImageConfig, ImageManifest, MediaType, Platform};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// An answer: status, headers (names lower case), body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The spec error body's `code: message`.
+    fn error(&self) -> String {
+        let v: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        format!(
+            "{}: {}",
+            v["errors"][0]["code"].as_str().unwrap_or("?"),
+            v["errors"][0]["message"].as_str().unwrap_or("?")
+        )
+    }
+}
+
+/// One HTTP/1.1 request on its own connection.
+async fn raw(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.expect("read");
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let text = String::from_utf8_lossy(&out[..split]).into_owned();
+    let mut lines = text.split("\r\n");
+    let status =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Answer { status, headers, body: out[split + 4..].to_vec() }
+}
+
+async fn disk_registry(dir: &Path, limits: Limits) -> Registry {
+    let storage = DiskStorage::open(dir, false).expect("open the store");
+    Registry::builder().storage(storage).limits(limits).bind("127.0.0.1:0").await.expect("bind")
+}
+
+/// Pushes `bytes` as one blob with POST + PUT; returns its digest.
+async fn push_blob(addr: SocketAddr, repo: &str, bytes: &[u8]) -> Digest {
+    let digest = Digest::sha256(bytes);
+    let post = raw(addr, "POST", &format!("/v2/{repo}/blobs/uploads/"), &[], &[]).await;
+    assert_eq!(post.status, 202, "{}", post.error());
+    let location = post.header("location").expect("a Location").to_owned();
+    let put = raw(addr, "PUT", &format!("{location}?digest={digest}"), &[], bytes).await;
+    assert_eq!(put.status, 201, "{}", put.error());
+    digest
+}
+
+/// An image (config and one layer) pushed and tagged `tag`; its manifest's descriptor.
+async fn push_image(addr: SocketAddr, repo: &str, tag: &str, layer: &[u8]) -> Descriptor {
+    let layer_digest = push_blob(addr, repo, layer).await;
+    let config = Document::new(ImageConfig::new(&"linux/amd64".parse::<Platform>().expect("platform")))
+        .expect("config");
+    push_blob(addr, repo, config.bytes()).await;
+    let layer = Descriptor::new(MediaType::LAYER_TAR, layer_digest, layer.len() as u64);
+    let manifest = Document::new(ImageManifest::new(config.descriptor(), vec![layer])).expect("manifest");
+    let ct = manifest.media_type().to_string();
+    let put =
+        raw(addr, "PUT", &format!("/v2/{repo}/manifests/{tag}"), &[("content-type", &ct)], manifest.bytes())
+            .await;
+    assert_eq!(put.status, 201, "{}", put.error());
+    assert_eq!(put.header("docker-content-digest"), Some(manifest.digest().as_str()));
+    manifest.descriptor()
+}
+
+#[tokio::test]
+async fn bad_names_are_refused_and_nothing_is_written_outside_the_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("store");
+    let registry = disk_registry(&root, Limits::default()).await;
+    let cases = [
+        (
+            "POST",
+            "/v2/a/../../escape/blobs/uploads/",
+            "invalid repository name \"a/../../escape\": invalid character '.' in repository path at byte 2",
+        ),
+        (
+            "POST",
+            "/v2/%2e%2e/escape/blobs/uploads/",
+            "invalid repository name \"%2e%2e/escape\": invalid character '%' in repository path at byte 0",
+        ),
+        (
+            "GET",
+            "/v2/Upper/tags/list",
+            "invalid repository name \"Upper\": invalid character 'U' in repository path at byte 0",
+        ),
+        (
+            "PUT",
+            "/v2/a/blobs/manifests/latest",
+            "invalid repository name \"a/blobs\": \"blobs\" is reserved by the image layout of its parent",
+        ),
+    ];
+    for (method, path, message) in cases {
+        let answer = raw(registry.addr(), method, path, &[], b"{}").await;
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, format!("NAME_INVALID: {message}")),
+            "{method} {path}"
+        );
+    }
+    let long = format!("/v2/{}/tags/list", "a".repeat(256));
+    let answer = raw(registry.addr(), "GET", &long, &[], &[]).await;
+    assert_eq!(answer.error(), "NAME_INVALID: repository name is 256 bytes, over the limit of 255");
+    let bad_digest = raw(registry.addr(), "GET", "/v2/a/blobs/sha256:abc", &[], &[]).await;
+    assert_eq!(bad_digest.status, 400);
+    assert!(
+        bad_digest.error().starts_with("DIGEST_INVALID: invalid digest \"sha256:abc\""),
+        "{}",
+        bad_digest.error()
+    );
+    let mut outside: Vec<_> =
+        std::fs::read_dir(dir.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+    outside.sort();
+    assert_eq!(outside, ["store"]);
+    let inside: Vec<_> =
+        std::fs::read_dir(&root).expect("list").map(|e| e.expect("entry").file_name()).collect();
+    assert_eq!(inside, [".oci-registry"]);
+    registry.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_repository_on_disk_is_an_image_layout_and_blobs_are_stored_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = disk_registry(dir.path(), Limits::default()).await;
+    let addr = registry.addr();
+    let manifest = push_image(addr, "team/app", "v1", b"layer bytes").await;
+    let layer = Digest::sha256(b"layer bytes");
+    // A mount into another repository links the same file.
+    let mount =
+        raw(addr, "POST", &format!("/v2/other/blobs/uploads/?mount={layer}&from=team/app"), &[], &[]).await;
+    assert_eq!(
+        (mount.status, mount.header("location")),
+        (201, Some(format!("/v2/other/blobs/{layer}").as_str()))
+    );
+    // And a mount without `from` finds it too.
+    let auto = raw(addr, "POST", &format!("/v2/third/blobs/uploads/?mount={layer}"), &[], &[]).await;
+    assert_eq!(auto.status, 201);
+    registry.shutdown().await;
+
+    let layout = oci_layout::Layout::open_dir(dir.path().join("team/app")).expect("a layout");
+    assert_eq!(layout.resolve("v1").expect("the tag").digest, manifest.digest);
+    let report = layout.fsck().expect("fsck");
+    assert!(report.is_ok(), "{:?}", report.findings);
+    let inode = |repo: &str| {
+        std::fs::metadata(dir.path().join(repo).join("blobs/sha256").join(layer.encoded()))
+            .expect("blob")
+            .ino()
+    };
+    assert_eq!(inode("team/app"), inode("other"));
+    assert_eq!(inode("team/app"), inode("third"));
+    let entries: Vec<_> =
+        std::fs::read_dir(dir.path().join(".oci-registry/uploads")).expect("uploads").collect();
+    assert!(entries.is_empty(), "no session is left behind");
+
+    // Served again from the same directory: the tag and the blob are there.
+    let again = disk_registry(dir.path(), Limits::default()).await;
+    let get = raw(again.addr(), "GET", "/v2/team/app/manifests/v1", &[], &[]).await;
+    assert_eq!((get.status, get.header("docker-content-digest")), (200, Some(manifest.digest.as_str())));
+    let catalog = raw(again.addr(), "GET", "/v2/_catalog", &[], &[]).await;
+    assert_eq!(String::from_utf8_lossy(&catalog.body), r#"{"repositories":["other","team/app","third"]}"#);
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upload_session_survives_a_restart_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blob: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let digest = Digest::sha256(&blob);
+    let registry = disk_registry(dir.path(), Limits::default()).await;
+    let post = raw(registry.addr(), "POST", "/v2/resume/blobs/uploads/", &[], &[]).await;
+    let location = post.header("location").expect("a Location").to_owned();
+    let first =
+        raw(registry.addr(), "PATCH", &location, &[("content-range", "0-59999")], &blob[..60_000]).await;
+    assert_eq!((first.status, first.header("range")), (202, Some("0-59999")));
+    registry.shutdown().await;
+
+    let registry = disk_registry(dir.path(), Limits::default()).await;
+    let status = raw(registry.addr(), "GET", &location, &[], &[]).await;
+    assert_eq!((status.status, status.header("range")), (204, Some("0-59999")));
+    let wrong =
+        raw(registry.addr(), "PATCH", &location, &[("content-range", "50000-99999")], &blob[50_000..]).await;
+    assert_eq!((wrong.status, wrong.header("range")), (416, Some("0-59999")));
+    let rest =
+        raw(registry.addr(), "PATCH", &location, &[("content-range", "60000-99999")], &blob[60_000..]).await;
+    assert_eq!(rest.status, 202);
+    let put = raw(registry.addr(), "PUT", &format!("{location}?digest={digest}"), &[], &[]).await;
+    assert_eq!(put.status, 201, "{}", put.error());
+    let get = raw(registry.addr(), "GET", &format!("/v2/resume/blobs/{digest}"), &[], &[]).await;
+    assert_eq!(get.body, blob);
+    let gone = raw(registry.addr(), "GET", &location, &[], &[]).await;
+    assert_eq!(gone.status, 404);
+    registry.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_answer_with_their_status() {
+    let mut limits = Limits::default();
+    limits.max_manifest_bytes = 1024;
+    limits.max_uploads_per_repository = 2;
+    limits.max_page_entries = 2;
+    limits.max_blob_bytes = 10;
+    let registry = Registry::builder()
+        .storage(MemoryStorage::new())
+        .limits(limits)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = registry.addr();
+    let big = raw(
+        addr,
+        "PUT",
+        "/v2/a/manifests/x",
+        &[("content-type", MediaType::IMAGE_MANIFEST.as_str())],
+        &[b' '; 2000],
+    )
+    .await;
+    assert_eq!(
+        (big.status, big.error()),
+        (
+            413,
+            "SIZE_INVALID: the manifest is over the limit of 1024 bytes (Limits::max_manifest_bytes)"
+                .to_owned()
+        )
+    );
+    let blob = raw(
+        addr,
+        "POST",
+        &format!("/v2/a/blobs/uploads/?digest={}", Digest::sha256(&[0; 11])),
+        &[],
+        &[0; 11],
+    )
+    .await;
+    assert_eq!(
+        (blob.status, blob.error()),
+        (413, "SIZE_INVALID: the upload is over the limit of 10 bytes (Limits::max_blob_bytes)".to_owned())
+    );
+    for _ in 0..2 {
+        assert_eq!(raw(addr, "POST", "/v2/a/blobs/uploads/", &[], &[]).await.status, 202);
+    }
+    let third = raw(addr, "POST", "/v2/a/blobs/uploads/", &[], &[]).await;
+    assert_eq!((third.status, third.header("retry-after")), (429, Some("10")));
+    assert_eq!(
+        third.error(),
+        "TOOMANYREQUESTS: 2 upload sessions are open in a (Limits::max_uploads_per_repository)"
+    );
+    for repo in ["r1", "r2", "r3"] {
+        push_blob(addr, repo, b"x").await;
+    }
+    let page = raw(addr, "GET", "/v2/_catalog?n=100", &[], &[]).await;
+    // `a` has open sessions only: no repository yet.
+    assert_eq!(String::from_utf8_lossy(&page.body), r#"{"repositories":["r1","r2"]}"#);
+    assert_eq!(page.header("link"), Some(r#"</v2/_catalog?n=2&last=r2>; rel="next""#));
+    registry.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_sessions_expire_with_their_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut limits = Limits::default();
+    limits.upload_idle_expiry = Duration::from_millis(300);
+    let registry = disk_registry(dir.path(), limits).await;
+    let post = raw(registry.addr(), "POST", "/v2/idle/blobs/uploads/", &[], &[]).await;
+    let location = post.header("location").expect("a Location").to_owned();
+    assert_eq!(raw(registry.addr(), "PATCH", &location, &[], b"some bytes").await.status, 202);
+    let uploads = dir.path().join(".oci-registry/uploads");
+    assert_eq!(std::fs::read_dir(&uploads).expect("uploads").count(), 1);
+    // The sweeper (every 100 ms here) removes it; waited for, not timed.
+    for _ in 0..100 {
+        if std::fs::read_dir(&uploads).expect("uploads").count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(std::fs::read_dir(&uploads).expect("uploads").count(), 0);
+    let status = raw(registry.addr(), "GET", &location, &[], &[]).await;
+    assert_eq!((status.status, status.error().split(':').next()), (404, Some("BLOB_UPLOAD_UNKNOWN")));
+    registry.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_pushes_of_one_image_end_consistent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = disk_registry(dir.path(), Limits::default()).await;
+    let addr = registry.addr();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        tasks.push(tokio::spawn(async move {
+            let same = push_image(addr, "busy", "latest", b"the same layer").await;
+            let own = push_image(addr, "busy", &format!("t{i}"), format!("layer {i}").as_bytes()).await;
+            (same, own)
+        }));
+    }
+    let mut digests = Vec::new();
+    for task in tasks {
+        digests.push(task.await.expect("a push"));
+    }
+    assert!(digests.iter().all(|(same, _)| same.digest == digests[0].0.digest));
+    let tags = raw(addr, "GET", "/v2/busy/tags/list", &[], &[]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&tags.body),
+        r#"{"name":"busy","tags":["latest","t0","t1","t2","t3","t4","t5","t6","t7"]}"#
+    );
+    registry.shutdown().await;
+    let report = oci_layout::Layout::open_dir(dir.path().join("busy")).expect("layout").fsck().expect("fsck");
+    assert!(report.is_ok(), "{:?}", report.findings);
+}
