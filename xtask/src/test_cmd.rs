@@ -242,7 +242,10 @@ pub fn registry_targets(
             (None, None)
         };
         let ca_file = if tls { Some(get("OCI_TEST_CA_FILE")?.into()) } else { None };
-        targets.push((name, conformance::registry::Target { url, username, password, ca_file }));
+        targets.push((
+            name,
+            conformance::registry::Target { url, username, password, ca_file, upload_cancel: false },
+        ));
     }
     Ok(targets)
 }

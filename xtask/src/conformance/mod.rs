@@ -257,9 +257,11 @@ pub fn run(options: &Options) -> Result<Counts> {
         // baseline.
         let embedded = if options.registry.is_none() { Some(embedded::Embedded::start()?) } else { None };
         let target = match (&embedded, &options.registry) {
-            (Some(embedded), _) => {
-                registry::Target { url: embedded.url().to_owned(), ..registry::Target::default() }
-            }
+            (Some(embedded), _) => registry::Target {
+                url: embedded.url().to_owned(),
+                upload_cancel: true,
+                ..registry::Target::default()
+            },
             (None, url) => registry::Target::with_env_defaults(
                 url.as_deref().unwrap_or_default(),
                 options.username.clone(),

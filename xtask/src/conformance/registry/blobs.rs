@@ -99,7 +99,12 @@ pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, algorithm: &DigestAlgorit
             }
             _ => {
                 // Upstream's "post cancel" runs only with OCI_API_BLOBS_UPLOAD_CANCEL.
-                rec.record(&group, name, &Verdict::disabled(DISABLED_BY_DEFAULT));
+                let verdict = if ctx.upload_cancel {
+                    chunked::cancel(ctx).await
+                } else {
+                    Verdict::disabled(DISABLED_BY_DEFAULT)
+                };
+                rec.record(&group, name, &verdict);
                 continue;
             }
         };

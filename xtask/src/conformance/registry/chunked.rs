@@ -47,6 +47,29 @@ async fn open(ctx: &Ctx) -> Step<Exchange> {
     Ok(post)
 }
 
+/// Opens an upload and cancels it: `DELETE` on its URL must answer 204, and the
+/// session be gone (404) after; 405 or 501 means the registry cannot cancel.
+pub(super) async fn cancel(ctx: &Ctx) -> Verdict {
+    match try_cancel(ctx).await {
+        Ok(verdict) | Err(verdict) => verdict,
+    }
+}
+
+async fn try_cancel(ctx: &Ctx) -> Step<Verdict> {
+    let post = open(ctx).await?;
+    let Some(location) = post.header("location").map(str::to_owned) else {
+        return Ok(Verdict::fail(format!("opening an upload: no Location: {}", post.describe())));
+    };
+    let delete = send(ctx, Method::DELETE, &location, HeaderMap::new(), &[]).await?;
+    if matches!(delete.status.as_u16(), 405 | 501) {
+        return Ok(Verdict::skip(format!("upload cancel unsupported: {}", delete.describe())));
+    }
+    delete.expect(&[204]).map_err(|e| format!("cancelling the upload: {e}"))?;
+    let status = send(ctx, Method::GET, &location, HeaderMap::new(), &[]).await?;
+    status.expect(&[404]).map_err(|e| format!("the upload's status after it was cancelled: {e}"))?;
+    Ok(Verdict::pass())
+}
+
 /// Opens an upload to read the registry's `OCI-Chunk-Min-Length`, then cancels it
 /// (whatever the cancel answers: upstream does not require it).
 pub(super) async fn probe_min_chunk(ctx: &Ctx) -> (Verdict, Option<usize>) {

@@ -25,9 +25,9 @@ fn index_of(entries: &[Descriptor]) -> String {
 
 /// A context whose client talks to `server` the way the suite's does.
 fn ctx(server: &Scripted) -> Ctx {
-    let target = Target { url: server.url(""), username: None, password: None, ca_file: None };
+    let target = Target { url: server.url(""), ..Target::default() };
     let repo = |name: &str| Repository::parse_strict(&format!("{}/t/{name}", server.host())).unwrap();
-    Ctx { client: target.client().unwrap(), repo1: repo("repo1"), repo2: repo("repo2") }
+    Ctx { client: target.client().unwrap(), repo1: repo("repo1"), repo2: repo("repo2"), upload_cancel: false }
 }
 
 /// A data set with one subject and a signature and an SBOM about it.

@@ -72,6 +72,9 @@ pub struct Target {
     pub password: Option<String>,
     /// A PEM file of CA certificates to trust besides the system's roots.
     pub ca_file: Option<PathBuf>,
+    /// Run "post cancel", which upstream runs only when asked
+    /// (`OCI_API_BLOBS_UPLOAD_CANCEL`).
+    pub upload_cancel: bool,
 }
 
 impl Target {
@@ -90,6 +93,7 @@ impl Target {
             username: username.or_else(|| env("OCI_USERNAME")),
             password: password.or_else(|| env("OCI_PASSWORD")),
             ca_file: ca_file.or_else(|| env("OCI_TEST_CA_FILE").map(PathBuf::from)),
+            upload_cancel: env("OCI_API_BLOBS_UPLOAD_CANCEL").is_some_and(|v| v == "1" || v == "true"),
         }
     }
 
@@ -151,6 +155,8 @@ pub struct Ctx {
     pub repo1: Repository,
     /// The source of mounts.
     pub repo2: Repository,
+    /// Whether "post cancel" runs (see [`Target::upload_cancel`]).
+    pub upload_cancel: bool,
 }
 
 impl Ctx {
@@ -233,7 +239,7 @@ pub fn run(target: &Target) -> Result<Vec<FileResult>> {
     let (_, host) = target.endpoint()?;
     let client = target.client()?;
     let (repo1, repo2) = repositories(&host)?;
-    let ctx = Ctx { client, repo1, repo2 };
+    let ctx = Ctx { client, repo1, repo2, upload_cancel: target.upload_cancel };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

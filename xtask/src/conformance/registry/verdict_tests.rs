@@ -16,9 +16,9 @@ use super::{Ctx, Status, Target, blobs, datasets};
 
 /// A context whose client talks to `server` the way the suite's does.
 fn ctx(server: &Scripted) -> Ctx {
-    let target = Target { url: server.url(""), username: None, password: None, ca_file: None };
+    let target = Target { url: server.url(""), ..Target::default() };
     let repo = |name: &str| Repository::parse_strict(&format!("{}/t/{name}", server.host())).unwrap();
-    Ctx { client: target.client().unwrap(), repo1: repo("repo1"), repo2: repo("repo2") }
+    Ctx { client: target.client().unwrap(), repo1: repo("repo1"), repo2: repo("repo2"), upload_cancel: false }
 }
 
 fn blob() -> Blob {
@@ -70,6 +70,31 @@ async fn a_delete_of_a_stored_blob_answered_404_fails() {
     let server = Scripted::start(|_| Reply::new(405, "")).await;
     let verdict = blobs::delete_blob(&ctx(&server), &ctx(&server).repo1, &blob().descriptor).await;
     assert_eq!(verdict.status(), Status::Skip, "{verdict:?}");
+}
+
+/// An upload session whose `DELETE` answers `delete` and whose status answers `status`
+/// afterwards.
+fn cancelling(delete: u16, status: u16) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+    move |seen| match seen.method.as_str() {
+        "POST" => Reply::new(202, "").header("location", "/v2/t/repo1/blobs/uploads/u"),
+        "DELETE" => Reply::new(delete, ""),
+        "GET" => Reply::new(status, "").header("range", "0-0"),
+        _ => Reply::new(404, ""),
+    }
+}
+
+#[tokio::test]
+async fn a_cancel_that_leaves_the_session_fails() {
+    let server = Scripted::start(cancelling(204, 404)).await;
+    assert_eq!(chunked::cancel(&ctx(&server)).await.status(), Status::Pass);
+    // The session still answers after its DELETE; a DELETE answered 202; no cancel at all.
+    for (delete, status, expected) in
+        [(204, 204, Status::Fail), (202, 404, Status::Fail), (405, 204, Status::Skip)]
+    {
+        let server = Scripted::start(cancelling(delete, status)).await;
+        let verdict = chunked::cancel(&ctx(&server)).await;
+        assert_eq!(verdict.status(), expected, "DELETE {delete}, then {status}: {verdict:?}");
+    }
 }
 
 /// An upload that takes every chunk wherever it claims to start (distribution 2.8).
