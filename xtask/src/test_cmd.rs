@@ -244,7 +244,14 @@ pub fn registry_targets(
         let ca_file = if tls { Some(get("OCI_TEST_CA_FILE")?.into()) } else { None };
         targets.push((
             name,
-            conformance::registry::Target { url, username, password, ca_file, upload_cancel: false },
+            conformance::registry::Target {
+                url,
+                username,
+                password,
+                ca_file,
+                upload_cancel: false,
+                tag_param: false,
+            },
         ));
     }
     Ok(targets)

@@ -260,6 +260,7 @@ pub fn run(options: &Options) -> Result<Counts> {
             (Some(embedded), _) => registry::Target {
                 url: embedded.url().to_owned(),
                 upload_cancel: true,
+                tag_param: true,
                 ..registry::Target::default()
             },
             (None, url) => registry::Target::with_env_defaults(

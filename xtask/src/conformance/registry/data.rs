@@ -54,6 +54,10 @@ pub struct DataSet {
     pub name: &'static str,
     /// Why the data set is not run, when upstream disables it by default.
     pub disabled: Option<&'static str>,
+    /// Manifests are pushed by digest with their tags as `?tag=` parameters (and the
+    /// registry must answer each with `OCI-Tag`); run only when the target asks for
+    /// it, as upstream runs it only with `OCI_API_MANIFESTS_TAG_PARAM`.
+    pub tag_params: bool,
     /// Blobs, unique by digest, in the order they were made.
     pub blobs: Vec<Blob>,
     /// Manifests in push order: every manifest after those it refers to.
@@ -383,8 +387,8 @@ pub fn all() -> Vec<DataSet> {
             "Digest Algorithm sha512",
             &Opts { algorithm: DigestAlgorithm::SHA512, ..Opts::default() },
         ),
-        disabled("tag-param-sha256", "Tag Param"),
-        disabled("tag-param-sha512", "Tag Param sha512"),
+        tag_param("tag-param-sha256", "Tag Param", DigestAlgorithm::SHA256),
+        tag_param("tag-param-sha512", "Tag Param sha512", DigestAlgorithm::SHA512),
         bad_digest_image(),
     ]
 }
@@ -409,6 +413,23 @@ fn index_set(id: &'static str, name: &'static str, opts: &Opts) -> DataSet {
     let mut g = Gen::new(id, name);
     g.gen_index_full(opts);
     g.finish()
+}
+
+/// An index and its images, each manifest tagged `<id>-<n>` (in push order) and the
+/// index also `<id>`, the tags given as `?tag=` parameters of the pushes by digest.
+fn tag_param(id: &'static str, name: &'static str, algorithm: DigestAlgorithm) -> DataSet {
+    let mut g = Gen::new(id, name);
+    g.gen_index_full(&Opts { algorithm, ..Opts::default() });
+    let mut set = g.finish();
+    set.tag_params = true;
+    let digests: Vec<Digest> = set.manifests.iter().map(|m| m.descriptor.digest.clone()).collect();
+    for (n, digest) in digests.iter().enumerate() {
+        set.tags.insert(format!("{id}-{n}"), digest.clone());
+    }
+    if let Some(top) = digests.last() {
+        set.tags.insert(id.to_owned(), top.clone());
+    }
+    set
 }
 
 fn disabled(id: &'static str, name: &'static str) -> DataSet {

@@ -19,7 +19,7 @@ use oci_distribution::{PushOptions, PushOutcome};
 use oci_spec_types::{DigestAlgorithm, MediaType};
 
 use super::blobs;
-use super::data::{DataSet, Manifest, Stored};
+use super::data::{DISABLED_BY_DEFAULT, DataSet, Manifest, Stored};
 use super::discovery::{self, ReferrersApi};
 use super::management;
 use super::raw;
@@ -28,14 +28,13 @@ use super::{Ctx, Recorder, Verdict};
 /// Runs the subtree of `set` (a disabled set is one skipped case).
 pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &mut ReferrersApi) {
     let group = format!("data/{}", set.name);
-    if let Some(reason) = set.disabled {
+    if let Some(reason) = set.disabled.or((set.tag_params && !ctx.tag_param).then_some(DISABLED_BY_DEFAULT)) {
         rec.record(&group, "", &Verdict::disabled(reason));
         return;
     }
     let stored = push(ctx, rec, &group, set, api).await;
-    if set.tags.is_empty() {
-        rec.record(&group, "tag-list", &Verdict::skip("the data set has no tags"));
-    } else {
+    // A data set pushed by digest only has no tag-list node: there is nothing to list.
+    if !set.tags.is_empty() {
         let (listed, last) = discovery::tag_list(ctx, &stored.tags).await;
         rec.record(&group, "tag-list", &listed);
         if let Some(last) = last {
@@ -112,10 +111,17 @@ pub(super) async fn push(
     }
     let mut verdict = Verdict::default();
     for manifest in &set.manifests {
-        verdict.add(push_manifest(ctx, manifest, &mut stored, api).await);
+        verdict.add(if set.tag_params {
+            let digest = &manifest.descriptor.digest;
+            let tags: Vec<&str> =
+                set.tags.iter().filter(|(_, d)| *d == digest).map(|(t, _)| t.as_str()).collect();
+            push_with_tag_params(ctx, manifest, &tags, &mut stored).await
+        } else {
+            push_manifest(ctx, manifest, &mut stored, api).await
+        });
     }
     rec.record(group, "push/manifests", &verdict);
-    if set.tags.is_empty() {
+    if set.tags.is_empty() || set.tag_params {
         return stored;
     }
     let mut verdict = Verdict::default();
@@ -135,6 +141,40 @@ pub(super) async fn push(
     }
     rec.record(group, "push/tags", &verdict);
     stored
+}
+
+/// `PUT /v2/<repo1>/manifests/<digest>?tag=<tag>...`: stored as [`push_manifest`]
+/// checks, and every tag answered with an `OCI-Tag` header (none at all: the registry
+/// ignores the parameter, a missing feature).
+pub(super) async fn push_with_tag_params(
+    ctx: &Ctx,
+    manifest: &Manifest,
+    tags: &[&str],
+    stored: &mut Stored,
+) -> Verdict {
+    let digest = &manifest.descriptor.digest;
+    let query: Vec<String> = tags.iter().map(|t| format!("tag={t}")).collect();
+    let reference = format!("{digest}?{}", query.join("&"));
+    let ex = match put_manifest(ctx, manifest, &reference).await {
+        Ok(ex) => ex,
+        Err(e) => return Verdict::fail(e),
+    };
+    let verdict = match stored_answer(&ex, manifest, &reference) {
+        Ok(v) => v,
+        Err(e) => return Verdict::fail(e),
+    };
+    stored.manifests.insert(digest.clone());
+    let echoed: Vec<&str> = ex.headers.get_all("oci-tag").iter().filter_map(|v| v.to_str().ok()).collect();
+    if !tags.is_empty() && echoed.is_empty() {
+        return Verdict::skip(format!("tag parameters unsupported: no OCI-Tag: {}", ex.describe()));
+    }
+    let missing: Vec<&&str> = tags.iter().filter(|t| !echoed.contains(t)).collect();
+    if !missing.is_empty() {
+        return verdict
+            .and(Verdict::fail(format!("OCI-Tag {echoed:?} lacks {missing:?}: {}", ex.describe())));
+    }
+    stored.tags.extend(tags.iter().map(|t| (*t).to_owned()));
+    verdict
 }
 
 /// `PUT /v2/<repo1>/manifests/<reference>` with the manifest's bytes and media type.

@@ -27,7 +27,13 @@ fn index_of(entries: &[Descriptor]) -> String {
 fn ctx(server: &Scripted) -> Ctx {
     let target = Target { url: server.url(""), ..Target::default() };
     let repo = |name: &str| Repository::parse_strict(&format!("{}/t/{name}", server.host())).unwrap();
-    Ctx { client: target.client().unwrap(), repo1: repo("repo1"), repo2: repo("repo2"), upload_cancel: false }
+    Ctx {
+        client: target.client().unwrap(),
+        repo1: repo("repo1"),
+        repo2: repo("repo2"),
+        upload_cancel: false,
+        tag_param: false,
+    }
 }
 
 /// A data set with one subject and a signature and an SBOM about it.

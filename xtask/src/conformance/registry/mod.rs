@@ -75,6 +75,9 @@ pub struct Target {
     /// Run "post cancel", which upstream runs only when asked
     /// (`OCI_API_BLOBS_UPLOAD_CANCEL`).
     pub upload_cancel: bool,
+    /// Run the tag parameter data sets, which upstream runs only when asked
+    /// (`OCI_API_MANIFESTS_TAG_PARAM`).
+    pub tag_param: bool,
 }
 
 impl Target {
@@ -94,6 +97,7 @@ impl Target {
             password: password.or_else(|| env("OCI_PASSWORD")),
             ca_file: ca_file.or_else(|| env("OCI_TEST_CA_FILE").map(PathBuf::from)),
             upload_cancel: env("OCI_API_BLOBS_UPLOAD_CANCEL").is_some_and(|v| v == "1" || v == "true"),
+            tag_param: env("OCI_API_MANIFESTS_TAG_PARAM").is_some_and(|v| v == "1" || v == "true"),
         }
     }
 
@@ -157,6 +161,8 @@ pub struct Ctx {
     pub repo2: Repository,
     /// Whether "post cancel" runs (see [`Target::upload_cancel`]).
     pub upload_cancel: bool,
+    /// Whether the tag parameter data sets run (see [`Target::tag_param`]).
+    pub tag_param: bool,
 }
 
 impl Ctx {
@@ -239,7 +245,7 @@ pub fn run(target: &Target) -> Result<Vec<FileResult>> {
     let (_, host) = target.endpoint()?;
     let client = target.client()?;
     let (repo1, repo2) = repositories(&host)?;
-    let ctx = Ctx { client, repo1, repo2, upload_cancel: target.upload_cancel };
+    let ctx = Ctx { client, repo1, repo2, upload_cancel: target.upload_cancel, tag_param: target.tag_param };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -18,7 +18,13 @@ use super::{Ctx, Status, Target, blobs, datasets};
 fn ctx(server: &Scripted) -> Ctx {
     let target = Target { url: server.url(""), ..Target::default() };
     let repo = |name: &str| Repository::parse_strict(&format!("{}/t/{name}", server.host())).unwrap();
-    Ctx { client: target.client().unwrap(), repo1: repo("repo1"), repo2: repo("repo2"), upload_cancel: false }
+    Ctx {
+        client: target.client().unwrap(),
+        repo1: repo("repo1"),
+        repo2: repo("repo2"),
+        upload_cancel: false,
+        tag_param: false,
+    }
 }
 
 fn blob() -> Blob {
@@ -177,4 +183,34 @@ async fn manifest_pushes_are_judged_on_the_registry_answer() {
         .await,
         Status::Fail
     );
+}
+
+/// A registry that stores a manifest pushed with `?tag=` and echoes `echo` of its tags.
+fn tagging(echo: &'static [&'static str]) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+    move |_| {
+        let m = manifest();
+        let mut reply = Reply::new(201, "")
+            .header("location", format!("/v2/t/repo1/manifests/{}", m.descriptor.digest))
+            .header("docker-content-digest", m.descriptor.digest.to_string());
+        for tag in echo {
+            reply = reply.header("oci-tag", *tag);
+        }
+        reply
+    }
+}
+
+#[tokio::test]
+async fn tag_parameters_must_each_be_answered_with_oci_tag() {
+    let push = |server: Scripted| async move {
+        let mut stored = super::data::Stored::default();
+        let verdict =
+            datasets::push_with_tag_params(&ctx(&server), &manifest(), &["a", "b"], &mut stored).await;
+        (verdict.status(), stored.tags.len(), server.requests())
+    };
+    let (status, tags, requests) = push(Scripted::start(tagging(&["a", "b"])).await).await;
+    assert_eq!((status, tags), (Status::Pass, 2));
+    assert!(requests[0].ends_with("?tag=a&tag=b"), "{requests:?}");
+    // One tag not taken; none at all (a registry that ignores the parameter).
+    assert_eq!(push(Scripted::start(tagging(&["a"])).await).await.0, Status::Fail);
+    assert_eq!(push(Scripted::start(tagging(&[])).await).await.0, Status::Skip);
 }
