@@ -15,7 +15,9 @@
 //! The `registry-conformance` step runs the registry suite of [`conformance::registry`]
 //! against each of those registries (plain, basic, token, TLS), judges each run by the
 //! installed registry's baseline in `conformance/expected-differences.json` (named by
-//! [`registry::baseline_name`](crate::registry::baseline_name)), and fails when a case
+//! [`registry::baseline_name`](crate::registry::baseline_name)), then against the
+//! embedded registry with Basic auth, bearer tokens and TLS (the `conformance` step ran
+//! it over plain HTTP), judged by the baseline `embedded`, and fails when a case
 //! fails on any of them: a new failure, and also a skip or a known failure that
 //! appeared, vanished or changed its message.
 
@@ -84,7 +86,7 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         name: "registry-conformance",
-        description: "cargo xtask conformance registry against each registry of the peers step",
+        description: "cargo xtask conformance registry against each registry of the peers step, and the embedded one with basic auth, tokens and TLS",
         run: registry_conformance_step,
     },
     Step { name: "deny", description: "cargo deny check bans licenses sources", run: deny },
@@ -267,9 +269,19 @@ fn registry_conformance_step(ctx: &mut Context) -> Result<()> {
         "registry-conformance: judged by the baseline {baseline:?} of conformance/expected-differences.json"
     );
     let mut failed = Vec::new();
-    for (name, target) in registry_targets(&ctx.env)? {
+    let mut targets: Vec<(&str, Option<conformance::embedded::Embedded>, conformance::registry::Target)> =
+        registry_targets(&ctx.env)?.into_iter().map(|(name, target)| (name, None, target)).collect();
+    // The embedded registry in the modes the conformance step does not run (it runs
+    // plain HTTP), each judged by its own baseline.
+    for (name, mode) in conformance::embedded::Mode::ALL.into_iter().skip(1) {
+        let embedded = conformance::embedded::Embedded::start(mode)?;
+        let target = embedded.target().clone();
+        targets.push((name, Some(embedded), target));
+    }
+    for (name, embedded, target) in targets {
         let mut results = conformance::registry::run(&target)?;
-        conformance::apply_baseline(&differences, &baseline, &mut results)?;
+        let baseline = if embedded.is_some() { conformance::embedded::BASELINE } else { baseline.as_str() };
+        conformance::apply_baseline(&differences, baseline, &mut results)?;
         let counts = conformance::print_results(&results);
         let dir = workspace::target_dir().join("conformance").join(format!("registry-{name}"));
         let (_, html) = conformance::report::write(&dir, &results)?;

@@ -13,8 +13,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
+use crate::auth::Auth;
 use crate::state::State;
 use crate::storage::{MemoryStorage, Storage};
+use crate::tls::TlsConfig;
 use crate::{Error, ErrorKind, Limits, Result};
 
 /// How long a shutdown waits for requests in flight before it closes their connections.
@@ -25,6 +27,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Registry {
     addr: SocketAddr,
+    tls: bool,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -34,6 +37,8 @@ pub struct Registry {
 pub struct RegistryBuilder {
     storage: Option<Arc<dyn Storage>>,
     limits: Limits,
+    auth: Auth,
+    tls: Option<TlsConfig>,
     access_log: bool,
 }
 
@@ -56,10 +61,10 @@ impl Registry {
         self.addr.to_string()
     }
 
-    /// `http://host:port`.
+    /// `http://host:port`, or `https://` when it serves TLS.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 10 s), and
@@ -84,6 +89,20 @@ impl RegistryBuilder {
     #[must_use]
     pub fn storage(mut self, storage: impl Storage) -> Self {
         self.storage = Some(Arc::new(storage));
+        self
+    }
+
+    /// How requests are authenticated (see [`Auth`]); none by default.
+    #[must_use]
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Serves TLS (HTTP/2 and HTTP/1.1 by ALPN) instead of plain HTTP.
+    #[must_use]
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -117,10 +136,12 @@ impl RegistryBuilder {
             return Err(Error::new(ErrorKind::Config, "Limits::max_header_bytes must be at least 8192"));
         }
         let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStorage::new()));
-        let state = Arc::new(State::new(storage, self.limits));
+        let tls = self.tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0));
+        let state = Arc::new(State::new(storage, self.limits, self.auth, tls.is_some()));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, state, stopped, self.access_log));
-        Ok(Registry { addr, stop, task: Some(task) })
+        let serving = tls.is_some();
+        let task = tokio::spawn(accept_loop(listener, state, stopped, tls, self.access_log));
+        Ok(Registry { addr, tls: serving, stop, task: Some(task) })
     }
 }
 
@@ -128,6 +149,7 @@ async fn accept_loop(
     listener: TcpListener,
     state: Arc<State>,
     mut stopped: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     access_log: bool,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -137,6 +159,7 @@ async fn accept_loop(
         .header_read_timeout(state.limits.body_stall_timeout)
         .max_buf_size(state.limits.max_header_bytes);
     builder.http2().max_header_list_size(u32::try_from(state.limits.max_header_bytes).unwrap_or(u32::MAX));
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let sweeper = tokio::spawn(crate::expiry::sweep(state.clone()));
     loop {
@@ -152,15 +175,38 @@ async fn accept_loop(
             _ = stopped.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        let state_timeout = state.limits.body_stall_timeout;
         let state = state.clone();
         let service = service_fn(move |request| {
             let state = state.clone();
             async move { Ok::<_, std::convert::Infallible>(serve_one(state, request, peer, access_log).await) }
         });
-        let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
+        let handshake_timeout = state_timeout;
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let ended = match tls {
+                None => {
+                    watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned()).await
+                }
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(builder.serve_connection(TokioIo::new(stream), service).into_owned())
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, %peer, "connection ended");
             }
         });

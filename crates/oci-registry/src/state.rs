@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::referrers::Referrers;
 use crate::sessions::Sessions;
@@ -13,14 +14,17 @@ use crate::{Error, ErrorKind, Limits};
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) auth: Auth,
+    /// Served over TLS (the token realm is `https://`).
+    pub(crate) tls: bool,
     pub(crate) limits: Limits,
     pub(crate) sessions: Sessions,
     pub(crate) referrers: Referrers,
 }
 
 impl State {
-    pub(crate) fn new(storage: Arc<dyn Storage>, limits: Limits) -> Self {
-        Self { storage, limits, sessions: Sessions::default(), referrers: Referrers::default() }
+    pub(crate) fn new(storage: Arc<dyn Storage>, limits: Limits, auth: Auth, tls: bool) -> Self {
+        Self { storage, auth, tls, limits, sessions: Sessions::default(), referrers: Referrers::default() }
     }
 
     /// Runs `f` with the store on tokio's blocking pool.

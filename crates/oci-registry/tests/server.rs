@@ -1,65 +1,16 @@
 //! The registry as clients meet it: raw requests for what the conformance suite does
 //! not cover (names, limits, restarts, the files on disk), and our client for pushes.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::time::Duration;
 
+mod common;
+
+use common::raw;
 use oci_registry::{DiskStorage, Limits, MemoryStorage, Registry};
 use oci_spec_types::{Descriptor, Digest, Document, ImageConfig, ImageManifest, MediaType, Platform};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// An answer: status, headers (names lower case), body.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The spec error body's `code: message`.
-    fn error(&self) -> String {
-        let v: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
-        format!(
-            "{}: {}",
-            v["errors"][0]["code"].as_str().unwrap_or("?"),
-            v["errors"][0]["message"].as_str().unwrap_or("?")
-        )
-    }
-}
-
-/// One HTTP/1.1 request on its own connection.
-async fn raw(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.expect("write");
-    stream.write_all(body).await.expect("write");
-    let mut out = Vec::new();
-    stream.read_to_end(&mut out).await.expect("read");
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let text = String::from_utf8_lossy(&out[..split]).into_owned();
-    let mut lines = text.split("\r\n");
-    let status =
-        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Answer { status, headers, body: out[split + 4..].to_vec() }
-}
 
 async fn disk_registry(dir: &Path, limits: Limits) -> Registry {
     let storage = DiskStorage::open(dir, false).expect("open the store");
@@ -274,6 +225,9 @@ async fn limits_answer_with_their_status() {
         third.error(),
         "TOOMANYREQUESTS: 2 upload sessions are open in a (Limits::max_uploads_per_repository)"
     );
+    let huge = "x".repeat(80 << 10);
+    let head = raw(addr, "GET", "/v2/", &[("x-filler", &huge)], &[]).await;
+    assert_eq!(head.status, 431);
     for repo in ["r1", "r2", "r3"] {
         push_blob(addr, repo, b"x").await;
     }

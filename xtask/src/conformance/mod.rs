@@ -111,6 +111,9 @@ pub struct Options {
     /// The target whose baseline judges the registry suite's skips and failures
     /// (`--baseline NAME`).
     pub baseline: Option<String>,
+    /// How the embedded registry is reached when there is no `--registry`
+    /// (`--embedded plain|basic|token|tls`, default plain).
+    pub embedded: Option<embedded::Mode>,
     /// Where `junit.xml` and `report.html` go (`--report DIR`); default
     /// `<workspace>/target/conformance`.
     pub report_dir: Option<PathBuf>,
@@ -130,6 +133,8 @@ usage: cargo xtask conformance [SUITE...] [--vectors DIR] [--registry URL [--use
   --username U     log in to the registry as U (default: $OCI_USERNAME)
   --password P     the password of U (default: $OCI_PASSWORD)
   --ca-file PATH   trust the CA certificates of PATH (PEM) too (default: $OCI_TEST_CA_FILE)
+  --embedded MODE  without --registry, reach the embedded registry as MODE: plain (the
+                   default), basic (Basic auth), token (bearer tokens) or tls
   --baseline NAME  judge the registry's skips and failures by the baseline of target NAME in
                    conformance/expected-differences.json (any other skip or failure fails)
   --report DIR     where junit.xml and report.html go (default: target/conformance)
@@ -152,6 +157,18 @@ impl Options {
                 "--password" => options.password = Some(value("--password")?),
                 "--ca-file" => options.ca_file = Some(value("--ca-file")?.into()),
                 "--baseline" => options.baseline = Some(value("--baseline")?),
+                "--embedded" => {
+                    let mode = value("--embedded")?;
+                    let found = embedded::Mode::ALL
+                        .iter()
+                        .find(|(name, _)| name.strip_prefix("embedded-") == Some(mode.as_str()));
+                    let Some((_, mode)) = found else {
+                        return Err(format!(
+                            "--embedded {mode}: expected plain, basic, token or tls\n\n{USAGE}"
+                        ));
+                    };
+                    options.embedded = Some(*mode);
+                }
                 "--report" => options.report_dir = Some(value("--report")?.into()),
                 flag if flag.starts_with('-') => {
                     return Err(format!("unknown option `{flag}`\n\n{USAGE}"));
@@ -255,14 +272,13 @@ pub fn run(options: &Options) -> Result<Counts> {
     if registry_selected {
         // Without --registry, the embedded registry is the target, judged by its own
         // baseline.
-        let embedded = if options.registry.is_none() { Some(embedded::Embedded::start()?) } else { None };
+        let embedded = if options.registry.is_none() {
+            Some(embedded::Embedded::start(options.embedded.unwrap_or(embedded::Mode::Plain))?)
+        } else {
+            None
+        };
         let target = match (&embedded, &options.registry) {
-            (Some(embedded), _) => registry::Target {
-                url: embedded.url().to_owned(),
-                upload_cancel: true,
-                tag_param: true,
-                ..registry::Target::default()
-            },
+            (Some(embedded), _) => embedded.target().clone(),
             (None, url) => registry::Target::with_env_defaults(
                 url.as_deref().unwrap_or_default(),
                 options.username.clone(),

@@ -53,21 +53,10 @@ fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
-/// The DER bytes of the first PEM block labelled `label` in `text`.
-pub(crate) fn pem_to_der(text: &str, label: &str) -> Result<Vec<u8>> {
-    use base64::Engine as _;
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = text.find(&begin).ok_or_else(|| format!("no `{begin}` line"))? + begin.len();
-    let stop = text[start..].find(&end).ok_or_else(|| format!("no `{end}` line"))? + start;
-    let base64: String = text[start..stop].chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(base64)
-        .map_err(|e| format!("bad base64 in {label} PEM: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
+    use oci_registry::auth::jwt::pem_to_der;
+
     use super::*;
 
     #[test]
@@ -93,7 +82,7 @@ mod tests {
 
     #[test]
     fn pem_errors_name_what_is_missing() {
-        assert_eq!(pem_to_der("junk", "CERTIFICATE").unwrap_err(), "no `-----BEGIN CERTIFICATE-----` line");
-        assert_eq!(pem_to_der("-----BEGIN X-----\nAAAA\n", "X").unwrap_err(), "no `-----END X-----` line");
+        assert_eq!(pem_to_der("junk", "CERTIFICATE").unwrap_err(), "no -----BEGIN CERTIFICATE----- block");
+        assert_eq!(pem_to_der("-----BEGIN X-----\nAAAA\n", "X").unwrap_err(), "no -----END X-----");
     }
 }

@@ -24,7 +24,6 @@ mod certs;
 mod config;
 mod htpasswd;
 mod http;
-mod jwt;
 pub mod token_server;
 
 #[cfg(test)]
@@ -196,8 +195,8 @@ pub fn main(args: &[String]) -> Result<bool> {
     if let Some(arg) = args.first() {
         if arg == "-h" || arg == "--help" {
             println!(
-                "usage: cargo xtask peers\n\nStarts the real registry (plain, basic, token, tls) and the token \
-                 issuer on loopback,\nprints `export` lines for the client's tests, and stops them on Ctrl-C or \
+                "usage: cargo xtask peers\n\nStarts the real registry (plain, basic, token, tls), the token \
+                 issuer and the embedded registry (plain) on loopback,\nprints `export` lines for the client's tests, and stops them on Ctrl-C or \
                  when stdin closes."
             );
             return Ok(true);
@@ -211,10 +210,13 @@ pub fn main(args: &[String]) -> Result<bool> {
     }
     let work_dir = workspace::target_dir().join("peers").join("registries-dev");
     let registries = TestRegistries::start(&work_dir)?;
+    // The workspace's own registry beside them (plain HTTP, a temporary directory).
+    let embedded = crate::conformance::embedded::Embedded::start(crate::conformance::embedded::Mode::Plain)?;
     let mut out = std::io::stdout().lock();
     for (name, value) in registries.env() {
         let _ = writeln!(out, "export {name}={}", shell_quote(&value));
     }
+    let _ = writeln!(out, "export OCI_TEST_REGISTRY_EMBEDDED={}", shell_quote(&embedded.target().url));
     let _ = out.flush();
     drop(out);
     eprintln!(
@@ -230,6 +232,7 @@ pub fn main(args: &[String]) -> Result<bool> {
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(registries);
+    drop(embedded);
     eprintln!("# peers stopped");
     Ok(true)
 }

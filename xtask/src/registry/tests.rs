@@ -193,21 +193,21 @@ fn the_token_registry_checks_expiry_with_a_minute_of_leeway() {
     let short = get_token(&realm, "scope=repository:foo:pull&expires_in=1", Some(&user));
     assert_eq!(json(&short)["expires_in"], 1);
 
-    let signer = jwt::Signer::from_pem(
+    let signer = oci_registry::auth::Signer::from_pem(
         &std::fs::read_to_string(&peers.certs.issuer_key).unwrap(),
         &std::fs::read_to_string(&peers.certs.issuer_cert).unwrap(),
     )
     .unwrap();
-    let access = [jwt::Access::parse("repository:foo:pull").unwrap()];
+    let access = vec![oci_registry::auth::Access::parse("repository:foo:pull").unwrap()];
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let status = |issued_at: u64, expires_in: u64| {
-        let claims = jwt::Claims {
-            issuer: ISSUER,
-            subject: USERNAME,
-            audience: SERVICE,
+        let claims = oci_registry::auth::Claims {
+            issuer: ISSUER.to_owned(),
+            subject: USERNAME.to_owned(),
+            audience: SERVICE.to_owned(),
             issued_at,
             expires_in,
-            access: &access,
+            access: access.clone(),
         };
         let token = format!("Bearer {}", signer.sign(&claims).unwrap());
         request("GET", &format!("{url}/v2/foo/tags/list"), &[("Authorization", &token)], &[]).unwrap().status

@@ -2,44 +2,32 @@
 //! [--issuer NAME] [--service NAME] [--expires-in SECONDS]`.
 //!
 //! A small HTTP/1.1 server (a thread per connection, `Connection: close`) on 127.0.0.1 that
-//! implements distribution's token protocol, enough to be a real peer for a client:
-//!
-//! - `GET /token?service=S&scope=T:N:A&scope=...[&account=U][&offline_token=true][&client_id=C]`,
-//!   anonymous or with `Authorization: Basic` of a user of the htpasswd `--users` file
-//!   (`account` is accepted and ignored: the token is for the signed-in user);
-//! - `POST /token` (`OAuth2`, `application/x-www-form-urlencoded`) with `grant_type=password`
-//!   (`username`, `password`) or `grant_type=refresh_token` (`refresh_token`), plus
-//!   `client_id` (required), `service`, `scope` (space-separated) and `access_type=offline`
-//!   to get a refresh token with a password grant.
-//!
-//! Answers are JSON `{"token", "access_token", "expires_in", "issued_at"[, "refresh_token"]}`
-//! (`POST` adds `scope`). A signed-in user gets every action it asks for on any resource;
-//! an anonymous request gets a token with an empty `access` list (so the registry answers
-//! 401 `insufficient_scope` to anything but `/v2/`); wrong credentials or an unknown refresh
-//! token get 401. Refresh tokens are opaque random strings remembered by the process;
-//! `offline_token=true` on `GET` also returns one. Tokens live `--expires-in` seconds
-//! (default 300), or `expires_in` from the request when it names a positive number, so
-//! clients can test expiry.
+//! answers distribution's token protocol with the registry crate's issuer
+//! ([`oci_registry::auth::token`]: the same code as the embedded registry's `/token`,
+//! so the workspace has one implementation of tokens), enough to be a real peer for a
+//! client: `GET /token` (anonymous or Basic) and `POST /token` (`OAuth2` password and
+//! refresh-token grants). A signed-in user gets every action it asks for; an anonymous
+//! request gets a token with an empty `access` list (so the registry answers 401
+//! `insufficient_scope` to anything but `/v2/`). Tokens live `--expires-in` seconds
+//! (default 300), or `expires_in` from the request when it names a positive number.
 //!
 //! Tokens are JWTs as distribution's token auth verifies them: header
-//! `{"typ":"JWT","alg":"ES256","x5c":[<base64 DER of --cert>]}`, claims `{iss, sub, aud, exp,
-//! nbf, iat, jti, access:[{type, name, actions}]}`, an ECDSA P-256 SHA-256 signature as raw
-//! `r || s`. The registry trusts them when `--cert` is its `auth.token.rootcertbundle`.
+//! `{"typ":"JWT","alg":"ES256","x5c":[<base64 DER of --cert>]}`, an ECDSA P-256
+//! SHA-256 signature; the registry trusts them when `--cert` is its
+//! `auth.token.rootcertbundle`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
+use oci_registry::auth::{Htpasswd, Signer, TokenIssuer, TokenOptions, TokenRequest};
 use serde_json::json;
 
-use super::htpasswd::{Users, random_hex};
 use super::http::find;
-use super::jwt::{Access, Claims, Signer, rfc3339};
 use crate::Result;
 
 const USAGE: &str = "\
@@ -181,43 +169,20 @@ struct Reply {
 }
 
 impl Reply {
-    fn ok(body: serde_json::Value) -> Self {
-        Self { status: 200, headers: Vec::new(), body }
-    }
-
     fn error(status: u16, code: &str, message: &str) -> Self {
-        let mut reply = Self {
+        Self {
             status,
             headers: Vec::new(),
-            body: json!({
-                "error": code.to_ascii_lowercase(),
-                "error_description": message,
-                "errors": [{ "code": code, "message": message }],
-            }),
-        };
-        if status == 401 {
-            reply.headers.push(("WWW-Authenticate", "Basic realm=\"oci-test-issuer\"".to_owned()));
+            body: json!({ "errors": [{ "code": code, "message": message }] }),
         }
-        reply
     }
 }
 
-/// The issuer's state: signer, users and the refresh tokens it handed out.
+/// The issuer: the registry crate's token protocol ([`TokenIssuer`]) behind this
+/// process's HTTP/1.1 loop.
 #[derive(Debug)]
 struct Issuer {
-    options: Options,
-    signer: Signer,
-    users: Users,
-    refresh_tokens: Mutex<HashMap<String, String>>,
-}
-
-/// A request for a token, from either form of the protocol.
-struct Grant<'a> {
-    user: Option<String>,
-    service: Option<&'a str>,
-    scopes: Vec<&'a str>,
-    expires_in: Option<&'a str>,
-    refresh_token: Option<String>,
+    inner: TokenIssuer,
 }
 
 impl Issuer {
@@ -226,12 +191,16 @@ impl Issuer {
             std::fs::read_to_string(path)
                 .map_err(|e| format!("token-server: reading {}: {e}", path.display()))
         };
-        Ok(Self {
-            signer: Signer::from_pem(&read(&options.key)?, &read(&options.cert)?)?,
-            users: Users::parse(&read(&options.users)?)?,
-            options: options.clone(),
-            refresh_tokens: Mutex::new(HashMap::new()),
-        })
+        let signer =
+            Signer::from_pem(&read(&options.key)?, &read(&options.cert)?).map_err(|e| e.to_string())?;
+        let users = Htpasswd::parse(&read(&options.users)?).map_err(|e| e.to_string())?;
+        let token_options = TokenOptions {
+            issuer: options.issuer.clone(),
+            service: options.service.clone(),
+            expires_in: options.expires_in,
+            anonymous_actions: Vec::new(),
+        };
+        Ok(Self { inner: TokenIssuer::new(signer, users, token_options) })
     }
 
     fn handle_connection(&self, mut stream: TcpStream) {
@@ -259,161 +228,20 @@ impl Issuer {
     }
 
     fn route(&self, request: &Request, now: u64) -> Reply {
-        match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/token") => self.get_token(request, now),
-            ("POST", "/token") => self.post_token(request, now),
-            (_, "/token") => Reply::error(405, "UNSUPPORTED", "use GET or POST"),
-            _ => Reply::error(404, "NOT_FOUND", "the token endpoint is /token"),
+        if request.path != "/token" {
+            return Reply::error(404, "NOT_FOUND", "the token endpoint is /token");
         }
-    }
-
-    fn get_token(&self, request: &Request, now: u64) -> Reply {
-        let params = parse_form(&request.query);
-        let user = match request.header("Authorization") {
-            None => None,
-            Some(value) => match self.basic_user(value) {
-                Ok(user) => Some(user),
-                Err(reply) => return reply,
+        let answer = self.inner.answer(
+            &TokenRequest {
+                method: &request.method,
+                query: &request.query,
+                authorization: request.header("Authorization"),
+                content_type: request.header("Content-Type"),
+                body: &request.body,
             },
-        };
-        let offline = params.iter().any(|(k, v)| k == "offline_token" && v == "true");
-        let grant = Grant {
-            refresh_token: (offline && user.is_some()).then(|| self.remember(user.as_deref())).flatten(),
-            user,
-            service: param(&params, "service"),
-            scopes: params.iter().filter(|(k, _)| k == "scope").flat_map(|(_, v)| v.split(' ')).collect(),
-            expires_in: param(&params, "expires_in"),
-        };
-        self.issue(&grant, now, false)
-    }
-
-    fn post_token(&self, request: &Request, now: u64) -> Reply {
-        let content_type = request.header("Content-Type").unwrap_or_default();
-        if !content_type.starts_with("application/x-www-form-urlencoded") {
-            return Reply::error(
-                400,
-                "INVALID_REQUEST",
-                "expected an application/x-www-form-urlencoded body",
-            );
-        }
-        let body = String::from_utf8_lossy(&request.body);
-        let params = parse_form(&body);
-        if param(&params, "client_id").is_none_or(str::is_empty) {
-            return Reply::error(400, "INVALID_REQUEST", "client_id is required");
-        }
-        let (user, refresh_token) = match param(&params, "grant_type") {
-            Some("password") => {
-                let (Some(username), Some(password)) =
-                    (param(&params, "username"), param(&params, "password"))
-                else {
-                    return Reply::error(
-                        400,
-                        "INVALID_REQUEST",
-                        "the password grant needs username and password",
-                    );
-                };
-                if !self.users.verify(username, password) {
-                    return Reply::error(401, "UNAUTHORIZED", "wrong username or password");
-                }
-                let offline = param(&params, "access_type") == Some("offline");
-                (username.to_owned(), if offline { self.remember(Some(username)) } else { None })
-            }
-            Some("refresh_token") => {
-                let token = param(&params, "refresh_token").unwrap_or_default();
-                let known = self.refresh_tokens.lock().ok().and_then(|tokens| tokens.get(token).cloned());
-                match known {
-                    Some(user) => (user, Some(token.to_owned())),
-                    None => return Reply::error(401, "UNAUTHORIZED", "unknown refresh token"),
-                }
-            }
-            Some(other) => {
-                return Reply::error(
-                    400,
-                    "UNSUPPORTED_GRANT_TYPE",
-                    &format!("grant_type `{other}` is not supported"),
-                );
-            }
-            None => return Reply::error(400, "INVALID_REQUEST", "grant_type is required"),
-        };
-        let grant = Grant {
-            user: Some(user),
-            service: param(&params, "service"),
-            scopes: params.iter().filter(|(k, _)| k == "scope").flat_map(|(_, v)| v.split(' ')).collect(),
-            expires_in: param(&params, "expires_in"),
-            refresh_token,
-        };
-        self.issue(&grant, now, true)
-    }
-
-    /// The user of a valid `Authorization: Basic` header, or the 401/400 reply.
-    fn basic_user(&self, header: &str) -> std::result::Result<String, Reply> {
-        let (scheme, credentials) = header.split_once(' ').unwrap_or((header, ""));
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(Reply::error(401, "UNAUTHORIZED", "only Basic credentials are accepted here"));
-        }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some((user, password)) = decoded.as_deref().and_then(|text| text.split_once(':')) else {
-            return Err(Reply::error(400, "INVALID_REQUEST", "malformed Basic credentials"));
-        };
-        if self.users.verify(user, password) {
-            Ok(user.to_owned())
-        } else {
-            Err(Reply::error(401, "UNAUTHORIZED", "wrong username or password"))
-        }
-    }
-
-    /// A new refresh token for `user`, remembered for later refresh grants.
-    fn remember(&self, user: Option<&str>) -> Option<String> {
-        let token = random_hex(24).ok()?;
-        self.refresh_tokens.lock().ok()?.insert(token.clone(), user?.to_owned());
-        Some(token)
-    }
-
-    fn issue(&self, grant: &Grant<'_>, now: u64, oauth: bool) -> Reply {
-        let scopes: Vec<&str> = grant.scopes.iter().copied().filter(|s| !s.is_empty()).collect();
-        let mut access = Vec::new();
-        for scope in &scopes {
-            match Access::parse(scope) {
-                Some(entry) => access.push(entry),
-                None => return Reply::error(400, "INVALID_REQUEST", &format!("malformed scope `{scope}`")),
-            }
-        }
-        if grant.user.is_none() {
-            access.clear(); // anonymous: a valid token that grants nothing
-        }
-        let expires_in = grant
-            .expires_in
-            .and_then(|text| text.parse::<u64>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(self.options.expires_in);
-        let claims = Claims {
-            issuer: &self.options.issuer,
-            subject: grant.user.as_deref().unwrap_or_default(),
-            audience: grant.service.filter(|s| !s.is_empty()).unwrap_or(&self.options.service),
-            issued_at: now,
-            expires_in,
-            access: &access,
-        };
-        let token = match self.signer.sign(&claims) {
-            Ok(token) => token,
-            Err(e) => return Reply::error(500, "INTERNAL", &e),
-        };
-        let mut body = json!({
-            "token": token,
-            "access_token": token,
-            "expires_in": expires_in,
-            "issued_at": rfc3339(now),
-        });
-        if let Some(refresh_token) = &grant.refresh_token {
-            body["refresh_token"] = json!(refresh_token);
-        }
-        if oauth {
-            body["scope"] = json!(scopes.join(" "));
-        }
-        Reply::ok(body)
+            now,
+        );
+        Reply { status: answer.status, headers: answer.headers, body: answer.body }
     }
 }
 
@@ -466,48 +294,6 @@ fn read_request(stream: &mut TcpStream) -> Result<Request> {
     }
     request.body.truncate(length);
     Ok(request)
-}
-
-/// The first value of `name` in decoded form parameters.
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-/// Decodes `application/x-www-form-urlencoded` (also used for query strings).
-fn parse_form(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn reason(status: u16) -> &'static str {

@@ -1,3 +1,4 @@
+use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use super::*;
@@ -105,7 +106,7 @@ fn bad_credentials_and_requests_are_refused() {
     let (issuer, password) = issuer("issuer-refusals");
     let wrong = issuer.route(&get("scope=repository:foo:pull", Some(&basic("oci-test", "nope"))), 0);
     assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.headers, [("WWW-Authenticate", "Basic realm=\"oci-test-issuer\"".to_owned())]);
+    assert_eq!(wrong.headers, [("WWW-Authenticate", "Basic realm=\"token\"".to_owned())]);
     assert_eq!(wrong.body["errors"][0]["code"], "UNAUTHORIZED");
     assert_eq!(issuer.route(&get("", Some("Bearer abc")), 0).status, 401);
     assert_eq!(issuer.route(&get("", Some("Basic !!!")), 0).status, 400);
@@ -192,14 +193,5 @@ fn options_round_trip_through_arguments() {
     assert_eq!(
         Options::parse(&["--port".to_owned(), "70000".to_owned()]).unwrap_err(),
         "token-server: --port 70000 is out of range"
-    );
-}
-
-#[test]
-fn forms_are_percent_decoded() {
-    assert_eq!(
-        parse_form("a=b%3Ac&scope=x+y&empty=&flag&bad=%zz%4"),
-        [("a", "b:c"), ("scope", "x y"), ("empty", ""), ("flag", ""), ("bad", "%zz%4")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
     );
 }

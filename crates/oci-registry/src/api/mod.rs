@@ -4,6 +4,7 @@
 mod blobs;
 mod lists;
 mod manifests;
+mod token;
 mod upload;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use oci_spec_types::Digest;
 
+use crate::auth::Needs;
 use crate::body::Body;
 use crate::error::ApiError;
 use crate::state::State;
@@ -25,16 +27,37 @@ const RESERVED_COMPONENTS: [&str; 3] = ["blobs", "oci-layout", "index.json"];
 enum Route<'a> {
     Base,
     Catalog,
-    Tags { name: &'a str },
-    Manifest { name: &'a str, reference: &'a str },
-    Blob { name: &'a str, digest: &'a str },
-    Uploads { name: &'a str },
-    Upload { name: &'a str, id: &'a str },
-    Referrers { name: &'a str, digest: &'a str },
+    Tags {
+        name: &'a str,
+    },
+    Manifest {
+        name: &'a str,
+        reference: &'a str,
+    },
+    Blob {
+        name: &'a str,
+        digest: &'a str,
+    },
+    Uploads {
+        name: &'a str,
+    },
+    Upload {
+        name: &'a str,
+        id: &'a str,
+    },
+    Referrers {
+        name: &'a str,
+        digest: &'a str,
+    },
+    /// The token endpoint, when the registry issues bearer tokens.
+    Token,
 }
 
 /// Matches a path; `None` when it is no endpoint. The name is not checked yet.
 fn route(path: &str) -> Option<Route<'_>> {
+    if path == "/token" {
+        return Some(Route::Token);
+    }
     let rest = path.strip_prefix("/v2")?;
     if rest.is_empty() || rest == "/" {
         return Some(Route::Base);
@@ -128,7 +151,7 @@ impl Query {
 
 /// `%XX` escapes decoded (a malformed escape is kept as it is); `+` stays `+`, as media
 /// types need.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -174,7 +197,7 @@ async fn dispatch(
         ));
     };
     let name = match &route {
-        Route::Base | Route::Catalog => None,
+        Route::Base | Route::Catalog | Route::Token => None,
         Route::Tags { name }
         | Route::Manifest { name, .. }
         | Route::Blob { name, .. }
@@ -186,6 +209,12 @@ async fn dispatch(
         check_name(name)?;
     }
     let method = request.method().clone();
+    if route == Route::Token {
+        return token::endpoint(&state, request).await;
+    }
+    let needs = needs(&route, &method, request.uri().query());
+    let authorization = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    crate::auth::check(&state.auth, authorization, &needs, &realm(&state, &request))?;
     let not_allowed = || {
         ApiError::unsupported(format!("{method} is not an operation of {path}"))
             .with_header(http::header::ALLOW, allowed(&route))
@@ -219,9 +248,47 @@ async fn dispatch(
     }
 }
 
+/// What a request needs to be granted: `(type, name, action)` per resource.
+fn needs(route: &Route<'_>, method: &Method, query: Option<&str>) -> Needs {
+    let repo = |name: &str, action| ("repository", name.to_owned(), action);
+    let write = |name: &str| vec![repo(name, "pull"), repo(name, "push")];
+    match route {
+        Route::Base | Route::Token => Vec::new(),
+        Route::Catalog => vec![("registry", "catalog".to_owned(), "*")],
+        Route::Tags { name } | Route::Referrers { name, .. } => vec![repo(name, "pull")],
+        Route::Manifest { name, .. } | Route::Blob { name, .. } => match *method {
+            Method::GET | Method::HEAD => vec![repo(name, "pull")],
+            Method::DELETE => vec![repo(name, "delete")],
+            _ => write(name),
+        },
+        Route::Uploads { name } => {
+            let mut needs = write(name);
+            let query = Query::parse(query);
+            if let (Some(_), Some(from)) = (query.get("mount"), query.get("from").filter(|f| !f.is_empty())) {
+                needs.push(repo(from, "pull"));
+            }
+            needs
+        }
+        Route::Upload { name, .. } => write(name),
+    }
+}
+
+/// The token endpoint's URL as this request reached the registry.
+fn realm(state: &State, request: &Request<Incoming>) -> String {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(http::uri::Authority::as_str))
+        .unwrap_or("localhost");
+    let scheme = if state.tls { "https" } else { "http" };
+    format!("{scheme}://{host}/token")
+}
+
 /// The methods a route answers (for `Allow`).
 fn allowed(route: &Route<'_>) -> &'static str {
     match route {
+        Route::Token => "GET, POST",
         Route::Base | Route::Blob { .. } => "GET, HEAD, DELETE",
         Route::Catalog | Route::Tags { .. } | Route::Referrers { .. } => "GET",
         Route::Manifest { .. } => "GET, HEAD, PUT, DELETE",
