@@ -275,18 +275,24 @@ impl Storage for DiskStorage {
             .ok_or_else(|| Error::new(ErrorKind::Io, format!("no upload session {id}")))?;
         let content = self.content_path(digest);
         let io = |what: &str, e| Error::io(format!("{what} blob {digest} of upload session {id}"), e);
-        if !content.is_file() {
+        let repo =
+            self.repo(repository, true)?.ok_or_else(|| Error::new(ErrorKind::Io, "repository vanished"))?;
+        // In an order that a crash at any point leaves either the session (its PUT can
+        // be sent again) or the blob in the repository, never neither: the repository
+        // links the stored copy (or the session's file, which then becomes the stored
+        // copy), and only then does the session go.
+        if content.is_file() {
+            repo.dir.link_blob(&content, digest)?;
+        } else {
             if self.fsync {
                 File::open(&data).and_then(|f| f.sync_all()).map_err(|e| io("syncing", e))?;
             }
+            repo.dir.link_blob(&data, digest)?;
             let parent = content.parent().unwrap_or(&self.state);
             fs::create_dir_all(parent).map_err(|e| io("storing", e))?;
             fs::rename(&data, &content).map_err(|e| io("storing", e))?;
             self.sync_dir(parent)?;
         }
-        let repo =
-            self.repo(repository, true)?.ok_or_else(|| Error::new(ErrorKind::Io, "repository vanished"))?;
-        repo.dir.link_blob(&content, digest)?;
         let dir = self.upload_dir(id)?;
         fs::remove_dir_all(&dir).map_err(|e| io("ending the session of", e))?;
         Ok(())
