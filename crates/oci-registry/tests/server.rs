@@ -234,7 +234,7 @@ async fn limits_answer_with_their_status() {
     let page = raw(addr, "GET", "/v2/_catalog?n=100", &[], &[]).await;
     // `a` has open sessions only: no repository yet.
     assert_eq!(String::from_utf8_lossy(&page.body), r#"{"repositories":["r1","r2"]}"#);
-    assert_eq!(page.header("link"), Some(r#"</v2/_catalog?n=2&last=r2>; rel="next""#));
+    assert_eq!(page.header("link"), Some(r#"</v2/_catalog?last=r2&n=2>; rel="next""#));
     registry.shutdown().await;
 }
 

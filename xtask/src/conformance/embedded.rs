@@ -126,6 +126,12 @@ impl Embedded {
     }
 }
 
+impl std::fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedded").field("url", &self.target.url).finish_non_exhaustive()
+    }
+}
+
 impl Drop for Embedded {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

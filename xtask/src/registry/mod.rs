@@ -180,6 +180,11 @@ pub fn test_step(ctx: &mut Context) -> Result<()> {
         println!("  {name}={value}");
     }
     hand_over(registries, ctx);
+    // The workspace's own registry, a fifth target of the client's end-to-end tests.
+    let embedded = crate::conformance::embedded::Embedded::start(crate::conformance::embedded::Mode::Plain)?;
+    println!("  OCI_TEST_REGISTRY_EMBEDDED={}", embedded.target().url);
+    ctx.env.push(("OCI_TEST_REGISTRY_EMBEDDED".to_owned(), embedded.target().url.clone()));
+    ctx.embedded.push(embedded);
     Ok(())
 }
 

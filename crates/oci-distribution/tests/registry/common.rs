@@ -7,12 +7,16 @@ use oci_reference::{Reference, Repository};
 
 /// One running registry and a client configured for it.
 pub(crate) struct Target {
-    /// `plain`, `basic`, `token` or `tls`.
+    /// `plain`, `basic`, `token` or `tls` (distribution), or `embedded` (the workspace's
+    /// own registry, plain HTTP).
     pub(crate) name: &'static str,
     /// `host:port` of the registry.
     pub(crate) host: String,
     /// A client with the credentials and CA this registry needs.
     pub(crate) client: Client,
+    /// Whether it implements what distribution 2.8 lacks: the referrers API, a blob
+    /// in a single `POST`, a mount without `from`.
+    pub(crate) full_spec: bool,
 }
 
 impl Target {
@@ -55,6 +59,7 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
         ("basic", "OCI_TEST_REGISTRY_BASIC"),
         ("token", "OCI_TEST_REGISTRY_TOKEN"),
         ("tls", "OCI_TEST_REGISTRY_TLS"),
+        ("embedded", "OCI_TEST_REGISTRY_EMBEDDED"),
     ] {
         let Some(url) = env(var) else {
             panic!("{test}: {var} is not set (run under `cargo xtask test`, or `cargo xtask peers`)");
@@ -66,7 +71,9 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
             transport = transport.with_ca_file(ca);
         }
         let mut credentials = StaticCredentials::new();
-        if let (Some(user), Some(password)) = (env("OCI_TEST_USERNAME"), env("OCI_TEST_PASSWORD")) {
+        if let (Some(user), Some(password), false) =
+            (env("OCI_TEST_USERNAME"), env("OCI_TEST_PASSWORD"), name == "embedded")
+        {
             credentials.insert(&host, Credential::basic(user, password));
         }
         let client = Client::builder()
@@ -74,7 +81,13 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
             .auth(AuthConfig::anonymous().with_credentials(credentials))
             .build()
             .expect("a client for the test registry");
-        out.push(Target { name, host, client });
+        out.push(Target { name, host, client, full_spec: name == "embedded" });
     }
     out
+}
+
+/// The test registries without the referrers API, where the client's fallback tag is
+/// what a referrers test exercises.
+pub(crate) fn targets_without_referrers_api(test: &str) -> Vec<Target> {
+    targets(test).into_iter().filter(|t| !t.full_spec).collect()
 }

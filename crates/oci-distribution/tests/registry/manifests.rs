@@ -12,7 +12,7 @@ use oci_spec_types::{
     MediaType, Platform,
 };
 
-use crate::common::{Target, targets};
+use crate::common::{Target, targets, targets_without_referrers_api};
 
 /// A client for `target` with other options (the same credentials and CA).
 fn client_with(target: &Target, options: ClientOptions) -> Client {
@@ -342,7 +342,7 @@ async fn push_referrer(
 #[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn referrers_through_the_fallback_tag() {
-    for target in targets("referrers_through_the_fallback_tag") {
+    for target in targets_without_referrers_api("referrers_through_the_fallback_tag") {
         let repository = target.repository("referrers");
         let (_, image) = push_image(&target, &repository, "v1", "linux/amd64").await;
         let subject = target.reference(&format!("{repository}@{}", image.digest));
@@ -390,6 +390,38 @@ async fn referrers_through_the_fallback_tag() {
     }
 }
 
+#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
+#[tokio::test]
+async fn referrers_through_the_api() {
+    for target in targets("referrers_through_the_api").into_iter().filter(|t| t.full_spec) {
+        let repository = target.repository("referrers-api");
+        let (_, image) = push_image(&target, &repository, "v1", "linux/amd64").await;
+        let subject = target.reference(&format!("{repository}@{}", image.digest));
+        let client = &target.client;
+        let api_only = ReferrersOptions::default().with_fallback(FallbackPolicy::ApiOnly);
+        assert!(client.referrers(&subject, api_only.clone()).await.unwrap().is_empty());
+
+        let sbom = push_referrer(&target, &repository, &image, "application/vnd.example.sbom").await;
+        let sig = push_referrer(&target, &repository, &image, "application/vnd.example.sig").await;
+        // The registry indexes them: no fallback tag is written.
+        let tags = client.tags(&target.repo(&repository), ListOptions::all_pages()).await.unwrap();
+        assert_eq!(tags.tags, ["v1"], "{}", target.name);
+        let mut found = client.referrers(&subject, api_only.clone()).await.unwrap();
+        found.sort_by(|a, b| a.artifact_type.cmp(&b.artifact_type));
+        assert_eq!(found.iter().map(|d| &d.digest).collect::<Vec<_>>(), [&sbom.digest, &sig.digest]);
+        assert_eq!(found[0].annotations.get("org.example.kind"), Some("application/vnd.example.sbom"));
+        assert_eq!((found[1].size, found[1].media_type.clone()), (sig.size, MediaType::IMAGE_MANIFEST));
+        let sigs = api_only.clone().with_artifact_type(MediaType::from("application/vnd.example.sig"));
+        let only = client.referrers(&subject, sigs).await.unwrap();
+        assert_eq!(only.iter().map(|d| &d.digest).collect::<Vec<_>>(), [&sig.digest]);
+
+        // A deleted referrer leaves the index.
+        client.delete_manifest(&target.reference(&format!("{repository}@{}", sbom.digest))).await.unwrap();
+        let left = client.referrers(&subject, api_only).await.unwrap();
+        assert_eq!(left.iter().map(|d| &d.digest).collect::<Vec<_>>(), [&sig.digest], "{}", target.name);
+    }
+}
+
 /// An artifact about `subject` whose config and layer are the empty blob (pushed
 /// already); its bytes and digest.
 fn artifact(subject: &Descriptor, artifact_type: &str, n: usize) -> (Vec<u8>, oci_spec_types::Digest) {
@@ -405,7 +437,9 @@ fn artifact(subject: &Descriptor, artifact_type: &str, n: usize) -> (Vec<u8>, oc
 #[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected() {
-    for target in targets("concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected") {
+    for target in targets_without_referrers_api(
+        "concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected",
+    ) {
         let repository = target.repository("referrers-gc");
         let (_, image) = push_image(&target, &repository, "v1", "linux/amd64").await;
         push_blob(&target, &repository, MediaType::EMPTY, b"{}").await;

@@ -59,7 +59,7 @@ fn link(
 ) -> http::response::Builder {
     match next {
         Some((n, last)) => {
-            builder.header(header::LINK, format!("<{path}?n={n}&last={}>; rel=\"next\"", encode(&last)))
+            builder.header(header::LINK, format!("<{path}?last={}&n={n}>; rel=\"next\"", encode(&last)))
         }
         None => builder,
     }
