@@ -39,6 +39,8 @@ commands:
   bench [WORKLOAD...]       run benchmarks in a release build (see `cargo xtask bench --help`)
   peers                     start the test registries on loopback and print their `export` lines
   token-server ...          the test token issuer (see `cargo xtask token-server --help`)
+  serve-registry DIR --addr-file FILE
+                            the embedded registry over DIR, as `bench server` runs it
   help                      print this message";
 
 /// Runs the command named by `args` (the arguments after the program name) and
@@ -55,6 +57,7 @@ pub fn main_with_args(args: &[String]) -> ExitCode {
         "bench" => bench::main(rest),
         "peers" => registry::main(rest),
         "token-server" => registry::token_server::main(rest),
+        "serve-registry" => bench::registry::server::serve_main(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(true)

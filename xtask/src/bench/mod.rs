@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::{Result, workspace};
 
 /// The workloads, in the order they run when none is named.
-pub const WORKLOADS: &[&str] = &["reference", "layout", "registry"];
+pub const WORKLOADS: &[&str] = &["reference", "layout", "registry", "server"];
 /// Parts of a workload that can be named alone.
 const PARTS: &[&str] = &["registry-large", "registry-small"];
 
@@ -27,7 +27,9 @@ workloads:
                the real registry (started on loopback unless --registry URL), beside skopeo and
                a raw transfer of the same blobs; OCI_BENCH_ROUNDS (default 3) rounds, best kept
   registry-large, registry-small
-               one half of `registry`: the 8 large layers, or the 200 small ones";
+               one half of `registry`: the 8 large layers, or the 200 small ones
+  server       the embedded registry against docker-registry through our client: push and pull
+               8 x 128 MiB and 200 x 4 KiB, 16 clients pulling at once, peak RSS, start-up time";
 
 /// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
 pub fn main(args: &[String]) -> Result<bool> {
@@ -65,6 +67,7 @@ pub fn main(args: &[String]) -> Result<bool> {
             "registry" => registry::run(registry_url.as_deref(), registry::Parts::Both),
             "registry-large" => registry::run(registry_url.as_deref(), registry::Parts::Large),
             "registry-small" => registry::run(registry_url.as_deref(), registry::Parts::Small),
+            "server" => registry::server::run(),
             other => Err(format!("unknown workload `{other}`")),
         };
         if let Err(e) = result {

@@ -23,7 +23,7 @@
 mod certs;
 mod config;
 mod htpasswd;
-mod http;
+pub(crate) mod http;
 pub mod token_server;
 
 #[cfg(test)]

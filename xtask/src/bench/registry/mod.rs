@@ -39,6 +39,7 @@
 
 mod client;
 mod report;
+pub mod server;
 mod skopeo;
 mod workloads;
 
