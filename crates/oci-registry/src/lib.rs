@@ -74,6 +74,12 @@
 //! digest renamed or linked twice is the same content); an upload session's requests
 //! are serialized by a lock of their own. There is no lock over the whole store.
 //!
+//! **Garbage collection** runs online ([`Registry::gc`], or
+//! [`RegistryBuilder::gc_every`]): blobs no manifest of their repository reaches, then
+//! stored copies no repository links, and on request untagged manifests nothing names.
+//! A grace period and the repository lock together keep it from removing a blob a push
+//! is about to reference (see [`gc`]).
+//!
 //! # Auth and TLS
 //! [`Auth`]: none; Basic against an htpasswd file (bcrypt); or bearer tokens from the
 //! registry's own `/token` (`GET` with Basic credentials or anonymous, and the `OAuth2`
@@ -103,6 +109,7 @@ pub mod auth;
 mod body;
 mod error;
 mod expiry;
+pub mod gc;
 mod limits;
 mod referrers;
 mod server;
@@ -114,6 +121,7 @@ mod uploads;
 
 pub use auth::Auth;
 pub use error::{Error, ErrorKind, Result};
+pub use gc::{GcOptions, GcReport};
 pub use limits::Limits;
 pub use server::{Registry, RegistryBuilder};
 pub use storage::{DiskStorage, MemoryStorage, Storage};

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
 use crate::auth::Auth;
+use crate::gc::{GcOptions, GcReport};
 use crate::state::State;
 use crate::storage::{MemoryStorage, Storage};
 use crate::tls::TlsConfig;
@@ -28,6 +29,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Registry {
     addr: SocketAddr,
     tls: bool,
+    state: Arc<State>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -39,6 +41,7 @@ pub struct RegistryBuilder {
     limits: Limits,
     auth: Auth,
     tls: Option<TlsConfig>,
+    gc: Option<(Duration, GcOptions)>,
     access_log: bool,
 }
 
@@ -65,6 +68,11 @@ impl Registry {
     #[must_use]
     pub fn url(&self) -> String {
         format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// Collects garbage now (see [`crate::gc`]), on the blocking pool.
+    pub async fn gc(&self, options: GcOptions) -> Result<GcReport> {
+        collect(&self.state, options).await
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 10 s), and
@@ -106,6 +114,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// Collects garbage every `every` with `options`, while it serves (see
+    /// [`crate::gc`]); off by default.
+    #[must_use]
+    pub fn gc_every(mut self, every: Duration, options: GcOptions) -> Self {
+        self.gc = Some((every, options));
+        self
+    }
+
     /// The limits (see [`Limits`]).
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
@@ -140,8 +156,11 @@ impl RegistryBuilder {
         let state = Arc::new(State::new(storage, self.limits, self.auth, tls.is_some()));
         let (stop, stopped) = watch::channel(false);
         let serving = tls.is_some();
-        let task = tokio::spawn(accept_loop(listener, state, stopped, tls, self.access_log));
-        Ok(Registry { addr, tls: serving, stop, task: Some(task) })
+        let collector =
+            self.gc.map(|(every, options)| tokio::spawn(collect_every(state.clone(), every, options)));
+        let task =
+            tokio::spawn(accept_loop(listener, state.clone(), stopped, tls, self.access_log, collector));
+        Ok(Registry { addr, tls: serving, state, stop, task: Some(task) })
     }
 }
 
@@ -151,6 +170,7 @@ async fn accept_loop(
     mut stopped: watch::Receiver<bool>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     access_log: bool,
+    collector: Option<JoinHandle<()>>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -212,9 +232,39 @@ async fn accept_loop(
         });
     }
     sweeper.abort();
+    if let Some(collector) = collector {
+        collector.abort();
+    }
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after the shutdown grace period were closed");
+    }
+}
+
+/// A collection, then the referrers index told what it removed.
+async fn collect(state: &Arc<State>, options: GcOptions) -> Result<GcReport> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let report = state.storage.gc(&options)?;
+        for (repository, digest) in &report.removed {
+            state.referrers.removed(repository, digest);
+        }
+        Ok(report)
+    })
+    .await
+    .map_err(|e| Error::new(ErrorKind::Io, "the collection failed").with_source(e))?
+}
+
+async fn collect_every(state: Arc<State>, every: Duration, options: GcOptions) {
+    loop {
+        tokio::time::sleep(every).await;
+        match collect(&state, options.clone()).await {
+            Ok(report) if report.blobs_removed + report.manifests_removed + report.content_removed > 0 => {
+                tracing::info!(?report, "garbage collected");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "collecting garbage"),
+        }
     }
 }
 

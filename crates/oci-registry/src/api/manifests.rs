@@ -11,6 +11,7 @@ use oci_spec_types::{Descriptor, Digest, ErrorCode, Manifest, MediaType};
 use super::{BuiltResponse as _, Query, parse_digest, response};
 use crate::body::Body;
 use crate::error::ApiError;
+use crate::gc::Need;
 use crate::referrers::referrer_descriptor;
 use crate::state::State;
 use crate::storage::ManifestRef;
@@ -89,10 +90,12 @@ async fn read_body(state: &State, request: Request<Incoming>) -> Result<Bytes, A
 
 /// The blobs and manifests a manifest needs in the repository before it is stored:
 /// `(descriptor, is a manifest)`. Layers to be fetched from their `urls` are exempt.
-fn required(manifest: &Manifest) -> Vec<(&Descriptor, bool)> {
+fn required(manifest: &Manifest) -> Vec<Need> {
     match manifest {
-        Manifest::Image(m) => m.blobs().filter(|d| d.urls.is_empty()).map(|d| (d, false)).collect(),
-        Manifest::Index(i) => i.manifests.iter().map(|d| (d, true)).collect(),
+        Manifest::Image(m) => {
+            m.blobs().filter(|d| d.urls.is_empty()).map(|d| Need::Blob(d.digest.clone())).collect()
+        }
+        Manifest::Index(i) => i.manifests.iter().map(|d| Need::Manifest(d.digest.clone())).collect(),
         _ => Vec::new(),
     }
 }
@@ -153,30 +156,24 @@ pub(super) async fn put(
         ManifestRef::Tag(_) => Digest::sha256(&bytes),
     };
     let descriptor = Descriptor::new(media_type, digest.clone(), bytes.len() as u64);
-    let needed: Vec<(Descriptor, bool)> =
-        required(&manifest).into_iter().map(|(d, m)| (d.clone(), m)).collect();
+    let needs = required(&manifest);
     let subject = manifest.subject().map(|s| s.digest.clone());
     let referrer = subject.as_ref().map(|_| referrer_descriptor(&manifest, &descriptor));
     let (repo, stored_tags, d) = (name.to_owned(), tags.clone(), descriptor.clone());
     let subject_for_index = subject.clone();
     state
         .blocking(move |s| {
-            for (needed, is_manifest) in &needed {
-                let present = if *is_manifest {
-                    s.storage.manifest(&repo, &ManifestRef::Digest(needed.digest.clone()))?.is_some()
-                } else {
-                    s.storage.blob_size(&repo, &needed.digest)?.is_some()
+            if let Some(missing) = s.storage.put_manifest(&repo, &d, &bytes, &stored_tags, &needs)? {
+                let (what, digest) = match &missing {
+                    Need::Blob(digest) => ("blob", digest),
+                    Need::Manifest(digest) => ("manifest", digest),
                 };
-                if !present {
-                    let what = if *is_manifest { "manifest" } else { "blob" };
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::MANIFEST_BLOB_UNKNOWN,
-                        format!("the manifest references {what} {} that {repo} does not have", needed.digest),
-                    ));
-                }
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::MANIFEST_BLOB_UNKNOWN,
+                    format!("the manifest references {what} {digest} that {repo} does not have"),
+                ));
             }
-            s.storage.put_manifest(&repo, &d, &bytes, &stored_tags)?;
             if let (Some(subject), Some(referrer)) = (subject_for_index, referrer) {
                 s.referrers.added(&repo, &subject, referrer);
             }

@@ -23,6 +23,7 @@ use oci_spec_types::{Annotations, Descriptor, Digest, ImageIndex};
 
 use super::memory::plain;
 use super::{BlobRead, ManifestRef, Storage, StoredManifest, UploadInfo};
+use crate::gc::{GcOptions, GcReport, Need};
 use crate::{Error, ErrorKind, Result};
 
 /// The registry's own directory inside the served one.
@@ -339,23 +340,35 @@ impl Storage for DiskStorage {
         descriptor: &Descriptor,
         bytes: &[u8],
         tags: &[String],
-    ) -> Result<()> {
+        needs: &[Need],
+    ) -> Result<Option<Need>> {
         let repo =
             self.repo(repository, true)?.ok_or_else(|| Error::new(ErrorKind::Io, "repository vanished"))?;
+        // Checked and stored under the lock a collection of the repository holds.
+        let _guard = repo.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut index = repo.layout.read_index()?;
+        for need in needs {
+            let present = match need {
+                Need::Blob(digest) => repo.layout.blob_size(digest)?.is_some(),
+                Need::Manifest(digest) => index.manifests.iter().any(|d| &d.digest == digest),
+            };
+            if !present {
+                return Ok(Some(need.clone()));
+            }
+        }
         if repo.layout.blob_size(&descriptor.digest)?.is_none() {
             repo.layout.write_blob(bytes, descriptor)?;
         }
         let entry = plain(descriptor);
-        Self::update_index(&repo, |index| {
-            if !index.manifests.iter().any(|d| d.digest == entry.digest && d.annotations.ref_name().is_none())
-            {
-                index.manifests.push(entry.clone());
-            }
-            for tag in tags {
-                index.manifests.retain(|d| d.annotations.ref_name() != Some(tag));
-                index.manifests.push(entry.clone().with_annotation(Annotations::REF_NAME, tag));
-            }
-        })
+        if !index.manifests.iter().any(|d| d.digest == entry.digest && d.annotations.ref_name().is_none()) {
+            index.manifests.push(entry.clone());
+        }
+        for tag in tags {
+            index.manifests.retain(|d| d.annotations.ref_name() != Some(tag));
+            index.manifests.push(entry.clone().with_annotation(Annotations::REF_NAME, tag));
+        }
+        repo.layout.write_index(&index)?;
+        Ok(None)
     }
 
     fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<bool> {
@@ -387,4 +400,101 @@ impl Storage for DiskStorage {
         let mut seen = BTreeSet::new();
         Ok(index.manifests.iter().filter(|d| seen.insert(d.digest.clone())).map(plain).collect())
     }
+
+    fn gc(&self, options: &GcOptions) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        for name in self.repositories()? {
+            if let Some(repo) = self.repo(&name, false)? {
+                report.add(&collect_repository(&name, &repo, options)?);
+            }
+        }
+        // The stored copies no repository links any more.
+        let blobs = self.state.join("blobs");
+        for alg in
+            fs::read_dir(&blobs).map_err(|e| Error::io(format!("listing {}", blobs.display()), e))?.flatten()
+        {
+            for entry in fs::read_dir(alg.path()).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+                if meta.is_file() && links(&meta) == 1 && idle(&meta, options.grace) {
+                    match fs::remove_file(&path) {
+                        Ok(()) => {
+                            report.content_removed += 1;
+                            report.bytes_freed += meta.len();
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(Error::io(format!("removing {}", path.display()), e)),
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Collects one repository under its lock: untagged manifests (when asked), then the
+/// blobs none of its manifests reaches, each only once idle past the grace period.
+fn collect_repository(name: &str, repo: &Repo, options: &GcOptions) -> Result<GcReport> {
+    let mut report = GcReport { repositories: 1, ..GcReport::default() };
+    let _guard = repo.index.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut index = repo.layout.read_index()?;
+    let read = |d: &Descriptor| repo.layout.read_blob(&d.digest).ok();
+    let idle_blob = |digest: &Digest| {
+        fs::symlink_metadata(repo.dir.blob_file(digest)).is_ok_and(|m| idle(&m, options.grace))
+    };
+    if options.untagged {
+        let drop: BTreeSet<Digest> = crate::gc::unreferenced_untagged(&index.manifests, read)
+            .into_iter()
+            .filter(|d| idle_blob(d))
+            .collect();
+        if !drop.is_empty() {
+            index.manifests.retain(|d| !drop.contains(&d.digest));
+            repo.layout.write_index(&index)?;
+            report.manifests_removed += drop.len();
+            report.removed.extend(drop.into_iter().map(|d| (name.to_owned(), d)));
+        }
+    }
+    let live = crate::gc::reachable(&index.manifests, read);
+    for (digest, size) in repo.dir.list_blobs()?.blobs {
+        if live.contains(&digest) || !idle_blob(&digest) {
+            continue;
+        }
+        let last_link = fs::symlink_metadata(repo.dir.blob_file(&digest)).is_ok_and(|m| links(&m) == 1);
+        if repo.dir.delete_blob(&digest)? {
+            report.blobs_removed += 1;
+            if last_link {
+                report.bytes_freed += size;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The file's hard links.
+fn links(meta: &fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        meta.nlink()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        1
+    }
+}
+
+/// Whether the file was last linked (its change time: a new link renews it) at least
+/// `grace` ago.
+fn idle(meta: &fs::Metadata, grace: std::time::Duration) -> bool {
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt as _;
+        let secs = u64::try_from(meta.ctime()).unwrap_or(0);
+        let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
+        std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos)
+    };
+    #[cfg(not(unix))]
+    let changed = meta.modified().unwrap_or_else(|_| std::time::SystemTime::now());
+    std::time::SystemTime::now().duration_since(changed).unwrap_or_default() >= grace
 }

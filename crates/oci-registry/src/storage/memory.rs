@@ -9,6 +9,7 @@ use bytes::Bytes;
 use oci_spec_types::{Annotations, Descriptor, Digest};
 
 use super::{BlobRead, ManifestRef, Storage, StoredManifest, UploadInfo};
+use crate::gc::{self, GcOptions, GcReport, Need};
 use crate::{Error, ErrorKind, Result};
 
 /// Repositories, blobs and uploads in memory. Each blob's bytes are held once, however
@@ -27,7 +28,8 @@ struct State {
 
 #[derive(Debug, Default)]
 struct Repository {
-    blobs: BTreeSet<Digest>,
+    /// Each blob and when it was last linked in (committed or mounted).
+    blobs: BTreeMap<Digest, SystemTime>,
     /// As `index.json` holds them: one descriptor per tag (with `ref.name`), one
     /// untagged per manifest pushed by digest.
     entries: Vec<Descriptor>,
@@ -61,7 +63,7 @@ impl State {
     }
 
     fn has_blob(&self, repository: &str, digest: &Digest) -> bool {
-        self.repositories.get(repository).is_some_and(|r| r.blobs.contains(digest))
+        self.repositories.get(repository).is_some_and(|r| r.blobs.contains_key(digest))
     }
 }
 
@@ -93,7 +95,7 @@ impl Storage for MemoryStorage {
     }
 
     fn delete_blob(&self, repository: &str, digest: &Digest) -> Result<bool> {
-        Ok(self.lock().repositories.get_mut(repository).is_some_and(|r| r.blobs.remove(digest)))
+        Ok(self.lock().repositories.get_mut(repository).is_some_and(|r| r.blobs.remove(digest).is_some()))
     }
 
     fn mount_blob(&self, from: Option<&str>, repository: &str, digest: &Digest) -> Result<bool> {
@@ -103,7 +105,12 @@ impl Storage for MemoryStorage {
             None => state.content.contains_key(digest),
         };
         if found {
-            state.repositories.entry(repository.to_owned()).or_default().blobs.insert(digest.clone());
+            state
+                .repositories
+                .entry(repository.to_owned())
+                .or_default()
+                .blobs
+                .insert(digest.clone(), SystemTime::now());
         }
         Ok(found)
     }
@@ -144,7 +151,12 @@ impl Storage for MemoryStorage {
         state.upload(repository, id)?;
         let upload = state.uploads.remove(id).map(|u| u.data).unwrap_or_default();
         state.content.entry(digest.clone()).or_insert_with(|| Bytes::from(upload));
-        state.repositories.entry(repository.to_owned()).or_default().blobs.insert(digest.clone());
+        state
+            .repositories
+            .entry(repository.to_owned())
+            .or_default()
+            .blobs
+            .insert(digest.clone(), SystemTime::now());
         Ok(())
     }
 
@@ -190,11 +202,22 @@ impl Storage for MemoryStorage {
         descriptor: &Descriptor,
         bytes: &[u8],
         tags: &[String],
-    ) -> Result<()> {
+        needs: &[Need],
+    ) -> Result<Option<Need>> {
         let mut state = self.lock();
+        let missing = needs.iter().find(|need| match need {
+            Need::Blob(digest) => !state.has_blob(repository, digest),
+            Need::Manifest(digest) => !state
+                .repositories
+                .get(repository)
+                .is_some_and(|r| r.entries.iter().any(|d| &d.digest == digest)),
+        });
+        if let Some(missing) = missing {
+            return Ok(Some(missing.clone()));
+        }
         state.content.entry(descriptor.digest.clone()).or_insert_with(|| Bytes::copy_from_slice(bytes));
         let repo = state.repositories.entry(repository.to_owned()).or_default();
-        repo.blobs.insert(descriptor.digest.clone());
+        repo.blobs.insert(descriptor.digest.clone(), SystemTime::now());
         let entry = plain(descriptor);
         if !repo.entries.iter().any(|d| d.digest == entry.digest && d.annotations.ref_name().is_none()) {
             repo.entries.push(entry.clone());
@@ -203,7 +226,7 @@ impl Storage for MemoryStorage {
             repo.entries.retain(|d| d.annotations.ref_name() != Some(tag));
             repo.entries.push(entry.clone().with_annotation(Annotations::REF_NAME, tag));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<bool> {
@@ -239,6 +262,41 @@ impl Storage for MemoryStorage {
         let Some(repo) = state.repositories.get(repository) else { return Ok(Vec::new()) };
         let mut seen = BTreeSet::new();
         Ok(repo.entries.iter().filter(|d| seen.insert(d.digest.clone())).map(plain).collect())
+    }
+
+    fn gc(&self, options: &GcOptions) -> Result<GcReport> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let mut report = GcReport::default();
+        let now = SystemTime::now();
+        let old = |at: &SystemTime| now.duration_since(*at).unwrap_or_default() >= options.grace;
+        let content = &state.content;
+        let read = |d: &Descriptor| content.get(&d.digest).map(|b| b.to_vec());
+        for (name, repo) in &mut state.repositories {
+            report.repositories += 1;
+            if options.untagged {
+                let drop: BTreeSet<Digest> = gc::unreferenced_untagged(&repo.entries, read)
+                    .into_iter()
+                    .filter(|d| repo.blobs.get(d).is_none_or(old))
+                    .collect();
+                repo.entries.retain(|d| !drop.contains(&d.digest));
+                report.manifests_removed += drop.len();
+                report.removed.extend(drop.into_iter().map(|d| (name.clone(), d)));
+            }
+            let live = gc::reachable(&repo.entries, read);
+            let before = repo.blobs.len();
+            repo.blobs.retain(|digest, at| live.contains(digest) || !old(at));
+            report.blobs_removed += before - repo.blobs.len();
+        }
+        let held: BTreeSet<&Digest> = state.repositories.values().flat_map(|r| r.blobs.keys()).collect();
+        let unheld: Vec<Digest> = state.content.keys().filter(|d| !held.contains(d)).cloned().collect();
+        for digest in unheld {
+            if let Some(bytes) = state.content.remove(&digest) {
+                report.content_removed += 1;
+                report.bytes_freed += bytes.len() as u64;
+            }
+        }
+        Ok(report)
     }
 }
 

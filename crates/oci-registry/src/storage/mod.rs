@@ -21,6 +21,7 @@ pub use disk::DiskStorage;
 pub use memory::MemoryStorage;
 
 use crate::Result;
+use crate::gc::{GcOptions, GcReport, Need};
 
 /// A reader of a stored blob that can seek (range requests).
 pub trait BlobRead: Read + Seek + Send {}
@@ -118,13 +119,16 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 
     /// Stores a manifest's bytes under its descriptor and points `tags` at it (a tag
     /// moves); the repository is created if needed. The caller has verified the bytes.
+    /// `needs` are checked under the lock a collection takes, and the first one missing
+    /// is returned instead, with nothing stored (see [`crate::gc`]).
     fn put_manifest(
         &self,
         repository: &str,
         descriptor: &Descriptor,
         bytes: &[u8],
         tags: &[String],
-    ) -> Result<()>;
+        needs: &[Need],
+    ) -> Result<Option<Need>>;
 
     /// Removes a manifest and every tag pointing at it; whether it was stored.
     fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<bool>;
@@ -137,4 +141,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 
     /// The descriptor of every manifest of the repository (each digest once).
     fn manifests(&self, repository: &str) -> Result<Vec<Descriptor>>;
+
+    /// Collects garbage (see [`crate::gc`]).
+    fn gc(&self, options: &GcOptions) -> Result<GcReport>;
 }
