@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use oci_layout::{Directory, Driver as _, Layout, LayoutFile, WriteOptions};
-use oci_spec_types::{Annotations, Descriptor, Digest, ImageIndex};
+use oci_spec_types::{Descriptor, Digest, ImageIndex};
 
-use super::memory::plain;
+use super::entries::{self, plain};
 use super::{BlobRead, ManifestRef, Storage, StoredManifest, UploadInfo};
 use crate::gc::{GcOptions, GcReport, Need};
 use crate::{Error, ErrorKind, Result};
@@ -359,14 +359,7 @@ impl Storage for DiskStorage {
         if repo.layout.blob_size(&descriptor.digest)?.is_none() {
             repo.layout.write_blob(bytes, descriptor)?;
         }
-        let entry = plain(descriptor);
-        if !index.manifests.iter().any(|d| d.digest == entry.digest && d.annotations.ref_name().is_none()) {
-            index.manifests.push(entry.clone());
-        }
-        for tag in tags {
-            index.manifests.retain(|d| d.annotations.ref_name() != Some(tag));
-            index.manifests.push(entry.clone().with_annotation(Annotations::REF_NAME, tag));
-        }
+        entries::put(&mut index.manifests, descriptor, tags);
         repo.layout.write_index(&index)?;
         Ok(None)
     }
@@ -382,11 +375,7 @@ impl Storage for DiskStorage {
 
     fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool> {
         let Some(repo) = self.repo(repository, false)? else { return Ok(false) };
-        Self::update_index(&repo, |index| {
-            let before = index.manifests.len();
-            index.manifests.retain(|d| d.annotations.ref_name() != Some(tag));
-            index.manifests.len() != before
-        })
+        Self::update_index(&repo, |index| entries::untag(&mut index.manifests, tag))
     }
 
     fn tags(&self, repository: &str) -> Result<Option<Vec<String>>> {

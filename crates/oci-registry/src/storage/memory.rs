@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use oci_spec_types::{Annotations, Descriptor, Digest};
+use oci_spec_types::{Descriptor, Digest};
 
+use super::entries::{self, plain};
 use super::{BlobRead, ManifestRef, Storage, StoredManifest, UploadInfo};
 use crate::gc::{self, GcOptions, GcReport, Need};
 use crate::{Error, ErrorKind, Result};
@@ -218,14 +219,7 @@ impl Storage for MemoryStorage {
         state.content.entry(descriptor.digest.clone()).or_insert_with(|| Bytes::copy_from_slice(bytes));
         let repo = state.repositories.entry(repository.to_owned()).or_default();
         repo.blobs.insert(descriptor.digest.clone(), SystemTime::now());
-        let entry = plain(descriptor);
-        if !repo.entries.iter().any(|d| d.digest == entry.digest && d.annotations.ref_name().is_none()) {
-            repo.entries.push(entry.clone());
-        }
-        for tag in tags {
-            repo.entries.retain(|d| d.annotations.ref_name() != Some(tag));
-            repo.entries.push(entry.clone().with_annotation(Annotations::REF_NAME, tag));
-        }
+        entries::put(&mut repo.entries, descriptor, tags);
         Ok(None)
     }
 
@@ -244,9 +238,7 @@ impl Storage for MemoryStorage {
     fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool> {
         let mut state = self.lock();
         let Some(repo) = state.repositories.get_mut(repository) else { return Ok(false) };
-        let before = repo.entries.len();
-        repo.entries.retain(|d| d.annotations.ref_name() != Some(tag));
-        Ok(repo.entries.len() != before)
+        Ok(entries::untag(&mut repo.entries, tag))
     }
 
     fn tags(&self, repository: &str) -> Result<Option<Vec<String>>> {
@@ -298,13 +290,6 @@ impl Storage for MemoryStorage {
         }
         Ok(report)
     }
-}
-
-/// A descriptor without the `ref.name` annotation that made it a tag.
-pub(super) fn plain(descriptor: &Descriptor) -> Descriptor {
-    let mut d = descriptor.clone();
-    d.annotations.remove(Annotations::REF_NAME);
-    d
 }
 
 /// Appends to an upload session held in memory.

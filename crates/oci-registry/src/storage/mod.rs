@@ -8,6 +8,7 @@
 //! store never hashes what it is given, except to recover an upload after a restart.
 
 mod disk;
+mod entries;
 mod memory;
 
 use std::fmt;
