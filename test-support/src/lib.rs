@@ -32,5 +32,6 @@
 pub mod fixtures;
 pub mod front;
 pub mod logs;
+pub mod peers;
 pub mod pki;
 pub mod scripted;

@@ -10,38 +10,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::{Image, all_blobs, digests, write_image};
 use oci_layout::{Layout, Tar};
 use oci_spec_types::{Digest, Manifest};
 
-/// The peer's binary; panics when it is not installed.
-fn peer(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("{name} is not installed (`cargo xtask test` installs it)"))
-}
-
-/// Runs a peer command and returns its standard output; fails the test with its
-/// standard error when it fails.
-fn run(program: &Path, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{} {} failed ({}):\n{stdout}\n{}",
-        program.display(),
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use oci_test_support::peers::{find as peer, run};
 
 fn skopeo_copy(skopeo: &Path, src: &str, dst: &str) {
     run(skopeo, &["--insecure-policy", "copy", "--quiet", src, dst]);

@@ -9,45 +9,37 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use oci_layout::Layout;
 use oci_registry::{DiskStorage, Registry};
 use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType, Platform};
 
-/// The peer's binary; panics when it is not installed.
-fn peer(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("{name} is not installed (`cargo xtask test` installs it)"))
-}
-
-/// Runs a peer command off the runtime's threads; its standard output, or the test
-/// fails with its standard error.
-async fn run(program: &Path, args: &[String]) -> String {
-    let (program, args) = (program.to_owned(), args.to_vec());
+/// Runs a peer command off the runtime's threads; its standard output (the test fails
+/// with its standard error when it fails).
+async fn run(program: &Path, args: &[&str]) -> String {
+    let (program, args): (PathBuf, Vec<String>) =
+        (program.to_owned(), args.iter().map(|s| (*s).to_owned()).collect());
     tokio::task::spawn_blocking(move || {
-        let out = Command::new(&program).args(&args).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{} {} failed ({}):\n{stdout}\n{}",
-            program.display(),
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        oci_test_support::peers::run(&program, &args)
     })
     .await
     .unwrap()
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
+/// `skopeo copy` from `src` to `dst` with digests kept (no layer recompressed) and
+/// `flags`.
+async fn copy(skopeo: &Path, flags: &[&str], src: &str, dst: &str) {
+    let mut args = vec!["--insecure-policy", "copy", "--quiet", "--preserve-digests"];
+    args.extend_from_slice(flags);
+    args.extend([src, dst]);
+    run(skopeo, &args).await;
+}
+
+/// The tags `skopeo list-tags` finds in `image`.
+async fn tags(skopeo: &Path, image: &str) -> serde_json::Value {
+    let listed = run(skopeo, &["list-tags", "--tls-verify=false", image]).await;
+    serde_json::from_str::<serde_json::Value>(&listed).unwrap()["Tags"].clone()
 }
 
 /// An image of three 300 kB layers tagged `v1` in a new layout at `path`.
@@ -78,109 +70,52 @@ fn assert_same_blobs(a: &Layout, b: &Layout) {
 #[ignore = "needs skopeo and umoci: `cargo xtask test` installs them and runs it"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skopeo_pushes_inspects_lists_pulls_and_deletes_and_the_store_is_a_layout() {
-    let skopeo = peer("skopeo");
-    let umoci = peer("umoci");
+    let skopeo = oci_test_support::peers::find("skopeo");
+    let umoci = oci_test_support::peers::find("umoci");
     let tmp = tempfile::tempdir().unwrap();
     let (source, manifest) = write_image(&tmp.path().join("source"));
     let store = tmp.path().join("store");
-    let registry = Registry::builder()
-        .storage(DiskStorage::open(&store, true).unwrap())
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
+    let serve = || async {
+        let storage = DiskStorage::open(&store, true).unwrap();
+        Registry::builder().storage(storage).bind("127.0.0.1:0").await.unwrap()
+    };
+    let registry = serve().await;
     let image = format!("docker://{}/team/app", registry.host());
     let src = format!("oci:{}:v1", tmp.path().join("source").display());
-
-    run(
-        &skopeo,
-        &args(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-            &src,
-            &format!("{image}:v1"),
-        ]),
-    )
-    .await;
-    let raw = run(&skopeo, &args(&["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")])).await;
+    let insecure_dest = ["--dest-tls-verify=false"];
+    copy(&skopeo, &insecure_dest, &src, &format!("{image}:v1")).await;
+    let raw = run(&skopeo, &["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")]).await;
     assert_eq!(
         raw.as_bytes(),
         source.read_blob(&manifest.digest).unwrap(),
         "the manifest's bytes, as pushed"
     );
-    let tags = run(&skopeo, &args(&["list-tags", "--tls-verify=false", &image])).await;
-    let tags: serde_json::Value = serde_json::from_str(&tags).unwrap();
-    assert_eq!(tags["Tags"], serde_json::json!(["v1"]));
+    assert_eq!(tags(&skopeo, &image).await, serde_json::json!(["v1"]));
 
+    // Out again, into a layout: the same digests and bytes.
     let pulled = tmp.path().join("pulled");
-    let dst = format!("oci:{}:v1", pulled.display());
-    run(
-        &skopeo,
-        &args(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--preserve-digests",
-            "--dest-oci-accept-uncompressed-layers",
-            "--src-tls-verify=false",
-            &format!("{image}:v1"),
-            &dst,
-        ]),
-    )
-    .await;
+    let uncompressed = ["--dest-oci-accept-uncompressed-layers", "--src-tls-verify=false"];
+    copy(&skopeo, &uncompressed, &format!("{image}:v1"), &format!("oci:{}:v1", pulled.display())).await;
     let pulled = Layout::open_dir(&pulled).unwrap();
     assert_eq!(pulled.resolve("v1").unwrap().digest, manifest.digest);
     assert_same_blobs(&source, &pulled);
-
-    // A second tag, then deleted by digest: both tags go.
-    run(
-        &skopeo,
-        &args(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-            &src,
-            &format!("{image}:v2"),
-        ]),
-    )
-    .await;
+    copy(&skopeo, &insecure_dest, &src, &format!("{image}:v2")).await;
     registry.shutdown().await;
 
     // The stopped server's repository is a layout skopeo and umoci read.
     let repo = store.join("team/app");
-    let ls = run(&umoci, &args(&["ls", "--layout", &repo.display().to_string()])).await;
+    let ls = run(&umoci, &["ls", "--layout", &repo.display().to_string()]).await;
     assert_eq!(ls.lines().collect::<Vec<_>>(), ["v1", "v2"]);
     let copied = tmp.path().join("copied");
     let from_store = format!("oci:{}:v2", repo.display());
-    run(
-        &skopeo,
-        &args(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--preserve-digests",
-            "--dest-oci-accept-uncompressed-layers",
-            &from_store,
-            &format!("oci:{}:v2", copied.display()),
-        ]),
-    )
-    .await;
+    copy(&skopeo, &uncompressed[..1], &from_store, &format!("oci:{}:v2", copied.display())).await;
     assert_same_blobs(&source, &Layout::open_dir(&copied).unwrap());
 
-    let registry = Registry::builder()
-        .storage(DiskStorage::open(&store, true).unwrap())
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
+    // Served again: a delete by digest takes both tags.
+    let registry = serve().await;
     let image = format!("docker://{}/team/app", registry.host());
-    run(&skopeo, &args(&["delete", "--tls-verify=false", &format!("{image}@{}", manifest.digest)])).await;
-    let tags = run(&skopeo, &args(&["list-tags", "--tls-verify=false", &image])).await;
-    let tags: serde_json::Value = serde_json::from_str(&tags).unwrap();
-    assert_eq!(tags["Tags"], serde_json::json!([]));
+    run(&skopeo, &["delete", "--tls-verify=false", &format!("{image}@{}", manifest.digest)]).await;
+    assert_eq!(tags(&skopeo, &image).await, serde_json::json!([]));
     registry.shutdown().await;
     let report = Layout::open_dir(&repo).unwrap().fsck().unwrap();
     assert!(report.is_ok(), "{:?}", report.findings);

@@ -63,6 +63,15 @@ impl State {
         }
     }
 
+    /// Makes `digest` a blob of `repository`, linked now.
+    fn link(&mut self, repository: &str, digest: &Digest) {
+        self.repositories
+            .entry(repository.to_owned())
+            .or_default()
+            .blobs
+            .insert(digest.clone(), SystemTime::now());
+    }
+
     fn has_blob(&self, repository: &str, digest: &Digest) -> bool {
         self.repositories.get(repository).is_some_and(|r| r.blobs.contains_key(digest))
     }
@@ -106,12 +115,7 @@ impl Storage for MemoryStorage {
             None => state.content.contains_key(digest),
         };
         if found {
-            state
-                .repositories
-                .entry(repository.to_owned())
-                .or_default()
-                .blobs
-                .insert(digest.clone(), SystemTime::now());
+            state.link(repository, digest);
         }
         Ok(found)
     }
@@ -152,12 +156,7 @@ impl Storage for MemoryStorage {
         state.upload(repository, id)?;
         let upload = state.uploads.remove(id).map(|u| u.data).unwrap_or_default();
         state.content.entry(digest.clone()).or_insert_with(|| Bytes::from(upload));
-        state
-            .repositories
-            .entry(repository.to_owned())
-            .or_default()
-            .blobs
-            .insert(digest.clone(), SystemTime::now());
+        state.link(repository, digest);
         Ok(())
     }
 
