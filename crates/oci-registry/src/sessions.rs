@@ -7,8 +7,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use oci_spec_types::Digester;
 
 /// A new session id: 128 random bits in hex.
+///
+/// From the system's cryptographic generator: a session URL is a capability (with
+/// authentication off, knowing it is all it takes to write into the session). Should
+/// the generator fail, a weaker random number still makes a unique id.
 pub(crate) fn new_id() -> String {
-    format!("{:032x}", fastrand::u128(..))
+    crate::auth::jwt::random_hex(16).unwrap_or_else(|_| format!("{:032x}", fastrand::u128(..)))
 }
 
 /// Whether `id` has the shape of a session id (anything else names no session).
