@@ -1,10 +1,11 @@
-//! Serves a directory of OCI image layouts as a registry, until Ctrl-C.
+//! Serves a directory of OCI image layouts as a registry, until Ctrl-C; a layout tar
+//! (`oci-archive`) is served read-only as the repository named after the file.
 //!
 //! ```text
-//! cargo run -p oci-registry --example serve -- DIR [--addr 127.0.0.1:5000]
+//! cargo run -p oci-registry --example serve -- DIR|FILE.tar [--addr 127.0.0.1:5000]
 //! ```
 
-use oci_registry::{DiskStorage, Registry};
+use oci_registry::{DiskStorage, ReadOnlyLayout, Registry};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,11 +24,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let dir = dir.ok_or("usage: serve DIR [--addr HOST:PORT]")?;
-    let registry = Registry::builder()
-        .storage(DiskStorage::open(&dir, true)?)
-        .access_log(true)
-        .bind(addr.as_str())
-        .await?;
+    let builder = Registry::builder().access_log(true);
+    let path = std::path::Path::new(&dir);
+    let builder = if path.is_file() {
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("archive").to_ascii_lowercase();
+        builder.storage(ReadOnlyLayout::open(path, &name)?)
+    } else {
+        builder.storage(DiskStorage::open(path, true)?)
+    };
+    let registry = builder.bind(addr.as_str()).await?;
     println!(
         "serving {dir} at {} (try: skopeo copy --dest-tls-verify=false oci:LAYOUT:TAG docker://{}/REPO:TAG)",
         registry.url(),

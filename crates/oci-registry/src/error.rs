@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Config,
     /// Stored data is not what it should be (a blob that does not hash to its name).
     Corrupt,
+    /// The store serves reads only (a write was asked of it).
+    ReadOnly,
 }
 
 /// An error of the registry or its storage, with what was being done.
@@ -200,6 +202,9 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        if e.kind() == ErrorKind::ReadOnly {
+            return Self::unsupported(e.to_string());
+        }
         Self::internal(&e)
     }
 }

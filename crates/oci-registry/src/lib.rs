@@ -19,6 +19,10 @@
 //! # }
 //! ```
 //!
+//! A layout a user already has (a tar as skopeo's `oci-archive:` writes it, or a
+//! directory) can be served read-only as one repository with [`ReadOnlyLayout`],
+//! left byte for byte as it is; writes get 405 `UNSUPPORTED`.
+//!
 //! # What it serves
 //! - Blobs: `GET` (with `Range`: 206 and `Content-Range`, 416 when unsatisfiable),
 //!   `HEAD`, `DELETE`. Uploads in every form: a single `POST ?digest=`, `POST` then
@@ -124,5 +128,5 @@ pub use error::{Error, ErrorKind, Result};
 pub use gc::{GcOptions, GcReport};
 pub use limits::Limits;
 pub use server::{Registry, RegistryBuilder};
-pub use storage::{DiskStorage, MemoryStorage, Storage};
+pub use storage::{DiskStorage, MemoryStorage, ReadOnlyLayout, Storage};
 pub use tls::TlsConfig;

@@ -10,6 +10,7 @@
 mod disk;
 mod entries;
 mod memory;
+mod read_only;
 
 use std::fmt;
 use std::io::{Read, Seek, Write};
@@ -20,6 +21,7 @@ use oci_spec_types::{Descriptor, Digest};
 
 pub use disk::DiskStorage;
 pub use memory::MemoryStorage;
+pub use read_only::ReadOnlyLayout;
 
 use crate::Result;
 use crate::gc::{GcOptions, GcReport, Need};
