@@ -289,3 +289,71 @@ async fn concurrent_pushes_of_one_image_end_consistent() {
     let report = oci_layout::Layout::open_dir(dir.path().join("busy")).expect("layout").fsck().expect("fsck");
     assert!(report.is_ok(), "{:?}", report.findings);
 }
+
+#[tokio::test]
+async fn manifests_are_checked_before_they_are_stored() {
+    let registry = Registry::builder().storage(MemoryStorage::new()).bind("127.0.0.1:0").await.expect("bind");
+    let addr = registry.addr();
+    let config = Document::new(ImageConfig::new(&"linux/amd64".parse::<Platform>().expect("platform")))
+        .expect("config");
+    push_blob(addr, "check", config.bytes()).await;
+    let missing = Descriptor::new(MediaType::LAYER_TAR, Digest::sha256(b"never pushed"), 12);
+    let image =
+        Document::new(ImageManifest::new(config.descriptor(), vec![missing.clone()])).expect("manifest");
+    let ct = MediaType::IMAGE_MANIFEST.as_str();
+    let refused = raw(addr, "PUT", "/v2/check/manifests/v1", &[("content-type", ct)], image.bytes()).await;
+    assert_eq!(
+        (refused.status, refused.error()),
+        (
+            400,
+            format!(
+                "MANIFEST_BLOB_UNKNOWN: the manifest references blob {} that check does not have",
+                missing.digest
+            )
+        )
+    );
+    // A layer to be fetched from its URL is exempt.
+    let mut foreign = missing.clone();
+    foreign.urls = vec!["https://example.com/layer".into()];
+    let image = Document::new(ImageManifest::new(config.descriptor(), vec![foreign])).expect("manifest");
+    assert_eq!(
+        raw(addr, "PUT", "/v2/check/manifests/v1", &[("content-type", ct)], image.bytes()).await.status,
+        201
+    );
+    // An index whose child is not stored.
+    let index = Document::new(oci_spec_types::ImageIndex::new(vec![missing.clone()])).expect("index");
+    let index_ct = MediaType::IMAGE_INDEX.as_str();
+    let refused =
+        raw(addr, "PUT", "/v2/check/manifests/i", &[("content-type", index_ct)], index.bytes()).await;
+    assert_eq!(
+        refused.error(),
+        format!(
+            "MANIFEST_BLOB_UNKNOWN: the manifest references manifest {} that check does not have",
+            missing.digest
+        )
+    );
+    // The digest of the URL, the media type, the JSON.
+    let wrong = format!("/v2/check/manifests/{}", Digest::sha256(b"other"));
+    let refused = raw(addr, "PUT", &wrong, &[("content-type", ct)], image.bytes()).await;
+    assert_eq!(
+        refused.error(),
+        format!(
+            "DIGEST_INVALID: the manifest's digest is {}, not {}",
+            image.digest(),
+            Digest::sha256(b"other")
+        )
+    );
+    let refused =
+        raw(addr, "PUT", "/v2/check/manifests/v2", &[("content-type", index_ct)], image.bytes()).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.error().starts_with("MANIFEST_INVALID: invalid manifest: "), "{}", refused.error());
+    let refused = raw(addr, "PUT", "/v2/check/manifests/v2", &[("content-type", ct)], b"{not json").await;
+    assert!(refused.error().starts_with("MANIFEST_INVALID: invalid manifest: "), "{}", refused.error());
+    let refused =
+        raw(addr, "PUT", "/v2/check/manifests/bad!tag", &[("content-type", ct)], image.bytes()).await;
+    assert_eq!(refused.error(), "MANIFEST_INVALID: invalid tag \"bad!tag\"");
+    // What was refused was not stored.
+    let tags = raw(addr, "GET", "/v2/check/tags/list", &[], &[]).await;
+    assert_eq!(String::from_utf8_lossy(&tags.body), r#"{"name":"check","tags":["v1"]}"#);
+    registry.shutdown().await;
+}
