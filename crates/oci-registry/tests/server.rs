@@ -357,3 +357,61 @@ async fn manifests_are_checked_before_they_are_stored() {
     assert_eq!(String::from_utf8_lossy(&tags.body), r#"{"name":"check","tags":["v1"]}"#);
     registry.shutdown().await;
 }
+
+/// A request: method, target, headers, body.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, Vec<u8>);
+
+#[tokio::test]
+async fn malformed_requests_get_spec_errors_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = disk_registry(dir.path(), Limits::default()).await;
+    let addr = registry.addr();
+    let post = raw(addr, "POST", "/v2/fuzz/blobs/uploads/", &[], &[]).await;
+    let session = post.header("location").expect("a Location").to_owned();
+    let cases: Vec<Case<'_>> = vec![
+        ("GET", "/v2/fuzz/blobs/sha256:".into(), vec![], vec![]),
+        ("GET", "/v2/fuzz/blobs/md5:abcd".into(), vec![], vec![]),
+        ("GET", format!("/v2/fuzz/blobs/sha256:{}", "z".repeat(64)), vec![], vec![]),
+        ("GET", "/v2/fuzz/manifests/sha256:%00".into(), vec![], vec![]),
+        ("GET", "/v2/fuzz/tags/list?n=-1".into(), vec![], vec![]),
+        ("GET", "/v2/fuzz/tags/list?n=99999999999999999999999".into(), vec![], vec![]),
+        ("PATCH", session.clone(), vec![("content-range", "bytes=x-y")], b"abc".to_vec()),
+        ("PATCH", session.clone(), vec![("content-range", "5-2")], b"abc".to_vec()),
+        ("PATCH", session.clone(), vec![("content-range", "0-99")], b"abc".to_vec()),
+        ("PUT", format!("{session}?digest=nonsense"), vec![], vec![]),
+        ("PUT", format!("{session}?digest=sha256:{}", "0".repeat(64)), vec![], vec![]),
+        ("GET", "/v2/fuzz/blobs/uploads/../../etc".into(), vec![], vec![]),
+        ("DELETE", "/v2/fuzz/blobs/uploads/not-a-session".into(), vec![], vec![]),
+        (
+            "PUT",
+            "/v2/fuzz/manifests/v1".into(),
+            vec![("content-type", "application/vnd.oci.image.index.v1+json")],
+            b"[1,2,3]".to_vec(),
+        ),
+        ("PUT", "/v2/fuzz/manifests/v1".into(), vec![("content-type", "text/plain")], b"{}".to_vec()),
+        ("PUT", "/v2/fuzz/manifests/v1".into(), vec![], br#"{"schemaVersion":1}"#.to_vec()),
+        ("GET", "/v2/fuzz/referrers/sha256:short".into(), vec![], vec![]),
+        ("POST", "/v2/fuzz/blobs/uploads/?mount=sha256:abc&from=../x".into(), vec![], vec![]),
+        ("TRACE", "/v2/".into(), vec![], vec![]),
+        ("GET", "/v3/".into(), vec![], vec![]),
+        ("GET", "/token".into(), vec![], vec![]),
+    ];
+    for (method, target, headers, body) in &cases {
+        let answer = raw(addr, method, target, headers, body).await;
+        assert!(
+            (400..500).contains(&answer.status),
+            "{method} {target}: {} {}",
+            answer.status,
+            answer.error()
+        );
+        if answer.status != 431 && *method != "HEAD" {
+            let parsed: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+            assert!(parsed["errors"][0]["code"].is_string(), "{method} {target}: no spec error body");
+        }
+        assert_eq!(raw(addr, "GET", "/v2/", &[], &[]).await.status, 200, "after {method} {target}");
+    }
+    // No refused chunk left bytes in the session.
+    let status = raw(addr, "GET", &session, &[], &[]).await;
+    assert_eq!((status.status, status.header("range")), (204, Some("0-0")));
+    registry.shutdown().await;
+}

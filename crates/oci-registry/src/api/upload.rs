@@ -92,8 +92,13 @@ async fn check_session_limits(state: &Arc<State>, name: &str) -> Result<(), ApiE
     Ok(())
 }
 
-/// A `Content-Length` over the session budget is refused before the body is read.
-fn check_declared_length(state: &State, request: &Request<Incoming>, held: u64) -> Result<(), ApiError> {
+/// A `Content-Length` over the session budget is refused before the body is read;
+/// the length, when declared.
+fn check_declared_length(
+    state: &State,
+    request: &Request<Incoming>,
+    held: u64,
+) -> Result<Option<u64>, ApiError> {
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let max = state.limits.max_blob_bytes;
@@ -101,7 +106,7 @@ fn check_declared_length(state: &State, request: &Request<Incoming>, held: u64) 
         Some(len) if held.saturating_add(len) > max => {
             Err(ApiError::too_large("the upload", max, "max_blob_bytes"))
         }
-        _ => Ok(()),
+        _ => Ok(declared),
     }
 }
 
@@ -146,8 +151,15 @@ async fn take_body(
     session: &mut Session,
     request: Request<Incoming>,
 ) -> Result<(), ApiError> {
-    check_declared_length(state, &request, session.size)?;
+    let declared = check_declared_length(state, &request, session.size)?;
     let announced = check_content_range(state, &request, name, id, session.size)?;
+    if let (Some(declared), Some(announced)) = (declared, announced) {
+        if declared != announced {
+            return Err(ApiError::size_invalid(format!(
+                "Content-Range announces {announced} bytes, Content-Length {declared}"
+            )));
+        }
+    }
     let before = session.size;
     uploads::receive(state, name, id, session, request.into_body(), state.limits.max_blob_bytes).await?;
     if let Some(len) = announced {
