@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use oci_reference::Repository;
 use oci_spec_types::{Descriptor, Digest, ImageIndex, MediaType};
 use oci_test_support::scripted::{Reply, Scripted};
 
-use super::super::{Ctx, Status, Target};
+use super::super::{Ctx, Status};
 use super::*;
 
 const SIG: &str = "application/vnd.example.sig";
@@ -25,15 +24,7 @@ fn index_of(entries: &[Descriptor]) -> String {
 
 /// A context whose client talks to `server` the way the suite's does.
 fn ctx(server: &Scripted) -> Ctx {
-    let target = Target { url: server.url(""), ..Target::default() };
-    let repo = |name: &str| Repository::parse_strict(&format!("{}/t/{name}", server.host())).unwrap();
-    Ctx {
-        client: target.client().unwrap(),
-        repo1: repo("repo1"),
-        repo2: repo("repo2"),
-        upload_cancel: false,
-        tag_param: false,
-    }
+    Ctx::scripted(server)
 }
 
 /// A data set with one subject and a signature and an SBOM about it.

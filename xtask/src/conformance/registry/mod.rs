@@ -165,6 +165,25 @@ pub struct Ctx {
     pub tag_param: bool,
 }
 
+#[cfg(test)]
+impl Ctx {
+    /// A context whose client talks to the scripted registry `server` the way the
+    /// suite's does, with repositories `t/repo1` and `t/repo2`, no optional checks.
+    pub(super) fn scripted(server: &oci_test_support::scripted::Scripted) -> Self {
+        let target = Target { url: server.url(""), ..Target::default() };
+        let repo = |name: &str| {
+            Repository::parse_strict(&format!("{}/t/{name}", server.host())).expect("a test repository")
+        };
+        Self {
+            client: target.client().expect("the suite's client"),
+            repo1: repo("repo1"),
+            repo2: repo("repo2"),
+            upload_cancel: false,
+            tag_param: false,
+        }
+    }
+}
+
 impl Ctx {
     /// `repository@digest`.
     pub fn at(repository: &Repository, digest: &Digest) -> std::result::Result<Reference, String> {

@@ -5,26 +5,17 @@
 #![allow(clippy::unwrap_used)]
 
 use oci_distribution::UploadPolicy;
-use oci_reference::Repository;
 use oci_spec_types::{Descriptor, DigestAlgorithm, MediaType};
 use oci_test_support::scripted::{Reply, Scripted, Seen};
 
 use super::chunked::{self, Flags};
 use super::data::{Blob, Manifest};
 use super::discovery::ReferrersApi;
-use super::{Ctx, Status, Target, blobs, datasets};
+use super::{Ctx, Status, blobs, datasets};
 
 /// A context whose client talks to `server` the way the suite's does.
 fn ctx(server: &Scripted) -> Ctx {
-    let target = Target { url: server.url(""), ..Target::default() };
-    let repo = |name: &str| Repository::parse_strict(&format!("{}/t/{name}", server.host())).unwrap();
-    Ctx {
-        client: target.client().unwrap(),
-        repo1: repo("repo1"),
-        repo2: repo("repo2"),
-        upload_cancel: false,
-        tag_param: false,
-    }
+    Ctx::scripted(server)
 }
 
 fn blob() -> Blob {
