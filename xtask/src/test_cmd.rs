@@ -37,8 +37,6 @@ pub struct Context {
     pub env: Vec<(String, String)>,
     /// Servers started by earlier steps; they stop when the context is dropped.
     pub servers: Vec<BackgroundServer>,
-    /// The embedded registries started by earlier steps (in this process).
-    pub embedded: Vec<crate::conformance::embedded::Embedded>,
 }
 
 impl Context {

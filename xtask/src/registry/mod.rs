@@ -180,11 +180,9 @@ pub fn test_step(ctx: &mut Context) -> Result<()> {
         println!("  {name}={value}");
     }
     hand_over(registries, ctx);
-    // The workspace's own registry, a fifth target of the client's end-to-end tests.
-    let embedded = crate::conformance::embedded::Embedded::start(crate::conformance::embedded::Mode::Plain)?;
-    println!("  OCI_TEST_REGISTRY_EMBEDDED={}", embedded.target().url);
-    ctx.env.push(("OCI_TEST_REGISTRY_EMBEDDED".to_owned(), embedded.target().url.clone()));
-    ctx.embedded.push(embedded);
+    // The client's end-to-end tests run against the embedded registry anyway; here
+    // they must also find every distribution registry.
+    ctx.env.push(("OCI_TEST_REQUIRE_PEERS".to_owned(), "1".to_owned()));
     Ok(())
 }
 

@@ -2,8 +2,11 @@
 
 use oci_distribution::auth::AuthConfig;
 use oci_distribution::auth::credentials::{Credential, StaticCredentials};
+use std::sync::Arc;
+
 use oci_distribution::{Client, TransportConfig};
 use oci_reference::{Reference, Repository};
+use oci_registry::{DiskStorage, Registry};
 
 /// One running registry and a client configured for it.
 pub(crate) struct Target {
@@ -17,6 +20,8 @@ pub(crate) struct Target {
     /// Whether it implements what distribution 2.8 lacks: the referrers API, a blob
     /// in a single `POST`, a mount without `from`.
     pub(crate) full_spec: bool,
+    /// The embedded registry this target is, kept running as long as the target.
+    _embedded: Option<Arc<(Registry, tempfile::TempDir)>>,
 }
 
 impl Target {
@@ -50,19 +55,26 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Every test registry; panics when one is not configured (the tests that call this are
-/// ignored unless asked for, as `cargo xtask test` does after starting them).
-pub(crate) fn targets(test: &str) -> Vec<Target> {
+/// Set by `cargo xtask test`: the distribution registries must be there.
+const REQUIRE_PEERS: &str = "OCI_TEST_REQUIRE_PEERS";
+
+/// The distribution registries `cargo xtask test` (or `cargo xtask peers`) started,
+/// from their `OCI_TEST_REGISTRY_*` variables; none when they are not set, unless
+/// [`REQUIRE_PEERS`] says they must be (then a missing one panics).
+fn distribution_targets(test: &str) -> Vec<Target> {
     let mut out = Vec::new();
     for (name, var) in [
         ("plain", "OCI_TEST_REGISTRY_PLAIN"),
         ("basic", "OCI_TEST_REGISTRY_BASIC"),
         ("token", "OCI_TEST_REGISTRY_TOKEN"),
         ("tls", "OCI_TEST_REGISTRY_TLS"),
-        ("embedded", "OCI_TEST_REGISTRY_EMBEDDED"),
     ] {
         let Some(url) = env(var) else {
-            panic!("{test}: {var} is not set (run under `cargo xtask test`, or `cargo xtask peers`)");
+            assert!(
+                env(REQUIRE_PEERS).is_none(),
+                "{test}: {var} is not set, and {REQUIRE_PEERS} asks for it"
+            );
+            continue;
         };
         let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h).trim_end_matches('/').to_owned();
         // The registries are on loopback: the client finds the TLS one speaks TLS.
@@ -71,9 +83,7 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
             transport = transport.with_ca_file(ca);
         }
         let mut credentials = StaticCredentials::new();
-        if let (Some(user), Some(password), false) =
-            (env("OCI_TEST_USERNAME"), env("OCI_TEST_PASSWORD"), name == "embedded")
-        {
+        if let (Some(user), Some(password)) = (env("OCI_TEST_USERNAME"), env("OCI_TEST_PASSWORD")) {
             credentials.insert(&host, Credential::basic(user, password));
         }
         let client = Client::builder()
@@ -81,13 +91,45 @@ pub(crate) fn targets(test: &str) -> Vec<Target> {
             .auth(AuthConfig::anonymous().with_credentials(credentials))
             .build()
             .expect("a client for the test registry");
-        out.push(Target { name, host, client, full_spec: name == "embedded" });
+        out.push(Target { name, host, client, full_spec: false, _embedded: None });
     }
     out
 }
 
-/// The test registries without the referrers API, where the client's fallback tag is
-/// what a referrers test exercises.
+/// The workspace's own registry, started for this test in its runtime (image layouts
+/// in a temporary directory, plain HTTP on loopback).
+async fn embedded() -> Target {
+    let dir = tempfile::tempdir().expect("a directory for the embedded registry");
+    let storage = DiskStorage::open(dir.path(), false).expect("the embedded registry's store");
+    let registry =
+        Registry::builder().storage(storage).bind("127.0.0.1:0").await.expect("the embedded registry");
+    let client =
+        Client::builder().auth(AuthConfig::anonymous()).build().expect("a client for the embedded registry");
+    Target {
+        name: "embedded",
+        host: registry.host(),
+        client,
+        full_spec: true,
+        _embedded: Some(Arc::new((registry, dir))),
+    }
+}
+
+/// Every test registry: the distribution ones when they run (see
+/// [`distribution_targets`]), and the embedded one always.
+pub(crate) async fn targets(test: &str) -> Vec<Target> {
+    let mut out = distribution_targets(test);
+    out.push(embedded().await);
+    out
+}
+
+/// The distribution registries: they lack the referrers API, so the client's fallback
+/// tag is what a referrers test exercises there. The tests that call this are ignored
+/// unless asked for, as `cargo xtask test` does after starting them.
 pub(crate) fn targets_without_referrers_api(test: &str) -> Vec<Target> {
-    targets(test).into_iter().filter(|t| !t.full_spec).collect()
+    let targets = distribution_targets(test);
+    assert!(
+        !targets.is_empty(),
+        "{test}: no registry without the referrers API is configured (OCI_TEST_REGISTRY_*)"
+    );
+    targets
 }

@@ -7,10 +7,9 @@ use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType
 
 use crate::common::targets;
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn push_an_image_and_read_it_back() {
-    for target in targets("push_an_image_and_read_it_back") {
+    for target in targets("push_an_image_and_read_it_back").await {
         let name = target.repository("paved-path");
         let image = target.reference(&format!("{name}:1.0"));
         let repository = image.repository();

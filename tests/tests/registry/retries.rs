@@ -11,6 +11,8 @@ use oci_reference::Repository;
 use oci_spec_types::{Descriptor, MediaType};
 use oci_test_support::front::{Front, Reply};
 
+use crate::common::targets;
+
 use super::blobs::random;
 
 /// A proxy to `upstream` that answers the first two upload `POST`s `503` with
@@ -31,16 +33,21 @@ async fn refusing(upstream: SocketAddr) -> Front {
     .await
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn upload_posts_answered_503_and_429_are_retried() {
-    let url = std::env::var("OCI_TEST_REGISTRY_PLAIN")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .expect("OCI_TEST_REGISTRY_PLAIN (run under `cargo xtask test`)");
-    let upstream: SocketAddr =
-        url.trim_start_matches("http://").trim_end_matches('/').parse().expect("the registry's address");
-    let name = format!("e2e/post-retries-{}", std::process::id());
+    // The registries reached anonymously over plain HTTP, behind the refusing proxy.
+    for target in targets("upload_posts_answered_503_and_429_are_retried").await {
+        if matches!(target.name, "plain" | "embedded") {
+            let upstream: SocketAddr = target.host.parse().expect("the registry's address");
+            retried(upstream, target.name).await;
+        }
+    }
+}
+
+/// The five upload forms through a proxy to `upstream` that refuses the first two
+/// upload POSTs.
+async fn retried(upstream: SocketAddr, registry: &str) {
+    let name = format!("e2e/post-retries-{}-{registry}", std::process::id());
     let small = random(2048);
     let large = random(600 << 10);
     let cases = [
@@ -73,7 +80,7 @@ async fn upload_posts_answered_503_and_429_are_retried() {
             options = options.with_mount_from(source);
         }
         let outcome = client.push_blob(&repository, &descriptor, bytes.clone(), options).await;
-        let outcome = outcome.unwrap_or_else(|e| panic!("{what}: {e}\n{:?}", front.requests()));
+        let outcome = outcome.unwrap_or_else(|e| panic!("{registry}: {what}: {e}\n{:?}", front.requests()));
         assert_eq!(front.answered(), 2, "{what}: {:?}", front.requests());
         if what.starts_with("a mount") {
             assert!(matches!(outcome, PushOutcome::Mounted { .. }), "{what}: {outcome:?}");

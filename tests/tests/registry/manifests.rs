@@ -94,10 +94,9 @@ async fn push_image(target: &Target, repository: &str, tag: &str, platform: &str
     (bytes, descriptor.with_platform(platform))
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn image_round_trip_head_cache_config_and_annotations() {
-    for target in targets("image_round_trip_head_cache_config_and_annotations") {
+    for target in targets("image_round_trip_head_cache_config_and_annotations").await {
         let repository = target.repository("manifests");
         let (bytes, pushed) = push_image(&target, &repository, "v1", "linux/amd64").await;
         let tagged = target.reference(&format!("{repository}:v1"));
@@ -145,10 +144,9 @@ async fn image_round_trip_head_cache_config_and_annotations() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn size_caps_refuse_large_manifests() {
-    for target in targets("size_caps_refuse_large_manifests") {
+    for target in targets("size_caps_refuse_large_manifests").await {
         let repository = target.repository("too-large");
         let (bytes, _) = push_image(&target, &repository, "big", "linux/amd64").await;
         let mut options = ClientOptions::default();
@@ -179,10 +177,9 @@ async fn size_caps_refuse_large_manifests() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn delete_by_digest_then_404() {
-    for target in targets("delete_by_digest_then_404") {
+    for target in targets("delete_by_digest_then_404").await {
         let repository = target.repository("delete");
         let (_, pushed) = push_image(&target, &repository, "gone", "linux/amd64").await;
         let by_digest = target.reference(&format!("{repository}@{}", pushed.digest));
@@ -200,10 +197,9 @@ async fn delete_by_digest_then_404() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn tags_list_every_tag() {
-    for target in targets("tags_list_every_tag") {
+    for target in targets("tags_list_every_tag").await {
         let repository = target.repository("tags");
         let (bytes, _) = push_image(&target, &repository, "t1", "linux/amd64").await;
         for i in 2..=7 {
@@ -233,10 +229,9 @@ async fn tags_list_every_tag() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn catalog_pages_follow_links() {
-    for target in targets("catalog_pages_follow_links") {
+    for target in targets("catalog_pages_follow_links").await {
         let prefix = target.repository("catalog");
         let names: Vec<String> = (1..=7).map(|i| format!("{prefix}/r{i}")).collect();
         for name in &names {
@@ -270,10 +265,9 @@ async fn catalog_pages_follow_links() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn index_resolves_to_the_platform_image() {
-    for target in targets("index_resolves_to_the_platform_image") {
+    for target in targets("index_resolves_to_the_platform_image").await {
         let repository = target.repository("index");
         let (_, amd64) = push_image(&target, &repository, "amd64", "linux/amd64").await;
         let (arm_bytes, arm64) = push_image(&target, &repository, "arm64", "linux/arm64/v8").await;
@@ -339,7 +333,7 @@ async fn push_referrer(
     Descriptor::new(MediaType::IMAGE_MANIFEST, digest, bytes.len() as u64)
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
+#[ignore = "needs distribution, a registry without the referrers API: `cargo xtask test` starts it and runs it"]
 #[tokio::test]
 async fn referrers_through_the_fallback_tag() {
     for target in targets_without_referrers_api("referrers_through_the_fallback_tag") {
@@ -390,10 +384,9 @@ async fn referrers_through_the_fallback_tag() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn referrers_through_the_api() {
-    for target in targets("referrers_through_the_api").into_iter().filter(|t| t.full_spec) {
+    for target in targets("referrers_through_the_api").await.into_iter().filter(|t| t.full_spec) {
         let repository = target.repository("referrers-api");
         let (_, image) = push_image(&target, &repository, "v1", "linux/amd64").await;
         let subject = target.reference(&format!("{repository}@{}", image.digest));
@@ -434,7 +427,7 @@ fn artifact(subject: &Descriptor, artifact_type: &str, n: usize) -> (Vec<u8>, oc
     (bytes, digest)
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
+#[ignore = "needs distribution, a registry without the referrers API: `cargo xtask test` starts it and runs it"]
 #[tokio::test]
 async fn concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected() {
     for target in targets_without_referrers_api(
@@ -491,10 +484,9 @@ async fn concurrent_referrer_pushes_all_land_and_replaced_indexes_are_collected(
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn a_fallback_tag_naming_the_subject_itself_is_ignored() {
-    for target in targets("a_fallback_tag_naming_the_subject_itself_is_ignored") {
+    for target in targets("a_fallback_tag_naming_the_subject_itself_is_ignored").await {
         // GitLab resolves the tag `sha256-<hex>` to the manifest `sha256:<hex>`; here the
         // subject (an index) is pushed under its own fallback tag to the same effect.
         let repository = target.repository("gitlab-quirk");

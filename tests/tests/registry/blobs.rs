@@ -84,10 +84,9 @@ fn uploaded(outcome: PushOutcome) -> oci_distribution::UploadStats {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn every_policy_and_content_form_round_trips() {
-    for target in targets("every_policy_and_content_form_round_trips") {
+    for target in targets("every_policy_and_content_form_round_trips").await {
         let reference = target.repo(&target.repository("policies"));
         for policy in [
             UploadPolicy::Monolithic,
@@ -144,10 +143,9 @@ async fn every_policy_and_content_form_round_trips() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
-    for target in targets("small_chunks_make_many_patches_and_existing_blobs_are_skipped") {
+    for target in targets("small_chunks_make_many_patches_and_existing_blobs_are_skipped").await {
         let reference = target.repo(&target.repository("chunks"));
         let bytes = random(3 * MIB);
         let descriptor = layer(&bytes);
@@ -175,10 +173,9 @@ async fn small_chunks_make_many_patches_and_existing_blobs_are_skipped() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
-    for target in targets("small_blobs_are_asked_for_with_a_mount_from_their_repository") {
+    for target in targets("small_blobs_are_asked_for_with_a_mount_from_their_repository").await {
         let client = &target.client;
         let reference = target.repo(&target.repository("mount-check"));
         let small = random(4 << 10);
@@ -213,10 +210,9 @@ async fn small_blobs_are_asked_for_with_a_mount_from_their_repository() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn mounts_with_and_without_from() {
-    for target in targets("mounts_with_and_without_from") {
+    for target in targets("mounts_with_and_without_from").await {
         let client = &target.client;
         let source = target.repo(&target.repository("mount-source"));
         let bytes = random(MIB);
@@ -274,10 +270,9 @@ async fn mounts_with_and_without_from() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn content_that_is_not_the_descriptors_is_never_stored() {
-    for target in targets("content_that_is_not_the_descriptors_is_never_stored") {
+    for target in targets("content_that_is_not_the_descriptors_is_never_stored").await {
         let client = &target.client;
         let reference = target.repo(&target.repository("bad-digest"));
         let bytes = random(3 * MIB);
@@ -345,10 +340,9 @@ async fn content_that_is_not_the_descriptors_is_never_stored() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn delete_range_and_missing_blobs() {
-    for target in targets("delete_range_and_missing_blobs") {
+    for target in targets("delete_range_and_missing_blobs").await {
         let client = &target.client;
         let reference = target.repo(&target.repository("delete"));
         let bytes = random(MIB + 17);
@@ -396,10 +390,9 @@ impl Recorder {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn progress_goes_up_to_the_total() {
-    for target in targets("progress_goes_up_to_the_total") {
+    for target in targets("progress_goes_up_to_the_total").await {
         let reference = target.repo(&target.repository("progress"));
         let bytes = random(3 * MIB);
         let descriptor = layer(&bytes);
@@ -426,10 +419,9 @@ async fn progress_goes_up_to_the_total() {
     }
 }
 
-#[ignore = "needs the test registries: `cargo xtask test` starts them and runs it"]
 #[tokio::test]
 async fn pushes_run_on_spawned_tasks() {
-    for target in targets("pushes_run_on_spawned_tasks") {
+    for target in targets("pushes_run_on_spawned_tasks").await {
         let reference = target.repo(&target.repository("spawned"));
         let tasks: Vec<_> = (0..4)
             .map(|i| {
