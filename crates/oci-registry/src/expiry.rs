@@ -5,6 +5,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::state::State;
+use crate::storage::UploadInfo;
+
+/// Removes the session `upload`, bytes and all, when it has been idle past the expiry
+/// (blocking); whether it had expired.
+pub(crate) fn expire_if_idle(state: &State, upload: &UploadInfo) -> crate::Result<bool> {
+    let idle = SystemTime::now().duration_since(upload.modified).unwrap_or_default();
+    if idle <= state.limits.upload_idle_expiry {
+        return Ok(false);
+    }
+    state.storage.upload_cancel(&upload.repository, &upload.id)?;
+    state.sessions.remove(&upload.id);
+    Ok(true)
+}
 
 /// Checks every session now and then (a quarter of the expiry, at most a minute).
 pub(crate) async fn sweep(state: Arc<State>) {
@@ -16,11 +29,7 @@ pub(crate) async fn sweep(state: Arc<State>) {
             .blocking(move |s| {
                 let mut removed = 0usize;
                 for upload in s.storage.uploads()? {
-                    let idle = SystemTime::now().duration_since(upload.modified).unwrap_or_default();
-                    if idle > expiry && s.storage.upload_cancel(&upload.repository, &upload.id)? {
-                        s.sessions.remove(&upload.id);
-                        removed += 1;
-                    }
+                    removed += usize::from(expire_if_idle(s, &upload)?);
                 }
                 Ok(removed)
             })

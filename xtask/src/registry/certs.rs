@@ -55,7 +55,8 @@ fn write(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use oci_registry::auth::jwt::pem_to_der;
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 
     use super::*;
 
@@ -66,23 +67,26 @@ mod tests {
         let certs = generate(&dir).unwrap();
         for path in [&certs.ca, &certs.server_cert, &certs.issuer_cert] {
             let text = std::fs::read_to_string(path).unwrap();
-            let der = pem_to_der(&text, "CERTIFICATE").unwrap();
+            let der = CertificateDer::from_pem_slice(text.as_bytes()).unwrap();
             assert_eq!(der[0], 0x30, "{} is not a DER SEQUENCE", path.display());
         }
         for path in [&certs.server_key, &certs.issuer_key] {
             let text = std::fs::read_to_string(path).unwrap();
-            pem_to_der(&text, "PRIVATE KEY").unwrap();
+            PrivatePkcs8KeyDer::from_pem_slice(text.as_bytes()).unwrap();
         }
         // The server certificate names the loopback addresses (DER of the IP SANs).
         let server =
-            pem_to_der(&std::fs::read_to_string(&certs.server_cert).unwrap(), "CERTIFICATE").unwrap();
+            CertificateDer::from_pem_slice(std::fs::read_to_string(&certs.server_cert).unwrap().as_bytes())
+                .unwrap();
         assert!(crate::registry::http::find(&server, &[0x87, 4, 127, 0, 0, 1]).is_some());
         assert!(crate::registry::http::find(&server, b"localhost").is_some());
     }
 
     #[test]
     fn pem_errors_name_what_is_missing() {
-        assert_eq!(pem_to_der("junk", "CERTIFICATE").unwrap_err(), "no -----BEGIN CERTIFICATE----- block");
-        assert_eq!(pem_to_der("-----BEGIN X-----\nAAAA\n", "X").unwrap_err(), "no -----END X-----");
+        assert_eq!(CertificateDer::from_pem_slice(b"junk").unwrap_err().to_string(), "no items found");
+        let unterminated =
+            CertificateDer::from_pem_slice(b"-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap_err();
+        assert!(unterminated.to_string().contains("missing section end"), "{unterminated}");
     }
 }

@@ -133,7 +133,7 @@ pub(super) async fn put(
     let media_type = match &content_type {
         Some(ct) if ct.is_manifest() => {
             let essence = MediaType::from(ct.essence());
-            if has_media_type_field(&bytes) && declared.essence() != essence.essence() {
+            if declares_media_type(&manifest) && declared.essence() != essence.essence() {
                 return Err(ApiError::manifest_invalid(format!(
                     "Content-Type {essence} but the manifest says {declared}"
                 )));
@@ -193,9 +193,13 @@ pub(super) async fn put(
     Ok(builder.body(Body::empty()).unwrap_or_default_response())
 }
 
-/// Whether the JSON document has a top-level `mediaType`.
-fn has_media_type_field(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v.get("mediaType").is_some())
+/// Whether the document names its own `mediaType` (read as it was parsed).
+fn declares_media_type(manifest: &Manifest) -> bool {
+    match manifest {
+        Manifest::Image(m) => m.media_type.is_some(),
+        Manifest::Index(i) => i.media_type.is_some(),
+        _ => false,
+    }
 }
 
 pub(super) async fn delete(

@@ -3,7 +3,6 @@
 //! `DELETE` (cancel) on the session's URL.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -15,7 +14,7 @@ use crate::error::ApiError;
 use crate::sessions::{self, Session};
 use crate::state::State;
 use crate::storage::UploadInfo;
-use crate::uploads;
+use crate::{expiry, uploads};
 
 fn session_url(name: &str, id: &str) -> String {
     format!("/v2/{name}/blobs/uploads/{id}")
@@ -54,17 +53,10 @@ async fn open_session(state: &Arc<State>, name: &str, id: &str) -> Result<Upload
         return Err(ApiError::upload_unknown());
     }
     let (repo, sid) = (name.to_owned(), id.to_owned());
-    let expiry = state.limits.upload_idle_expiry;
     let info = state
         .blocking(move |s| {
             let Some(info) = s.storage.upload_info(&repo, &sid)? else { return Ok(None) };
-            let idle = SystemTime::now().duration_since(info.modified).unwrap_or_default();
-            if idle > expiry {
-                s.storage.upload_cancel(&repo, &sid)?;
-                s.sessions.remove(&sid);
-                return Ok(None);
-            }
-            Ok(Some(info))
+            Ok((!expiry::expire_if_idle(s, &info)?).then_some(info))
         })
         .await?;
     info.ok_or_else(ApiError::upload_unknown)
@@ -113,7 +105,6 @@ fn check_declared_length(
 /// A `Content-Range: <first>-<last>` must start where the session ends (416, with the
 /// session's `Range`, otherwise); returns the length it announces.
 fn check_content_range(
-    state: &State,
     request: &Request<Incoming>,
     name: &str,
     id: &str,
@@ -127,7 +118,6 @@ fn check_content_range(
         .split_once('-')
         .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
     let refuse = |why: String| {
-        let _ = state;
         ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, oci_spec_types::ErrorCode::BLOB_UPLOAD_INVALID, why)
             .with_header(header::LOCATION, session_url(name, id))
             .with_header(header::RANGE, range_of(size))
@@ -152,7 +142,7 @@ async fn take_body(
     request: Request<Incoming>,
 ) -> Result<(), ApiError> {
     let declared = check_declared_length(state, &request, session.size)?;
-    let announced = check_content_range(state, &request, name, id, session.size)?;
+    let announced = check_content_range(&request, name, id, session.size)?;
     if let (Some(declared), Some(announced)) = (declared, announced) {
         if declared != announced {
             return Err(ApiError::size_invalid(format!(

@@ -12,6 +12,8 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, UnparsedPublicKey,
 };
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use serde_json::json;
 
 use crate::{Error, ErrorKind, Result};
@@ -93,13 +95,14 @@ impl Signer {
     /// A signer from a PKCS#8 P-256 private key and its certificate, both PEM.
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self> {
         let rng = SystemRandom::new();
-        let key_der =
-            pem_to_der(key_pem, "PRIVATE KEY").map_err(|e| crypto(&format!("the signing key: {e}")))?;
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key_der, &rng)
-            .map_err(|e| crypto(&format!("the signing key is not a PKCS#8 P-256 key: {e}")))?;
-        let cert_der = pem_to_der(cert_pem, "CERTIFICATE")
+        let key_der = PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| crypto(&format!("the signing key: {e}")))?;
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key_der.secret_pkcs8_der(), &rng)
+                .map_err(|e| crypto(&format!("the signing key is not a PKCS#8 P-256 key: {e}")))?;
+        let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
             .map_err(|e| crypto(&format!("the signing certificate: {e}")))?;
-        Ok(Self { key, x5c: Some(STANDARD.encode(cert_der)), rng })
+        Ok(Self { key, x5c: Some(STANDARD.encode(cert_der.as_ref())), rng })
     }
 
     /// The public key, uncompressed SEC1.
@@ -196,16 +199,6 @@ impl Signer {
             access,
         })
     }
-}
-
-/// The DER bytes of the first PEM block labelled `label`.
-pub fn pem_to_der(pem: &str, label: &str) -> std::result::Result<Vec<u8>, String> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin).ok_or_else(|| format!("no {begin} block"))? + begin.len();
-    let stop = pem[start..].find(&end).ok_or_else(|| format!("no {end}"))? + start;
-    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD.decode(body).map_err(|e| format!("the {label} block is not base64: {e}"))
 }
 
 /// `n` random bytes from the system's generator, hex-encoded (`2 * n` characters).
