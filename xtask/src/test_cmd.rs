@@ -245,8 +245,7 @@ pub fn registry_targets(
                 username,
                 password,
                 ca_file,
-                upload_cancel: false,
-                tag_param: false,
+                optional: conformance::registry::Optional::default(),
             },
         ));
     }

@@ -35,7 +35,8 @@
 //!   stored: its size against [`Limits::max_manifest_bytes`] (`Content-Length` first),
 //!   well-formed JSON of the declared media type, the digest of the URL, every blob of
 //!   an image and every child of an index present in the repository
-//!   (`MANIFEST_BLOB_UNKNOWN`; layers with `urls` are exempt). `?tag=` adds tags
+//!   (`MANIFEST_BLOB_UNKNOWN`; layers with `urls` are exempt, and [`Sparse`] lets
+//!   indexes, or all manifests, name content the repository lacks). `?tag=` adds tags
 //!   (answered with `OCI-Tag`), a `subject` is answered with `OCI-Subject`.
 //! - Tags and catalog, sorted, paged with `n` and `last` and `Link: <…>; rel="next"`.
 //! - Referrers, indexed as manifests with a `subject` are stored (never found by
@@ -118,6 +119,7 @@ mod limits;
 mod referrers;
 mod server;
 mod sessions;
+mod sparse;
 mod state;
 pub mod storage;
 mod tls;
@@ -128,5 +130,6 @@ pub use error::{Error, ErrorKind, Result};
 pub use gc::{GcOptions, GcReport};
 pub use limits::Limits;
 pub use server::{Registry, RegistryBuilder};
+pub use sparse::Sparse;
 pub use storage::{DiskStorage, MemoryStorage, ReadOnlyLayout, Storage};
 pub use tls::TlsConfig;

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
+use crate::Sparse;
 use crate::auth::Auth;
 use crate::gc::{GcOptions, GcReport};
 use crate::state::State;
@@ -39,6 +40,7 @@ pub struct Registry {
 pub struct RegistryBuilder {
     storage: Option<Arc<dyn Storage>>,
     limits: Limits,
+    sparse: Sparse,
     auth: Auth,
     tls: Option<TlsConfig>,
     gc: Option<(Duration, GcOptions)>,
@@ -129,6 +131,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// Whether manifests may name content their repository lacks (see [`Sparse`]);
+    /// refused by default.
+    #[must_use]
+    pub fn sparse(mut self, sparse: Sparse) -> Self {
+        self.sparse = sparse;
+        self
+    }
+
     /// Logs one line per request at `info` (target `oci_registry::access`); off by
     /// default, when requests are logged at `debug`.
     #[must_use]
@@ -153,7 +163,7 @@ impl RegistryBuilder {
         }
         let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStorage::new()));
         let tls = self.tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0));
-        let state = Arc::new(State::new(storage, self.limits, self.auth, tls.is_some()));
+        let state = Arc::new(State::new(storage, self.limits, self.sparse, self.auth, tls.is_some()));
         let (stop, stopped) = watch::channel(false);
         let serving = tls.is_some();
         let collector =

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::referrers::Referrers;
 use crate::sessions::Sessions;
 use crate::storage::Storage;
-use crate::{Error, ErrorKind, Limits};
+use crate::{Error, ErrorKind, Limits, Sparse};
 
 /// One registry's shared state.
 #[derive(Debug)]
@@ -18,13 +18,28 @@ pub(crate) struct State {
     /// Served over TLS (the token realm is `https://`).
     pub(crate) tls: bool,
     pub(crate) limits: Limits,
+    pub(crate) sparse: Sparse,
     pub(crate) sessions: Sessions,
     pub(crate) referrers: Referrers,
 }
 
 impl State {
-    pub(crate) fn new(storage: Arc<dyn Storage>, limits: Limits, auth: Auth, tls: bool) -> Self {
-        Self { storage, auth, tls, limits, sessions: Sessions::default(), referrers: Referrers::default() }
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        limits: Limits,
+        sparse: Sparse,
+        auth: Auth,
+        tls: bool,
+    ) -> Self {
+        Self {
+            storage,
+            auth,
+            tls,
+            limits,
+            sparse,
+            sessions: Sessions::default(),
+            referrers: Referrers::default(),
+        }
     }
 
     /// Runs `f` with the store on tokio's blocking pool.

@@ -9,7 +9,7 @@ use std::time::Duration;
 mod common;
 
 use common::raw;
-use oci_registry::{DiskStorage, Limits, MemoryStorage, Registry};
+use oci_registry::{DiskStorage, Limits, MemoryStorage, Registry, Sparse};
 use oci_spec_types::{Descriptor, Digest, Document, ImageConfig, ImageManifest, MediaType, Platform};
 
 async fn disk_registry(dir: &Path, limits: Limits) -> Registry {
@@ -288,6 +288,46 @@ async fn concurrent_pushes_of_one_image_end_consistent() {
     registry.shutdown().await;
     let report = oci_layout::Layout::open_dir(dir.path().join("busy")).expect("layout").fsck().expect("fsck");
     assert!(report.is_ok(), "{:?}", report.findings);
+}
+
+#[tokio::test]
+async fn sparse_manifests_are_accepted_only_as_far_as_told() {
+    let config = Document::new(ImageConfig::new(&"linux/amd64".parse::<Platform>().expect("platform")))
+        .expect("config");
+    let absent = Descriptor::new(MediaType::LAYER_TAR, Digest::sha256(b"never pushed"), 12);
+    let image = Document::new(ImageManifest::new(config.descriptor(), vec![absent])).expect("image");
+    let child = Descriptor::new(MediaType::IMAGE_MANIFEST, Digest::sha256(b"no such manifest"), 16);
+    let index = Document::new(oci_spec_types::ImageIndex::new(vec![child])).expect("index");
+    let (image_ct, index_ct) = (MediaType::IMAGE_MANIFEST.as_str(), MediaType::IMAGE_INDEX.as_str());
+    for (sparse, statuses) in
+        [(Sparse::Refused, (400, 400)), (Sparse::Indexes, (400, 201)), (Sparse::All, (201, 201))]
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = DiskStorage::open(dir.path(), false).expect("open the store");
+        let registry =
+            Registry::builder().storage(storage).sparse(sparse).bind("127.0.0.1:0").await.expect("bind");
+        let addr = registry.addr();
+        push_blob(addr, "sparse", config.bytes()).await;
+        let put_image =
+            raw(addr, "PUT", "/v2/sparse/manifests/image", &[("content-type", image_ct)], image.bytes())
+                .await;
+        let put_index =
+            raw(addr, "PUT", "/v2/sparse/manifests/index", &[("content-type", index_ct)], index.bytes())
+                .await;
+        assert_eq!((put_image.status, put_index.status), statuses, "{sparse:?}");
+        // What was taken is served as pushed; what was refused is absent.
+        for (tag, put, bytes) in
+            [("image", &put_image, &image.bytes()[..]), ("index", &put_index, &index.bytes()[..])]
+        {
+            let get = raw(addr, "GET", &format!("/v2/sparse/manifests/{tag}"), &[], &[]).await;
+            if put.status == 201 {
+                assert_eq!((get.status, &get.body[..]), (200, bytes), "{sparse:?} {tag}");
+            } else {
+                assert_eq!(get.status, 404, "{sparse:?} {tag}");
+            }
+        }
+        registry.shutdown().await;
+    }
 }
 
 #[tokio::test]

@@ -7,10 +7,10 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use oci_registry::auth::{Htpasswd, TokenOptions};
-use oci_registry::{Auth, DiskStorage, Registry, TlsConfig};
+use oci_registry::{Auth, DiskStorage, Registry, Sparse, TlsConfig};
 use oci_test_support::pki::{Ca, Usage};
 
-use super::registry::Target;
+use super::registry::{Optional, Target};
 use crate::Result;
 
 /// The name of its baseline in `conformance/expected-differences.json`.
@@ -63,8 +63,11 @@ impl Embedded {
             let line = Htpasswd::line(USER, &password, 4).map_err(|e| e.to_string())?;
             Htpasswd::parse(&line).map_err(|e| e.to_string())
         };
-        let mut builder = Registry::builder().storage(storage);
-        let mut target = Target { upload_cancel: true, tag_param: true, ..Target::default() };
+        // Every optional part runs, the sparse data set included: the registry is told to
+        // accept manifests that name content it lacks, which it refuses by default (its
+        // own tests check both).
+        let mut builder = Registry::builder().storage(storage).sparse(Sparse::All);
+        let mut target = Target { optional: Optional::ALL, ..Target::default() };
         match mode {
             Mode::Plain => {}
             Mode::Basic => builder = builder.auth(Auth::basic(users()?)),

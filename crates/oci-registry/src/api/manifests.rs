@@ -88,18 +88,6 @@ async fn read_body(state: &State, request: Request<Incoming>) -> Result<Bytes, A
     }
 }
 
-/// The blobs and manifests a manifest needs in the repository before it is stored:
-/// `(descriptor, is a manifest)`. Layers to be fetched from their `urls` are exempt.
-fn required(manifest: &Manifest) -> Vec<Need> {
-    match manifest {
-        Manifest::Image(m) => {
-            m.blobs().filter(|d| d.urls.is_empty()).map(|d| Need::Blob(d.digest.clone())).collect()
-        }
-        Manifest::Index(i) => i.manifests.iter().map(|d| Need::Manifest(d.digest.clone())).collect(),
-        _ => Vec::new(),
-    }
-}
-
 pub(super) async fn put(
     state: &Arc<State>,
     name: &str,
@@ -156,7 +144,7 @@ pub(super) async fn put(
         ManifestRef::Tag(_) => Digest::sha256(&bytes),
     };
     let descriptor = Descriptor::new(media_type, digest.clone(), bytes.len() as u64);
-    let needs = required(&manifest);
+    let needs = state.sparse.needs(&manifest);
     let subject = manifest.subject().map(|s| s.digest.clone());
     let referrer = subject.as_ref().map(|_| referrer_descriptor(&manifest, &descriptor));
     let (repo, stored_tags, d) = (name.to_owned(), tags.clone(), descriptor.clone());

@@ -99,7 +99,7 @@ pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, algorithm: &DigestAlgorit
             }
             _ => {
                 // Upstream's "post cancel" runs only with OCI_API_BLOBS_UPLOAD_CANCEL.
-                let verdict = if ctx.upload_cancel {
+                let verdict = if ctx.optional.upload_cancel {
                     chunked::cancel(ctx).await
                 } else {
                     Verdict::disabled(DISABLED_BY_DEFAULT)

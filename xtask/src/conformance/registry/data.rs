@@ -52,8 +52,10 @@ pub struct DataSet {
     pub id: &'static str,
     /// Upstream's display name, used in case names (`data/Image/push`).
     pub name: &'static str,
-    /// Why the data set is not run, when upstream disables it by default.
-    pub disabled: Option<&'static str>,
+    /// Some of its manifests refer to content that is never pushed (a layer, an index's
+    /// child): run only when the target asks for it, as upstream runs it only with
+    /// `OCI_DATA_SPARSE`, since a registry may rightly refuse such manifests.
+    pub sparse: bool,
     /// Manifests are pushed by digest with their tags as `?tag=` parameters (and the
     /// registry must answer each with `OCI-Tag`); run only when the target asks for
     /// it, as upstream runs it only with `OCI_API_MANIFESTS_TAG_PARAM`.
@@ -343,7 +345,7 @@ impl Gen {
     }
 }
 
-/// Every data set upstream generates by default, in its order, with those it disables
+/// Every data set upstream generates, in its order, with those it disables by default
 /// (sparse manifests, tag parameters) marked so. Upstream's read-only data set exists
 /// only for user-given content and is not part of it.
 #[must_use]
@@ -381,7 +383,7 @@ pub fn all() -> Vec<DataSet> {
             &Opts { extra_field: true, ..Opts::tag("custom-fields") },
         ),
         image("no-layers", "No Layers", &Opts { layer_count: 0, ..Opts::tag("no-layers") }),
-        disabled("sparse", "Sparse Manifests"),
+        sparse(),
         index_set(
             "sha512",
             "Digest Algorithm sha512",
@@ -432,8 +434,25 @@ fn tag_param(id: &'static str, name: &'static str, algorithm: DigestAlgorithm) -
     set
 }
 
-fn disabled(id: &'static str, name: &'static str) -> DataSet {
-    DataSet { id, name, disabled: Some(DISABLED_BY_DEFAULT), ..DataSet::default() }
+/// An image missing its first layer (tagged `sparse-image`), and an index of an image
+/// and of a manifest that does not exist (tagged `sparse-index`): upstream's sparse data.
+fn sparse() -> DataSet {
+    let mut g = Gen::new("sparse", "Sparse Manifests");
+    g.gen_manifest_full(&Opts::tag("sparse-image"));
+    // Blobs are kept in the order they were made: the first layer blob is its first layer.
+    let is_layer =
+        |b: &Blob| b.descriptor.media_type.as_str().starts_with("application/vnd.oci.image.layer.");
+    if let Some(first) = g.set.blobs.iter().position(is_layer) {
+        g.set.blobs.remove(first);
+    }
+    let amd64 = Platform::new("linux", "amd64");
+    let child = g.gen_manifest_full(&Opts { platform: amd64.clone(), ..Opts::default() });
+    let absent = Descriptor::new(MediaType::IMAGE_MANIFEST, Digest::sha256(&g.rng.bytes(1024)), 1024);
+    let children = vec![(Some(amd64), child), (Some(Platform::new("linux", "arm64")), absent)];
+    g.gen_index(children, &Opts::tag("sparse-index"));
+    let mut set = g.finish();
+    set.sparse = true;
+    set
 }
 
 /// 390 annotations of 10,000 `A`s: a manifest of about 3.9 MB.

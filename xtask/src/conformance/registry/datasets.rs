@@ -28,8 +28,8 @@ use super::{Ctx, Recorder, Verdict};
 /// Runs the subtree of `set` (a disabled set is one skipped case).
 pub(super) async fn run(ctx: &Ctx, rec: &mut Recorder, set: &DataSet, api: &mut ReferrersApi) {
     let group = format!("data/{}", set.name);
-    if let Some(reason) = set.disabled.or((set.tag_params && !ctx.tag_param).then_some(DISABLED_BY_DEFAULT)) {
-        rec.record(&group, "", &Verdict::disabled(reason));
+    if (set.tag_params && !ctx.optional.tag_param) || (set.sparse && !ctx.optional.sparse) {
+        rec.record(&group, "", &Verdict::disabled(DISABLED_BY_DEFAULT));
         return;
     }
     let stored = push(ctx, rec, &group, set, api).await;

@@ -72,12 +72,36 @@ pub struct Target {
     pub password: Option<String>,
     /// A PEM file of CA certificates to trust besides the system's roots.
     pub ca_file: Option<PathBuf>,
-    /// Run "post cancel", which upstream runs only when asked
-    /// (`OCI_API_BLOBS_UPLOAD_CANCEL`).
+    /// The checks upstream runs only when asked, to run.
+    pub optional: Optional,
+}
+
+/// The checks upstream disables by default, each run only when asked for (and otherwise
+/// one skipped case, "disabled by default, as upstream").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Optional {
+    /// "post cancel" (`OCI_API_BLOBS_UPLOAD_CANCEL`).
     pub upload_cancel: bool,
-    /// Run the tag parameter data sets, which upstream runs only when asked
-    /// (`OCI_API_MANIFESTS_TAG_PARAM`).
+    /// The tag parameter data sets (`OCI_API_MANIFESTS_TAG_PARAM`).
     pub tag_param: bool,
+    /// The sparse manifests data set (`OCI_DATA_SPARSE`).
+    pub sparse: bool,
+}
+
+impl Optional {
+    /// Everything: for a registry that implements every optional part.
+    pub const ALL: Self = Self { upload_cancel: true, tag_param: true, sparse: true };
+
+    /// From upstream's variables: each on when set to `1` or `true`.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let on = |name: &str| std::env::var(name).is_ok_and(|v| v == "1" || v == "true");
+        Self {
+            upload_cancel: on("OCI_API_BLOBS_UPLOAD_CANCEL"),
+            tag_param: on("OCI_API_MANIFESTS_TAG_PARAM"),
+            sparse: on("OCI_DATA_SPARSE"),
+        }
+    }
 }
 
 impl Target {
@@ -96,8 +120,7 @@ impl Target {
             username: username.or_else(|| env("OCI_USERNAME")),
             password: password.or_else(|| env("OCI_PASSWORD")),
             ca_file: ca_file.or_else(|| env("OCI_TEST_CA_FILE").map(PathBuf::from)),
-            upload_cancel: env("OCI_API_BLOBS_UPLOAD_CANCEL").is_some_and(|v| v == "1" || v == "true"),
-            tag_param: env("OCI_API_MANIFESTS_TAG_PARAM").is_some_and(|v| v == "1" || v == "true"),
+            optional: Optional::from_env(),
         }
     }
 
@@ -159,10 +182,8 @@ pub struct Ctx {
     pub repo1: Repository,
     /// The source of mounts.
     pub repo2: Repository,
-    /// Whether "post cancel" runs (see [`Target::upload_cancel`]).
-    pub upload_cancel: bool,
-    /// Whether the tag parameter data sets run (see [`Target::tag_param`]).
-    pub tag_param: bool,
+    /// The optional checks that run.
+    pub optional: Optional,
 }
 
 #[cfg(test)]
@@ -178,8 +199,7 @@ impl Ctx {
             client: target.client().expect("the suite's client"),
             repo1: repo("repo1"),
             repo2: repo("repo2"),
-            upload_cancel: false,
-            tag_param: false,
+            optional: Optional::default(),
         }
     }
 }
@@ -264,7 +284,7 @@ pub fn run(target: &Target) -> Result<Vec<FileResult>> {
     let (_, host) = target.endpoint()?;
     let client = target.client()?;
     let (repo1, repo2) = repositories(&host)?;
-    let ctx = Ctx { client, repo1, repo2, upload_cancel: target.upload_cancel, tag_param: target.tag_param };
+    let ctx = Ctx { client, repo1, repo2, optional: target.optional };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
