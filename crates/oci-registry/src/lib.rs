@@ -103,6 +103,7 @@
 //! | open upload sessions in all | 4096 | 429 `TOOMANYREQUESTS`, `Retry-After` | [`Limits::max_uploads`] |
 //! | an idle upload session | 1 hour | removed; then 404 `BLOB_UPLOAD_UNKNOWN` | [`Limits::upload_idle_expiry`] |
 //! | entries of one page of tags or catalog (`n` is cut to it, with `Link`) | 10 000 | a shorter page | [`Limits::max_page_entries`] |
+//! | entries of a page when the client gives no `n` | all, up to the above | a shorter page, with `Link` | [`Limits::default_page_entries`] |
 //! | the request head | 64 KiB | 431 | [`Limits::max_header_bytes`] |
 //! | a request that sends nothing (headers or body) | 60 s | the connection closes; a session keeps what it had | [`Limits::body_stall_timeout`] |
 //!
