@@ -11,7 +11,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use oci_layout::Layout;
-use oci_registry::{DiskStorage, Registry};
+use oci_registry::{DiskStorage, Registry, TlsConfig};
 use oci_spec_types::{Descriptor, Document, ImageConfig, ImageManifest, MediaType, Platform};
 
 /// Runs a peer command off the runtime's threads; its standard output (the test fails
@@ -37,8 +37,11 @@ async fn copy(skopeo: &Path, flags: &[&str], src: &str, dst: &str) {
 }
 
 /// The tags `skopeo list-tags` finds in `image`.
-async fn tags(skopeo: &Path, image: &str) -> serde_json::Value {
-    let listed = run(skopeo, &["list-tags", "--tls-verify=false", image]).await;
+async fn tags(skopeo: &Path, flags: &[String], image: &str) -> serde_json::Value {
+    let mut args = vec!["list-tags"];
+    args.extend(flags.iter().map(String::as_str));
+    args.push(image);
+    let listed = run(skopeo, &args).await;
     serde_json::from_str::<serde_json::Value>(&listed).unwrap()["Tags"].clone()
 }
 
@@ -67,39 +70,78 @@ fn assert_same_blobs(a: &Layout, b: &Layout) {
     }
 }
 
-#[ignore = "needs skopeo and umoci: `cargo xtask test` installs them and runs it"]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skopeo_pushes_inspects_lists_pulls_and_deletes_and_the_store_is_a_layout() {
+/// How skopeo reaches the registry: plain HTTP, or TLS trusting the test CA of a
+/// certificate directory.
+struct Reach {
+    cert_dir: Option<PathBuf>,
+}
+
+impl Reach {
+    /// skopeo's flags for it; `side` is `""`, `"src-"` or `"dest-"`.
+    fn flags(&self, side: &str) -> Vec<String> {
+        match &self.cert_dir {
+            None => vec![format!("--{side}tls-verify=false")],
+            Some(dir) => vec![format!("--{side}cert-dir={}", dir.display())],
+        }
+    }
+}
+
+fn strs(flags: &[String]) -> Vec<&str> {
+    flags.iter().map(String::as_str).collect()
+}
+
+/// The registry over `store`, and how skopeo reaches it.
+async fn serve(store: &Path, tls: bool, scratch: &Path) -> (Registry, Reach) {
+    let mut builder = Registry::builder().storage(DiskStorage::open(store, true).unwrap());
+    let mut reach = Reach { cert_dir: None };
+    if tls {
+        let ca = oci_test_support::pki::Ca::new("interop CA");
+        let leaf = ca.leaf("127.0.0.1", &["127.0.0.1"], oci_test_support::pki::Usage::Server);
+        let dir = scratch.join(format!("certs-{}", fastrand::u32(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
+        builder =
+            builder.tls(TlsConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap());
+        reach.cert_dir = Some(dir);
+    }
+    (builder.bind("127.0.0.1:0").await.unwrap(), reach)
+}
+
+/// skopeo pushes into the registry, inspects, lists and pulls; the stopped server's
+/// repository is a layout skopeo and umoci read; a layout the user put in the store is
+/// served as a repository; a delete takes a manifest and its tags.
+async fn round_trip(tls: bool) {
     let skopeo = oci_test_support::peers::find("skopeo");
     let umoci = oci_test_support::peers::find("umoci");
     let tmp = tempfile::tempdir().unwrap();
     let (source, manifest) = write_image(&tmp.path().join("source"));
     let store = tmp.path().join("store");
-    let serve = || async {
-        let storage = DiskStorage::open(&store, true).unwrap();
-        Registry::builder().storage(storage).bind("127.0.0.1:0").await.unwrap()
-    };
-    let registry = serve().await;
+    let (registry, reach) = serve(&store, tls, tmp.path()).await;
     let image = format!("docker://{}/team/app", registry.host());
     let src = format!("oci:{}:v1", tmp.path().join("source").display());
-    let insecure_dest = ["--dest-tls-verify=false"];
-    copy(&skopeo, &insecure_dest, &src, &format!("{image}:v1")).await;
-    let raw = run(&skopeo, &["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")]).await;
+    let (dest, from, plain) = (reach.flags("dest-"), reach.flags("src-"), reach.flags(""));
+    copy(&skopeo, &strs(&dest), &src, &format!("{image}:v1")).await;
+    let mut inspect = vec!["inspect", "--raw"];
+    inspect.extend(strs(&plain));
+    let target = format!("{image}:v1");
+    inspect.push(&target);
+    let raw = run(&skopeo, &inspect).await;
     assert_eq!(
         raw.as_bytes(),
         source.read_blob(&manifest.digest).unwrap(),
         "the manifest's bytes, as pushed"
     );
-    assert_eq!(tags(&skopeo, &image).await, serde_json::json!(["v1"]));
+    assert_eq!(tags(&skopeo, &plain, &image).await, serde_json::json!(["v1"]));
 
     // Out again, into a layout: the same digests and bytes.
     let pulled = tmp.path().join("pulled");
-    let uncompressed = ["--dest-oci-accept-uncompressed-layers", "--src-tls-verify=false"];
+    let mut uncompressed = vec!["--dest-oci-accept-uncompressed-layers"];
+    uncompressed.extend(strs(&from));
     copy(&skopeo, &uncompressed, &format!("{image}:v1"), &format!("oci:{}:v1", pulled.display())).await;
     let pulled = Layout::open_dir(&pulled).unwrap();
     assert_eq!(pulled.resolve("v1").unwrap().digest, manifest.digest);
     assert_same_blobs(&source, &pulled);
-    copy(&skopeo, &insecure_dest, &src, &format!("{image}:v2")).await;
+    copy(&skopeo, &strs(&dest), &src, &format!("{image}:v2")).await;
     registry.shutdown().await;
 
     // The stopped server's repository is a layout skopeo and umoci read.
@@ -111,12 +153,38 @@ async fn skopeo_pushes_inspects_lists_pulls_and_deletes_and_the_store_is_a_layou
     copy(&skopeo, &uncompressed[..1], &from_store, &format!("oci:{}:v2", copied.display())).await;
     assert_same_blobs(&source, &Layout::open_dir(&copied).unwrap());
 
-    // Served again: a delete by digest takes both tags.
-    let registry = serve().await;
+    // A layout the user brings into the store is served as a repository.
+    write_image(&store.join("mine/app"));
+    let (registry, reach) = serve(&store, tls, tmp.path()).await;
+    let (from, plain) = (reach.flags("src-"), reach.flags(""));
+    let mut uncompressed = vec!["--dest-oci-accept-uncompressed-layers"];
+    uncompressed.extend(strs(&from));
+    let theirs = tmp.path().join("theirs");
+    let mine = format!("docker://{}/mine/app:v1", registry.host());
+    copy(&skopeo, &uncompressed, &mine, &format!("oci:{}:v1", theirs.display())).await;
+    assert_same_blobs(&source, &Layout::open_dir(&theirs).unwrap());
+
+    // A delete by digest takes both tags.
     let image = format!("docker://{}/team/app", registry.host());
-    run(&skopeo, &["delete", "--tls-verify=false", &format!("{image}@{}", manifest.digest)]).await;
-    assert_eq!(tags(&skopeo, &image).await, serde_json::json!([]));
+    let mut delete = vec!["delete"];
+    delete.extend(strs(&plain));
+    let target = format!("{image}@{}", manifest.digest);
+    delete.push(&target);
+    run(&skopeo, &delete).await;
+    assert_eq!(tags(&skopeo, &plain, &image).await, serde_json::json!([]));
     registry.shutdown().await;
     let report = Layout::open_dir(&repo).unwrap().fsck().unwrap();
     assert!(report.is_ok(), "{:?}", report.findings);
+}
+
+#[ignore = "needs skopeo and umoci: `cargo xtask test` installs them and runs it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_round_trips_over_plain_http_and_the_store_is_a_layout() {
+    round_trip(false).await;
+}
+
+#[ignore = "needs skopeo and umoci: `cargo xtask test` installs them and runs it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_round_trips_over_tls_and_the_store_is_a_layout() {
+    round_trip(true).await;
 }
