@@ -1,7 +1,9 @@
-//! Crash safety: a server process killed (SIGKILL) at every request of a push, and in
-//! the middle of its bodies, then restarted on the same directory, has lost nothing it
-//! answered 201 for, shows nothing half-written (every layout passes fsck, digests
-//! checked), and resumes the upload session it had open from the `Range` it reports.
+//! Crash safety: a server process killed (SIGKILL) at every request of a push, in the
+//! middle of its bodies, and at several moments into each commit (a blob's closing
+//! `PUT`, the manifest's `PUT`), then restarted on the same directory, has lost nothing
+//! it answered 201 for, shows nothing half-written (every layout passes fsck, digests
+//! checked), has either all of an unanswered commit or none of it, and resumes the
+//! upload session it had open from the `Range` it reports.
 
 #![allow(clippy::unwrap_used)]
 
@@ -59,13 +61,13 @@ impl Server {
             .unwrap();
         // Waited for, not timed: the child writes its address once it listens.
         let mut server = Self { child, addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)) };
-        for _ in 0..200 {
+        for _ in 0..1000 {
             if let Ok(addr) = std::fs::read_to_string(&addr_file) {
                 let _ = std::fs::remove_file(&addr_file);
                 server.addr = addr.parse().unwrap();
                 return server;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the server process did not start");
     }
@@ -92,14 +94,24 @@ struct Pushed {
     tag: Option<(String, Digest)>,
     /// The session's URL, the blob it uploads, and the bytes the server acknowledged.
     open: Option<(String, Vec<u8>, usize)>,
+    /// The tag and digest of a manifest `PUT` sent but not answered.
+    tagging: Option<(String, Digest)>,
 }
 
-/// One request of the push; `Ok(false)` once the kill point is reached: the request is
-/// sent in part (half of its body, or its head alone) and the server killed.
+/// Where the server dies: at request `at` (counted from 0), once it has half of the
+/// body, or (`whole`) the whole request and then this long to work on it.
+#[derive(Debug, Clone, Copy)]
+struct Kill {
+    at: usize,
+    whole: Option<Duration>,
+}
+
+/// One request of the push; `None` once the kill point is reached: the request is sent
+/// in part (half of its body, or its head alone) or whole, and the server killed.
 struct Push<'a> {
     addr: std::net::SocketAddr,
     repo: &'a str,
-    kill_at: usize,
+    kill: Kill,
     sent: usize,
     pushed: Pushed,
 }
@@ -112,7 +124,7 @@ impl Push<'_> {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Option<common::Answer> {
-        if self.sent == self.kill_at {
+        if self.sent == self.kill.at {
             let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
             let mut head = format!(
                 "{method} {target} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n",
@@ -127,10 +139,15 @@ impl Push<'_> {
             }
             head.push_str("\r\n");
             stream.write_all(head.as_bytes()).await.unwrap();
-            stream.write_all(&body[..body.len() / 2]).await.unwrap();
+            let (sent, wait) = match self.kill.whole {
+                Some(wait) => (body, wait),
+                // Give the server the part it was sent before it dies mid-request.
+                None => (&body[..body.len() / 2], Duration::from_millis(20)),
+            };
+            stream.write_all(sent).await.unwrap();
             stream.flush().await.unwrap();
-            // Give the server the part it was sent before it dies mid-request.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // A thread sleep: finer than the runtime's timer, whose unit is 1 ms.
+            std::thread::sleep(wait);
             return None;
         }
         self.sent += 1;
@@ -171,9 +188,10 @@ impl Push<'_> {
         let manifest = Document::new(ImageManifest::new(config.descriptor(), layers)).unwrap();
         let ct = manifest.media_type().to_string();
         let target = format!("/v2/{}/manifests/v1", self.repo);
+        self.pushed.tagging = Some(("v1".to_owned(), manifest.digest().clone()));
         let put = self.request("PUT", &target, &[("content-type", &ct)], manifest.bytes()).await?;
         assert_eq!(put.status, 201, "{}", put.error());
-        self.pushed.tag = Some(("v1".to_owned(), manifest.digest().clone()));
+        self.pushed.tag = self.pushed.tagging.take();
         Some(())
     }
 }
@@ -199,71 +217,84 @@ fn fsck_all(dir: &Path) {
     }
 }
 
+/// The requests of the push: 4 blobs of 5, 5, 5 and 3 requests, then the manifest.
+const REQUESTS: usize = 19;
+/// The requests that commit: each blob's closing `PUT`, and the manifest's.
+const COMMITS: [usize; 5] = [4, 9, 14, 17, 18];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_anywhere_in_a_push_keeps_what_it_committed_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    // 4 blobs of 5, 5, 5 and 3 requests, then the manifest: 19 requests.
-    let requests = 19;
-    for kill_at in 0..=requests {
-        let repo = format!("crash/at-{kill_at}");
-        let server = Server::start(&dir).await;
-        let mut push = Push { addr: server.addr, repo: &repo, kill_at, sent: 0, pushed: Pushed::default() };
-        let finished = push.image().await.is_some();
-        assert_eq!(finished, kill_at == requests, "kill point {kill_at}");
-        server.kill();
-
-        let server = Server::start(&dir).await;
-        fsck_all(&dir);
-        let pushed = push.pushed;
-        for (digest, bytes) in &pushed.blobs {
-            let get = raw(server.addr, "GET", &format!("/v2/{repo}/blobs/{digest}"), &[], &[]).await;
-            assert_eq!(
-                (get.status, get.body.len()),
-                (200, bytes.len()),
-                "kill point {kill_at}: blob {digest}"
-            );
-            assert_eq!(&get.body, bytes);
+    let mut kills: Vec<Kill> = (0..=REQUESTS).map(|at| Kill { at, whole: None }).collect();
+    // Into each commit: the request whole, and the server killed while it works on it.
+    for at in COMMITS {
+        // A commit takes about a millisecond here: the moments are spread over it.
+        for micros in [0, 50, 150, 300, 600, 1000, 3000] {
+            kills.push(Kill { at, whole: Some(Duration::from_micros(micros)) });
         }
-        if let Some((tag, digest)) = &pushed.tag {
-            let head = raw(server.addr, "HEAD", &format!("/v2/{repo}/manifests/{tag}"), &[], &[]).await;
-            assert_eq!(head.header("docker-content-digest"), Some(digest.as_str()));
-        }
-        if let Some((location, bytes, acknowledged)) = &pushed.open {
-            let status = raw(server.addr, "GET", location, &[], &[]).await;
-            if status.status == 404 {
-                // The closing PUT took effect before the kill: the blob is whole.
-                let digest = Digest::sha256(bytes);
-                let get = raw(server.addr, "GET", &format!("/v2/{repo}/blobs/{digest}"), &[], &[]).await;
-                assert_eq!(
-                    (get.status, &get.body),
-                    (200, bytes),
-                    "kill point {kill_at}: no session, no blob"
-                );
-                continue;
-            }
-            // The session kept at least what was acknowledged, at most what was sent.
-            assert_eq!(status.status, 204, "kill point {kill_at}: {}", status.error());
-            let range = status.header("range").unwrap();
-            let held = match range.strip_prefix("0-").unwrap().parse::<usize>().unwrap() {
-                0 if *acknowledged == 0 => 0,
-                last => last + 1,
-            };
-            assert!(held >= *acknowledged && held <= bytes.len(), "kill point {kill_at}: holds {held}");
-            // The kill may fall after the last chunk was kept but before its 202 was read:
-            // then the session holds every byte and only the closing PUT is left.
-            if held < bytes.len() {
-                let rest = format!("{held}-{}", bytes.len() - 1);
-                let patch =
-                    raw(server.addr, "PATCH", location, &[("content-range", &rest)], &bytes[held..]).await;
-                assert_eq!(patch.status, 202, "kill point {kill_at}: {}", patch.error());
-            }
-            let put =
-                raw(server.addr, "PUT", &format!("{location}?digest={}", Digest::sha256(bytes)), &[], &[])
-                    .await;
-            assert_eq!(put.status, 201, "kill point {kill_at}: {}", put.error());
-        }
-        server.kill();
+    }
+    for (n, kill) in kills.into_iter().enumerate() {
+        killed_and_restarted(&dir, &format!("crash/at-{n}"), kill).await;
     }
     fsck_all(&dir);
+}
+
+/// Pushes an image into `repo`, the server killed as `kill` says, then restarted: what
+/// was answered is there, what was not is whole or absent, the open session resumes.
+async fn killed_and_restarted(dir: &Path, repo: &str, kill: Kill) {
+    let server = Server::start(dir).await;
+    let mut push = Push { addr: server.addr, repo, kill, sent: 0, pushed: Pushed::default() };
+    let finished = push.image().await.is_some();
+    assert_eq!(finished, kill.at == REQUESTS, "{kill:?}");
+    server.kill();
+
+    let server = Server::start(dir).await;
+    fsck_all(dir);
+    let pushed = push.pushed;
+    for (digest, bytes) in &pushed.blobs {
+        let get = raw(server.addr, "GET", &format!("/v2/{repo}/blobs/{digest}"), &[], &[]).await;
+        assert_eq!((get.status, get.body.len()), (200, bytes.len()), "{kill:?}: blob {digest}");
+        assert_eq!(&get.body, bytes);
+    }
+    if let Some((tag, digest)) = &pushed.tag {
+        let head = raw(server.addr, "HEAD", &format!("/v2/{repo}/manifests/{tag}"), &[], &[]).await;
+        assert_eq!(head.header("docker-content-digest"), Some(digest.as_str()), "{kill:?}");
+    }
+    if let Some((tag, digest)) = &pushed.tagging {
+        // An unanswered manifest PUT took effect whole, or not at all.
+        let head = raw(server.addr, "HEAD", &format!("/v2/{repo}/manifests/{tag}"), &[], &[]).await;
+        match head.status {
+            404 => {}
+            200 => assert_eq!(head.header("docker-content-digest"), Some(digest.as_str()), "{kill:?}"),
+            other => panic!("{kill:?}: HEAD of an unanswered manifest: {other}"),
+        }
+    }
+    let Some((location, bytes, acknowledged)) = &pushed.open else { return };
+    let status = raw(server.addr, "GET", location, &[], &[]).await;
+    if status.status == 404 {
+        // The closing PUT took effect before the kill: the blob is whole.
+        let digest = Digest::sha256(bytes);
+        let get = raw(server.addr, "GET", &format!("/v2/{repo}/blobs/{digest}"), &[], &[]).await;
+        assert_eq!((get.status, &get.body), (200, bytes), "{kill:?}: no session, no blob");
+        return;
+    }
+    // The session kept at least what was acknowledged, at most what was sent.
+    assert_eq!(status.status, 204, "{kill:?}: {}", status.error());
+    let range = status.header("range").unwrap();
+    let held = match range.strip_prefix("0-").unwrap().parse::<usize>().unwrap() {
+        0 if *acknowledged == 0 => 0,
+        last => last + 1,
+    };
+    assert!(held >= *acknowledged && held <= bytes.len(), "{kill:?}: holds {held}");
+    // The kill may fall after the last chunk was kept but before its 202 was read: then
+    // the session holds every byte and only the closing PUT is left.
+    if held < bytes.len() {
+        let rest = format!("{held}-{}", bytes.len() - 1);
+        let patch = raw(server.addr, "PATCH", location, &[("content-range", &rest)], &bytes[held..]).await;
+        assert_eq!(patch.status, 202, "{kill:?}: {}", patch.error());
+    }
+    let put =
+        raw(server.addr, "PUT", &format!("{location}?digest={}", Digest::sha256(bytes)), &[], &[]).await;
+    assert_eq!(put.status, 201, "{kill:?}: {}", put.error());
 }
