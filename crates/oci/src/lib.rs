@@ -36,8 +36,7 @@
 //!   default TLS setup (ring, the system's roots);
 //! - `layout` (default): image layouts as [`layout`], with their async API.
 //!
-//! `spec` and `reference` are always there. Copying whole images between registries,
-//! layouts and archives comes with the copy engine.
+//! `spec` and `reference` are always there.
 //!
 //! # Errors
 //! Each module keeps its crate's errors: [`reference::Error`] (with the byte where a
@@ -59,3 +58,20 @@ pub use oci_spec_types::{Descriptor, Digest, Document, Manifest, MediaType, Plat
 pub use oci_distribution::Client;
 #[cfg(feature = "layout")]
 pub use oci_layout::Layout;
+
+#[cfg(feature = "registry")]
+pub use oci_registry as registry;
+
+#[cfg(all(feature = "distribution", feature = "layout"))]
+mod copy;
+#[cfg(all(feature = "distribution", feature = "layout"))]
+mod error;
+#[cfg(all(feature = "distribution", feature = "layout"))]
+mod location;
+
+#[cfg(all(feature = "distribution", feature = "layout"))]
+pub use copy::{CopyEvent, CopyOptions, CopyReport, DEFAULT_JOBS, ProgressFn, copy};
+#[cfg(all(feature = "distribution", feature = "layout"))]
+pub use error::{Error, ErrorKind, Result};
+#[cfg(all(feature = "distribution", feature = "layout"))]
+pub use location::{DEFAULT_TAG, LayoutRef, Location};

@@ -1,4 +1,4 @@
-//! End-to-end tests of the client against real registries: the workspace's own
+//! End-to-end tests of the client, and of the facade's copy, against real registries: the workspace's own
 //! (started by each test in its runtime), and the real distribution registry in each of
 //! the configurations `cargo xtask test` (or `cargo xtask peers`) starts: plain HTTP,
 //! htpasswd basic auth, bearer tokens from the test issuer, and TLS with a test CA.
@@ -12,6 +12,7 @@
 
 mod blobs;
 mod common;
+mod copy;
 mod defaults;
 mod manifests;
 mod paved_path;

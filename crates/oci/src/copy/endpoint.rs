@@ -1,0 +1,346 @@
+//! One end of a copy: a repository of a registry, or an image layout (directory or
+//! tar), with the few operations a copy needs of either.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use oci_distribution::{BlobStream, Body, Client, MountOutcome, Progress, PullOptions, PushOptions};
+use oci_layout::{AsyncBlobReader, AsyncLayout};
+use oci_reference::Repository;
+use oci_spec_types::{Annotations, Descriptor, Digest, Document};
+
+use crate::location::{DEFAULT_TAG, LayoutRef};
+use crate::{Error, ErrorKind, Location, Result};
+
+/// Where the copy reads or writes.
+#[derive(Debug, Clone)]
+pub(crate) enum Endpoint {
+    /// A repository of a registry.
+    Registry { client: Client, repository: Repository },
+    /// A layout, named as the user wrote it (for messages).
+    Layout { layout: AsyncLayout, name: String },
+}
+
+/// A blob being read from an endpoint.
+pub(crate) enum BlobSource {
+    /// A download, verified as it streams (the last chunk comes only once size and
+    /// digest matched).
+    Registry(Box<BlobStream>),
+    /// A stored blob, checked again by whoever writes it.
+    Layout(AsyncBlobReader),
+}
+
+impl BlobSource {
+    /// Whether the stream itself proves size and digest before its end.
+    fn verified(&self) -> bool {
+        matches!(self, Self::Registry(_))
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        match self {
+            Self::Registry(s) => s.next_chunk().await.map_err(|e| Error::registry("reading a blob", e)),
+            Self::Layout(r) => r.chunk().await.map_err(|e| Error::layout("reading a blob", e)),
+        }
+    }
+
+    fn into_body(self, size: u64) -> Body {
+        match self {
+            Self::Registry(s) => Body::from_body(*s, Some(size)),
+            Self::Layout(r) => Body::from_reader(r, Some(size)),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Opens the end `location` names: a layout to read must exist; one to write is
+    /// created when it does not.
+    pub(crate) async fn open(location: &Location, client: &Client, write: bool) -> Result<Self> {
+        let name = location.to_string();
+        let layout_err = |e| Error::layout(format!("opening {name}"), e);
+        match location {
+            Location::Registry(reference) => {
+                Ok(Self::Registry { client: client.clone(), repository: reference.repository() })
+            }
+            Location::Dir { path, .. } if write => Ok(Self::Layout {
+                layout: AsyncLayout::open_or_init_dir(path).await.map_err(layout_err)?,
+                name,
+            }),
+            Location::Dir { path, .. } => {
+                Ok(Self::Layout { layout: AsyncLayout::open_dir(path).await.map_err(layout_err)?, name })
+            }
+            Location::Archive { path, .. } if write => Ok(Self::Layout {
+                layout: AsyncLayout::open_or_init_tar(path).await.map_err(layout_err)?,
+                name,
+            }),
+            Location::Archive { path, .. } => {
+                Ok(Self::Layout { layout: AsyncLayout::open_tar(path).await.map_err(layout_err)?, name })
+            }
+            Location::DockerArchive { .. } => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{name}: docker-archive locations are read and written by crate::docker_archive"),
+            )),
+        }
+    }
+
+    /// What the copy's concurrency budget is shared by: a registry host, or a file.
+    pub(crate) fn budget_key(&self) -> String {
+        match self {
+            Self::Registry { repository, .. } => repository.endpoint_host().to_owned(),
+            Self::Layout { layout, .. } => layout.location().display().to_string(),
+        }
+    }
+
+    /// The repository, for a registry end.
+    pub(crate) fn repository(&self) -> Option<&Repository> {
+        match self {
+            Self::Registry { repository, .. } => Some(repository),
+            Self::Layout { .. } => None,
+        }
+    }
+
+    /// `repository@digest` or `layout@digest`, for messages.
+    pub(crate) fn at(&self, digest: &Digest) -> String {
+        match self {
+            Self::Registry { repository, .. } => format!("{repository}@{digest}"),
+            Self::Layout { name, .. } => format!("{name}@{digest}"),
+        }
+    }
+
+    /// The descriptor of the root image the location names (a tag, `latest` when it
+    /// names none, or a digest).
+    pub(crate) async fn resolve(&self, location: &Location) -> Result<Descriptor> {
+        match (self, location) {
+            (Self::Registry { client, .. }, Location::Registry(reference)) => {
+                let found = client
+                    .head_manifest(reference)
+                    .await
+                    .map_err(|e| Error::registry(format!("resolving {reference}"), e))?;
+                found.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{reference}: no such manifest")))
+            }
+            (
+                Self::Layout { layout, name },
+                Location::Dir { image, .. } | Location::Archive { image, .. },
+            ) => {
+                let wanted = match image {
+                    LayoutRef::None => DEFAULT_TAG.to_owned(),
+                    LayoutRef::Tag(t) => t.clone(),
+                    LayoutRef::Digest(d) => d.to_string(),
+                };
+                let mut found = layout
+                    .resolve(wanted.clone())
+                    .await
+                    .map_err(|e| Error::layout(format!("resolving {wanted} in {name}"), e))?;
+                // The tag is the layout's name for it, not part of the image.
+                found.annotations.remove(Annotations::REF_NAME);
+                Ok(found)
+            }
+            _ => Err(Error::new(ErrorKind::Unsupported, format!("{location}: not this end's location"))),
+        }
+    }
+
+    /// The bytes of the manifest `descriptor` names, checked against its digest and
+    /// size; `None` when this end does not have it.
+    pub(crate) async fn manifest(&self, descriptor: &Descriptor) -> Result<Option<Bytes>> {
+        let digest = &descriptor.digest;
+        let bytes = match self {
+            Self::Registry { client, repository } => {
+                let reference = repository.with_digest(digest).map_err(|e| {
+                    Error::new(ErrorKind::InvalidManifest, format!("{repository}@{digest}: {e}"))
+                })?;
+                match client.get_manifest(&reference).await {
+                    Ok(document) => document.bytes().clone(),
+                    Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => return Ok(None),
+                    Err(e) => return Err(Error::registry(format!("reading {reference}"), e)),
+                }
+            }
+            Self::Layout { layout, name } => match layout.has_blob(digest.clone()).await {
+                Ok(false) => return Ok(None),
+                Ok(true) => Bytes::from(
+                    layout
+                        .read_blob(digest.clone())
+                        .await
+                        .map_err(|e| Error::layout(format!("reading {name}@{digest}"), e))?,
+                ),
+                Err(e) => return Err(Error::layout(format!("reading {name}@{digest}"), e)),
+            },
+        };
+        let matches = bytes.len() as u64 == descriptor.size && digest.verify(&bytes).unwrap_or(false);
+        if !matches {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "{}: {} bytes that are not the manifest's {} bytes",
+                    self.at(digest),
+                    bytes.len(),
+                    descriptor.size
+                ),
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Whether this end has the blob, with its size.
+    pub(crate) async fn has_blob(&self, descriptor: &Descriptor) -> Result<bool> {
+        let digest = &descriptor.digest;
+        let size = match self {
+            Self::Registry { client, repository } => client
+                .head_blob(repository, digest)
+                .await
+                .map_err(|e| Error::registry(format!("HEAD {repository}@{digest}"), e))?,
+            Self::Layout { layout, name } => layout
+                .blob_size(digest.clone())
+                .await
+                .map_err(|e| Error::layout(format!("looking up {name}@{digest}"), e))?,
+        };
+        Ok(size == Some(descriptor.size))
+    }
+
+    /// Opens the blob for reading.
+    pub(crate) async fn read_blob(
+        &self,
+        descriptor: &Descriptor,
+        progress: Arc<dyn Progress>,
+    ) -> Result<BlobSource> {
+        match self {
+            Self::Registry { client, repository } => client
+                .get_blob(repository, descriptor, PullOptions::default().with_progress(progress))
+                .await
+                .map(|s| BlobSource::Registry(Box::new(s)))
+                .map_err(|e| Error::registry(format!("GET {}", self.at(&descriptor.digest)), e)),
+            Self::Layout { layout, name } => layout
+                .blob_reader(descriptor.digest.clone())
+                .await
+                .map(BlobSource::Layout)
+                .map_err(|e| Error::layout(format!("reading {name}@{}", descriptor.digest), e)),
+        }
+    }
+
+    /// Mounts the blob from `from`, a repository of the same registry; `false` when
+    /// the registry would not (the caller transfers it then).
+    pub(crate) async fn mount(&self, descriptor: &Descriptor, from: &Repository) -> bool {
+        let Self::Registry { client, repository } = self else { return false };
+        match client.mount_blob(repository, descriptor, Some(from)).await {
+            Ok(MountOutcome::Mounted) => true,
+            Ok(_) => false,
+            Err(e) => {
+                tracing::debug!(error = %e, digest = %descriptor.digest, "mount refused; transferring");
+                false
+            }
+        }
+    }
+
+    /// Writes the blob from `source`; nothing is stored unless size and digest match.
+    pub(crate) async fn write_blob(
+        &self,
+        descriptor: &Descriptor,
+        mut source: BlobSource,
+        progress: Arc<dyn Progress>,
+    ) -> Result<()> {
+        let digest = &descriptor.digest;
+        match self {
+            Self::Registry { client, repository } => {
+                // A download reports its own progress; a layout's bytes are counted as sent.
+                let mut options = PushOptions::default().with_skip_existing(false);
+                if !source.verified() {
+                    options = options.with_progress(progress);
+                }
+                client
+                    .push_blob(repository, descriptor, source.into_body(descriptor.size), options)
+                    .await
+                    .map_err(|e| Error::registry(format!("pushing {}", self.at(digest)), e))?;
+            }
+            Self::Layout { layout, name } => {
+                let err = |e| Error::layout(format!("writing {name}@{digest}"), e);
+                let algorithm = digest.algorithm();
+                let mut writer = if source.verified() {
+                    layout.blob_writer_without_hashing(algorithm).await.map_err(err)?
+                } else {
+                    layout.blob_writer(algorithm).await.map_err(err)?
+                };
+                let mut done = 0;
+                while let Some(chunk) = source.next_chunk().await? {
+                    done += chunk.len() as u64;
+                    writer.write_chunk(chunk).await.map_err(err)?;
+                    if !source.verified() {
+                        progress.update(digest, done, Some(descriptor.size));
+                    }
+                }
+                writer.commit(descriptor.size, digest.clone()).await.map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a manifest by digest (its exact bytes); a tag is written apart.
+    pub(crate) async fn put_manifest(&self, descriptor: &Descriptor, bytes: &Bytes) -> Result<()> {
+        let document = document(descriptor, bytes)?;
+        match self {
+            Self::Registry { client, repository } => {
+                let reference = repository
+                    .with_digest(&descriptor.digest)
+                    .map_err(|e| Error::new(ErrorKind::InvalidManifest, format!("{repository}: {e}")))?;
+                client
+                    .put_manifest(&reference, &document)
+                    .await
+                    .map_err(|e| Error::registry(format!("pushing {reference}"), e))?;
+            }
+            Self::Layout { layout, name } => {
+                layout
+                    .write_document(document)
+                    .await
+                    .map_err(|e| Error::layout(format!("writing {name}@{}", descriptor.digest), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Names the root: `tag`, or (`None`) an untagged entry of a layout's `index.json`
+    /// (a registry keeps a manifest pushed by digest as it is).
+    pub(crate) async fn name_root(
+        &self,
+        descriptor: &Descriptor,
+        bytes: &Bytes,
+        tag: Option<&str>,
+    ) -> Result<()> {
+        match (self, tag) {
+            (Self::Registry { client, repository }, Some(tag)) => {
+                let reference = repository
+                    .with_tag(tag)
+                    .map_err(|e| Error::new(ErrorKind::InvalidLocation, format!("tag {tag:?}: {e}")))?;
+                let document = document(descriptor, bytes)?;
+                client
+                    .put_manifest(&reference, &document)
+                    .await
+                    .map_err(|e| Error::registry(format!("tagging {reference}"), e))?;
+            }
+            (Self::Registry { .. }, None) => {}
+            (Self::Layout { layout, name }, Some(tag)) => layout
+                .tag(tag, descriptor.clone())
+                .await
+                .map_err(|e| Error::layout(format!("tagging {name} as {tag}"), e))?,
+            (Self::Layout { layout, name }, None) => layout
+                .put_manifest_descriptor(descriptor.clone())
+                .await
+                .map_err(|e| Error::layout(format!("adding {} to {name}", descriptor.digest), e))?,
+        }
+        Ok(())
+    }
+
+    /// Makes what was written durable and visible (a tar layout is committed).
+    pub(crate) async fn finish(&self) -> Result<()> {
+        if let Self::Layout { layout, name } = self {
+            layout.commit().await.map_err(|e| Error::layout(format!("committing {name}"), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The manifest `bytes` as a document with the descriptor's media type and digest.
+pub(crate) fn document(descriptor: &Descriptor, bytes: &Bytes) -> Result<Document> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        Error::new(ErrorKind::InvalidManifest, format!("manifest {}: {e}", descriptor.digest))
+    };
+    let document =
+        Document::manifest(bytes.clone(), Some(&descriptor.media_type)).map_err(|e| invalid(&e))?;
+    document.with_digest_algorithm(&descriptor.digest.algorithm()).map_err(|e| invalid(&e))
+}

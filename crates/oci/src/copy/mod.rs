@@ -1,0 +1,244 @@
+//! Copying whole image graphs between any two [`Location`]s.
+//!
+//! A copy runs in four steps:
+//! 1. **Walk**: the root is resolved (a `HEAD` at a registry), then every manifest
+//!    under it is read, each level in parallel, from the destination when it has it,
+//!    else from the source ([`graph`]). The platform selection happens at the root.
+//! 2. **Check**: every blob is looked up at the destination (`HEAD`, or the layout's
+//!    files), all before any bulk transfer starts: small requests go first.
+//! 3. **Transfer**: the missing blobs, largest first, each streamed from source to
+//!    destination without touching the disk in between (a registry's bytes are
+//!    verified as they arrive; a layout's as they are written), or mounted when both
+//!    ends are repositories of one registry. One budget of concurrent requests per host
+//!    is shared by both ends ([`CopyOptions::jobs`]).
+//! 4. **Commit**: the manifests the destination lacks are written as their exact
+//!    bytes, children before parents, then the tags, last; a tar is committed.
+//!
+//! A copy that fails, or whose future is dropped, leaves the destination as it was plus
+//! complete blobs (and, in a directory, complete manifests): never a tag naming
+//! something missing. Run again, it moves only what is missing.
+
+mod budget;
+mod endpoint;
+mod graph;
+mod options;
+
+use std::sync::Arc;
+
+use oci_distribution::{Client, Progress};
+use oci_spec_types::{Descriptor, Digest};
+use tokio::task::JoinSet;
+
+use self::budget::Budgets;
+use self::endpoint::Endpoint;
+use self::graph::{Ends, Graph};
+pub use self::options::{CopyEvent, CopyOptions, CopyReport, DEFAULT_JOBS, ProgressFn};
+use crate::{Error, ErrorKind, Location, Result};
+
+/// Copies the image (or index, with everything under it) that `src` names to `dst`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let layout = oci::Layout::init_dir(dir.path().join("in"))?;
+/// # let config = layout.add_blob(&b"{}"[..], oci::MediaType::EMPTY)?;
+/// # let image = oci::Document::new(oci::spec::ImageManifest::new(config, vec![]))?;
+/// # layout.tag("v1", layout.write_document(&image)?)?;
+/// use oci::{CopyOptions, Location};
+///
+/// let src: Location = format!("oci:{}:v1", dir.path().join("in").display()).parse()?;
+/// let dst: Location = format!("oci-archive:{}:v1", dir.path().join("out.tar").display()).parse()?;
+/// let report = oci::copy(&src, &dst, CopyOptions::default()).await?;
+/// assert_eq!(report.destination.digest, report.source.digest);
+/// assert_eq!((report.manifests_copied, report.blobs_copied), (1, 1));
+/// // Again: everything is there already.
+/// let again = oci::copy(&src, &dst, CopyOptions::default()).await?;
+/// assert_eq!((again.manifests_skipped, again.blobs_skipped, again.bytes_copied), (1, 1, 0));
+/// # Ok(()) }
+/// ```
+pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Result<CopyReport> {
+    let client = match &options.client {
+        Some(client) => client.clone(),
+        None => Client::builder()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Registry, "building the registry client").with_source(e))?,
+    };
+    let source = Endpoint::open(src, &client, false).await?;
+    let destination = Endpoint::open(dst, &client, true).await?;
+    let root = source.resolve(src).await?;
+    if let Some(wanted) = dst.digest() {
+        if options.platforms.is_empty() && wanted != &root.digest {
+            return Err(Error::new(
+                ErrorKind::InvalidLocation,
+                format!("{dst} names {wanted}, but {src} is {}", root.digest),
+            ));
+        }
+    }
+    let ends = Ends {
+        src: Arc::new(source),
+        dst: Arc::new(destination),
+        budgets: Arc::new(Budgets::new(options.jobs())),
+    };
+    let root_node = ends.fetch(root.clone()).await?;
+    let root_node = graph::select(&ends, root_node, &options.platforms).await?;
+    let mut report = CopyReport::new(root, root_node.descriptor.clone());
+    let graph = graph::walk(&ends, root_node, options.include_foreign).await?;
+    report.foreign_skipped = graph.foreign;
+    transfer_blobs(&ends, &graph, &options, &mut report).await?;
+    write_manifests(&ends, &graph, &options, &mut report).await?;
+    report.tags = dest_tags(src, dst, &options);
+    let root =
+        graph.manifests.last().ok_or_else(|| Error::new(ErrorKind::InvalidManifest, "an empty graph"))?;
+    if report.tags.is_empty() {
+        ends.dst.name_root(&root.descriptor, &root.bytes, None).await?;
+    }
+    for tag in &report.tags {
+        ends.dst.name_root(&root.descriptor, &root.bytes, Some(tag)).await?;
+    }
+    ends.dst.finish().await?;
+    Ok(report)
+}
+
+/// The tags to write: those asked for, else the destination's own, else the source's
+/// when the source was named by tag (a copy by digest into a layout stays untagged).
+fn dest_tags(src: &Location, dst: &Location, options: &CopyOptions) -> Vec<String> {
+    if !options.dest_tags.is_empty() {
+        return options.dest_tags.clone();
+    }
+    if dst.digest().is_some() {
+        return Vec::new();
+    }
+    dst.tag().or_else(|| src.tag()).map(|t| vec![t.to_owned()]).unwrap_or_default()
+}
+
+fn emit(options: &CopyOptions, event: &CopyEvent) {
+    if let Some(progress) = &options.progress {
+        progress(event);
+    }
+}
+
+/// What one blob's task did.
+enum Moved {
+    Skipped,
+    Mounted,
+    Copied,
+}
+
+/// Steps 2 and 3: every blob checked at the destination, then the missing ones moved.
+async fn transfer_blobs(
+    ends: &Ends,
+    graph: &Graph,
+    options: &CopyOptions,
+    report: &mut CopyReport,
+) -> Result<()> {
+    let mut checks = JoinSet::new();
+    for blob in graph.blobs.iter().cloned() {
+        let ends = ends.clone();
+        checks.spawn(async move {
+            let _permit = ends.budgets.acquire(&[ends.dst.budget_key()]).await;
+            let present = ends.dst.has_blob(&blob).await?;
+            Ok::<_, Error>((blob, present))
+        });
+    }
+    let mut missing = Vec::new();
+    while let Some(joined) = checks.join_next().await {
+        let (blob, present) = joined.map_err(|e| task_failed(&e))??;
+        if present {
+            report.blobs_skipped += 1;
+            report.bytes_skipped += blob.size;
+            emit(options, &CopyEvent::BlobSkipped { digest: blob.digest.clone(), size: blob.size });
+        } else {
+            missing.push(blob);
+        }
+    }
+    // Largest first: the long transfers start early and the small ones fill in.
+    missing.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.digest.cmp(&b.digest)));
+    let mut transfers = JoinSet::new();
+    for blob in missing {
+        let (ends, options) = (ends.clone(), options.clone());
+        transfers.spawn(async move {
+            let moved = move_blob(&ends, &blob, &options).await?;
+            Ok::<_, Error>((blob, moved))
+        });
+    }
+    while let Some(joined) = transfers.join_next().await {
+        let (blob, moved) = joined.map_err(|e| task_failed(&e))??;
+        match moved {
+            Moved::Skipped => {
+                report.blobs_skipped += 1;
+                report.bytes_skipped += blob.size;
+            }
+            Moved::Mounted => {
+                report.blobs_mounted += 1;
+                report.bytes_skipped += blob.size;
+            }
+            Moved::Copied => {
+                report.blobs_copied += 1;
+                report.bytes_copied += blob.size;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Mounts the blob when both ends are repositories of one registry, else streams it.
+async fn move_blob(ends: &Ends, blob: &Descriptor, options: &CopyOptions) -> Result<Moved> {
+    let keys = [ends.src.budget_key(), ends.dst.budget_key()];
+    let _permits = ends.budgets.acquire(&keys).await;
+    let same_registry = match (ends.src.repository(), ends.dst.repository()) {
+        (Some(from), Some(to)) if from.endpoint_host() == to.endpoint_host() => {
+            if from == to {
+                return Ok(Moved::Skipped);
+            }
+            Some(from.clone())
+        }
+        _ => None,
+    };
+    if let Some(from) = same_registry {
+        if ends.dst.mount(blob, &from).await {
+            emit(options, &CopyEvent::BlobMounted { digest: blob.digest.clone(), size: blob.size });
+            return Ok(Moved::Mounted);
+        }
+    }
+    emit(options, &CopyEvent::BlobStarted { digest: blob.digest.clone(), size: blob.size });
+    let progress = progress_of(options, blob.size);
+    let source = ends.src.read_blob(blob, Arc::clone(&progress)).await?;
+    ends.dst.write_blob(blob, source, progress).await?;
+    emit(options, &CopyEvent::BlobDone { digest: blob.digest.clone(), size: blob.size });
+    Ok(Moved::Copied)
+}
+
+/// The client's byte counts as [`CopyEvent::BlobProgress`].
+fn progress_of(options: &CopyOptions, size: u64) -> Arc<dyn Progress> {
+    let sink = options.progress.clone();
+    Arc::new(move |digest: &Digest, done: u64, _: Option<u64>| {
+        if let Some(sink) = &sink {
+            sink(&CopyEvent::BlobProgress { digest: digest.clone(), done, size });
+        }
+    })
+}
+
+/// Step 4: the manifests the destination lacks, children before parents.
+async fn write_manifests(
+    ends: &Ends,
+    graph: &Graph,
+    options: &CopyOptions,
+    report: &mut CopyReport,
+) -> Result<()> {
+    for node in &graph.manifests {
+        if node.present {
+            report.manifests_skipped += 1;
+        } else {
+            let _permit = ends.budgets.acquire(&[ends.dst.budget_key()]).await;
+            ends.dst.put_manifest(&node.descriptor, &node.bytes).await?;
+            report.manifests_copied += 1;
+        }
+        emit(options, &CopyEvent::Manifest { digest: node.descriptor.digest.clone(), skipped: node.present });
+    }
+    Ok(())
+}
+
+fn task_failed(e: &tokio::task::JoinError) -> Error {
+    Error::new(ErrorKind::Io, format!("a copy task failed: {e}"))
+}

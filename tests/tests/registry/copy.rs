@@ -1,0 +1,266 @@
+//! The facade's copy between every pair of {registry, layout directory, layout tar},
+//! against each test registry: an image, a multi-platform index and a nested index go
+//! out and come back with the same digests and bytes; platforms are selected; a re-run
+//! moves nothing; a destination left partial is healed by a re-run.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Read as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use oci::{CopyEvent, CopyOptions, CopyReport, Location};
+use oci_layout::Layout;
+use oci_spec_types::{
+    Descriptor, Digest, Document, ImageConfig, ImageIndex, ImageManifest, MediaType, Platform,
+};
+
+use crate::common::{Target, targets};
+
+/// An image of `layers` layers (sizes from 100 kB up, content from `seed`) for
+/// `platform`, written into `layout`; its descriptor with the platform.
+fn image(layout: &Layout, platform: &str, layers: u8, seed: u8) -> Descriptor {
+    let platform: Platform = platform.parse().unwrap();
+    let mut descriptors = Vec::new();
+    for n in 0..layers {
+        let content =
+            std::io::repeat(seed.wrapping_mul(31).wrapping_add(n)).take(100_000 * (u64::from(n) + 1));
+        descriptors.push(layout.add_blob(content, MediaType::LAYER_TAR).unwrap());
+    }
+    let config = layout.write_document(&Document::new(ImageConfig::new(&platform)).unwrap()).unwrap();
+    let manifest = Document::new(ImageManifest::new(config, descriptors)).unwrap();
+    let mut descriptor = layout.write_document(&manifest).unwrap();
+    descriptor.platform = Some(platform);
+    descriptor
+}
+
+fn index(layout: &Layout, children: Vec<Descriptor>) -> Descriptor {
+    layout.write_document(&Document::new(ImageIndex::new(children)).unwrap()).unwrap()
+}
+
+/// A layout at `path` with the image, the two-platform index and the nested index
+/// (an index of that index and a third image) tagged `image`, `index` and `nested`.
+fn source(path: &Path) -> Layout {
+    let layout = Layout::init_dir(path).unwrap();
+    let amd64 = image(&layout, "linux/amd64", 3, 1);
+    let arm64 = image(&layout, "linux/arm64", 2, 2);
+    let s390x = image(&layout, "linux/s390x", 1, 3);
+    let mut bare = amd64.clone();
+    bare.platform = None;
+    layout.tag("image", bare).unwrap();
+    let two = index(&layout, vec![amd64, arm64]);
+    layout.tag("index", two.clone()).unwrap();
+    layout.tag("nested", index(&layout, vec![two, s390x])).unwrap();
+    layout
+}
+
+/// Every blob `tag` reaches in `from` is in `to`, byte for byte, under the same root
+/// digest, and `to` passes fsck.
+fn assert_same(from: &Layout, to: &Layout, tag: &str) {
+    let root = from.resolve(tag).unwrap();
+    assert_eq!(to.resolve(tag).unwrap().digest, root.digest, "{tag}");
+    let mut queue = vec![root];
+    while let Some(d) = queue.pop() {
+        assert_eq!(
+            to.read_blob(&d.digest).unwrap(),
+            from.read_blob(&d.digest).unwrap(),
+            "{tag}: {}",
+            d.digest
+        );
+        if d.media_type.is_manifest() {
+            let doc = from.read_manifest(&d).unwrap();
+            queue.extend(doc.value().references().into_iter().cloned());
+        }
+    }
+    let report = to.fsck().unwrap();
+    assert!(report.is_ok(), "{tag}: {:?}", report.findings);
+}
+
+fn options(target: &Target) -> CopyOptions {
+    CopyOptions::default().with_client(target.client.clone())
+}
+
+fn loc(s: &str) -> Location {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+async fn copy(from: &str, to: &str, options: CopyOptions) -> CopyReport {
+    oci::copy(&loc(from), &loc(to), options).await.unwrap_or_else(|e| panic!("{from} -> {to}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_and_indexes_go_every_way_and_come_back_identical() {
+    for target in targets("copy_every_way").await {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = source(&tmp.path().join("src"));
+        let dir = |name: &str| tmp.path().join(name).display().to_string();
+        let repo = target.repository("copy");
+        let other = target.repository("copy-other");
+        for tag in ["image", "index", "nested"] {
+            let registry = format!("docker://{}/{repo}:{tag}", target.host);
+            // dir -> registry -> tar -> registry (another repository) -> dir.
+            let pushed = copy(&format!("oci:{}:{tag}", dir("src")), &registry, options(&target)).await;
+            assert_eq!(pushed.destination.digest, src.resolve(tag).unwrap().digest, "{}", target.name);
+            // Each shares with the one pushed before it: the index its amd64 image with
+            // `image` (3 layers and a config), the nested index the index (7 blobs).
+            let shared = match tag {
+                "image" => 0,
+                "index" => 4,
+                _ => 7,
+            };
+            assert_eq!(pushed.blobs_skipped, shared, "{}: {pushed:?}", target.name);
+            let archive = format!("oci-archive:{}.tar:{tag}", dir("archive"));
+            copy(&registry, &archive, options(&target)).await;
+            let again = format!("docker://{}/{other}:{tag}", target.host);
+            copy(&archive, &again, options(&target)).await;
+            copy(&again, &format!("oci:{}:{tag}", dir("back")), options(&target)).await;
+            assert_same(&src, &Layout::open_dir(dir("back")).unwrap(), tag);
+            assert_same(&src, &Layout::open_tar(format!("{}.tar", dir("archive"))).unwrap(), tag);
+            // The registry serves the exact bytes under the source's digests.
+            let root = src.resolve(tag).unwrap();
+            let served = target
+                .client
+                .get_manifest(&target.reference(&format!("{other}@{}", root.digest)))
+                .await
+                .unwrap();
+            assert_eq!(served.bytes().as_ref(), src.read_blob(&root.digest).unwrap().as_slice());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn within_one_registry_blobs_are_mounted_and_a_rerun_moves_nothing() {
+    for target in targets("copy_mount").await {
+        let tmp = tempfile::tempdir().unwrap();
+        source(&tmp.path().join("src"));
+        let first = format!("docker://{}/{}:index", target.host, target.repository("mount-from"));
+        let second = format!("docker://{}/{}:index", target.host, target.repository("mount-to"));
+        copy(&format!("oci:{}:index", tmp.path().join("src").display()), &first, options(&target)).await;
+        let mounted = copy(&first, &second, options(&target)).await;
+        // Two images: 3 and 2 layers and a config each.
+        assert_eq!(
+            (mounted.blobs_mounted, mounted.blobs_copied, mounted.bytes_copied),
+            (7, 0, 0),
+            "{}",
+            target.name
+        );
+        assert_eq!(mounted.manifests_copied, 3, "{}", target.name);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&events);
+        let progress = move |e: &CopyEvent| seen.lock().unwrap().push(e.clone());
+        let again = copy(&first, &second, options(&target).with_progress(progress)).await;
+        assert_eq!(
+            (again.blobs_skipped, again.manifests_skipped, again.blobs_copied, again.manifests_copied),
+            (7, 3, 0, 0),
+            "{}",
+            target.name
+        );
+        let events = events.lock().unwrap();
+        assert_eq!(events.iter().filter(|e| matches!(e, CopyEvent::BlobSkipped { .. })).count(), 7);
+        assert!(events.iter().all(|e| !matches!(e, CopyEvent::BlobStarted { .. })));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platforms_select_one_image_or_make_an_index_of_several() {
+    for target in targets("copy_platforms").await {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = source(&tmp.path().join("src"));
+        let nested = format!("oci:{}:nested", tmp.path().join("src").display());
+        let registry = format!("docker://{}/{}:nested", target.host, target.repository("platforms"));
+        copy(&nested, &registry, options(&target)).await;
+        let platforms = |list: &[&str]| {
+            options(&target).with_platforms(list.iter().map(|p| p.parse::<Platform>().unwrap()))
+        };
+
+        // One platform (found in the nested index): that image alone, its own digest.
+        let one = tmp.path().join("one");
+        let report =
+            copy(&registry, &format!("oci:{}:arm", one.display()), platforms(&["linux/arm64"])).await;
+        let index: ImageIndex =
+            serde_json::from_slice(&src.read_blob(&src.resolve("index").unwrap().digest).unwrap()).unwrap();
+        assert_eq!(report.destination.digest, index.manifests[1].digest);
+        assert_eq!(Layout::open_dir(&one).unwrap().resolve("arm").unwrap().digest, index.manifests[1].digest);
+
+        // Two of three: a new index of just those, in the order asked, stated in the report.
+        let two = tmp.path().join("two");
+        let report = copy(
+            &registry,
+            &format!("oci:{}:pair", two.display()),
+            platforms(&["linux/s390x", "linux/amd64"]),
+        )
+        .await;
+        let out = Layout::open_dir(&two).unwrap();
+        let root = out.resolve("pair").unwrap();
+        assert_eq!(root.digest, report.destination.digest);
+        assert_ne!(root.digest, report.source.digest);
+        let made: ImageIndex = serde_json::from_slice(&out.read_blob(&root.digest).unwrap()).unwrap();
+        let names: Vec<String> =
+            made.manifests.iter().map(|d| d.platform.as_ref().unwrap().to_string()).collect();
+        assert_eq!(names, ["linux/s390x", "linux/amd64"]);
+        let fsck = out.fsck().unwrap();
+        assert!(fsck.is_ok(), "not sparse: {:?}", fsck.findings);
+
+        // A platform the index does not have.
+        let err = oci::copy(
+            &loc(&registry),
+            &loc(&format!("oci:{}", two.display())),
+            platforms(&["windows/amd64"]),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), oci::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("it has linux/s390x, linux/amd64, linux/arm64"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_destination_is_healed_by_a_rerun() {
+    for target in targets("copy_heal").await {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = source(&tmp.path().join("src"));
+        let registry = format!("docker://{}/{}:index", target.host, target.repository("heal"));
+        copy(&format!("oci:{}:index", tmp.path().join("src").display()), &registry, options(&target)).await;
+        let out = tmp.path().join("out");
+        let dst = format!("oci:{}:index", out.display());
+        copy(&registry, &dst, options(&target)).await;
+        // An interrupted copy's leftovers: the index is there, one child manifest and a
+        // layer of the other child are not.
+        let index: ImageIndex =
+            serde_json::from_slice(&src.read_blob(&src.resolve("index").unwrap().digest).unwrap()).unwrap();
+        let partial = Layout::open_dir(&out).unwrap();
+        let child: ImageManifest =
+            serde_json::from_slice(&src.read_blob(&index.manifests[1].digest).unwrap()).unwrap();
+        let amd64: ImageManifest =
+            serde_json::from_slice(&src.read_blob(&index.manifests[0].digest).unwrap()).unwrap();
+        assert!(partial.delete_blob(&index.manifests[1].digest).unwrap());
+        assert!(partial.delete_blob(&amd64.layers[2].digest).unwrap());
+        let healed = copy(&registry, &dst, options(&target)).await;
+        assert_eq!((healed.manifests_copied, healed.blobs_copied), (1, 1), "{}: {healed:?}", target.name);
+        assert_eq!(healed.bytes_copied, amd64.layers[2].size);
+        assert!(child.layers.iter().all(|l| partial.has_blob(&l.digest).unwrap()));
+        assert_same(&src, &Layout::open_dir(&out).unwrap(), "index");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_by_digest_is_untagged_and_a_wrong_digest_is_refused() {
+    for target in targets("copy_digest").await {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = source(&tmp.path().join("src"));
+        let digest: Digest = src.resolve("image").unwrap().digest;
+        let by_digest = format!("oci:{}@{digest}", tmp.path().join("src").display());
+        let registry = format!("docker://{}/{}@{digest}", target.host, target.repository("digest"));
+        let report = copy(&by_digest, &registry, options(&target)).await;
+        assert!(report.tags.is_empty());
+        let out = tmp.path().join("out");
+        copy(&registry, &format!("oci:{}", out.display()), options(&target)).await;
+        let layout = Layout::open_dir(&out).unwrap();
+        assert!(layout.tags().unwrap().is_empty());
+        assert_eq!(layout.read_index().unwrap().manifests[0].digest, digest, "an untagged entry");
+        let wrong =
+            format!("docker://{}/{}@{}", target.host, target.repository("digest"), Digest::sha256(b"x"));
+        let err = oci::copy(&loc(&by_digest), &loc(&wrong), options(&target)).await.unwrap_err();
+        assert_eq!(err.kind(), oci::ErrorKind::InvalidLocation);
+    }
+}
