@@ -13,7 +13,7 @@ use crate::error::IoContext;
 use crate::layout::MAX_ROOT_FILE;
 use crate::paths::{self, BLOBS_DIR};
 use crate::pipeline::PipelinedWriter;
-use crate::{BlobReader, BlobSink, BlobWriter, Driver, Error, ErrorKind, LayoutFile, Result};
+use crate::{BlobReader, BlobSink, BlobWriter, Driver, Error, ErrorKind, IndexLock, LayoutFile, Result};
 
 /// How a [`Directory`] writes its files, and a [`Tar`](crate::Tar) its archive (with
 /// `fsync`, the staging archive is flushed before it replaces the old one).
@@ -201,6 +201,21 @@ impl Driver for Directory {
     fn write_file(&self, file: LayoutFile, bytes: &[u8]) -> Result<()> {
         fs::create_dir_all(&self.root).at(&self.root)?;
         atomic::write_file(&self.root, file.name(), bytes, file.mode(), self.options.fsync)
+    }
+
+    /// An advisory lock (`flock`) on the layout's directory, which every writer of a
+    /// directory layout through this crate takes: other processes' tags are not lost.
+    /// skopeo and umoci do not take it; their writes stay last-writer-wins.
+    fn lock_index(&self) -> Result<IndexLock> {
+        #[cfg(unix)]
+        {
+            let dir = File::open(&self.root).at(&self.root)?;
+            rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
+                .map_err(|e| Error::io(e.into()).with_path(&self.root))?;
+            Ok(IndexLock::holding(dir))
+        }
+        #[cfg(not(unix))]
+        Ok(IndexLock::none())
     }
 
     fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {

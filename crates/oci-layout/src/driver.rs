@@ -68,11 +68,39 @@ pub trait Driver: fmt::Debug + Send + Sync {
         Ok(())
     }
 
+    /// Takes the lock that writers of `index.json` in other processes take too, held
+    /// until the guard is dropped: [`Layout`](crate::Layout) holds it while it reads,
+    /// changes and writes back `index.json`, so that two processes tagging into one
+    /// layout keep both tags. None by default (a driver whose files only it writes).
+    fn lock_index(&self) -> Result<IndexLock> {
+        Ok(IndexLock::none())
+    }
+
     /// Whether there are changes that [`commit`](Self::commit) has not made durable
     /// and visible yet (and that dropping the driver would discard); always `false` for
     /// drivers whose changes are visible at once.
     fn has_uncommitted_changes(&self) -> bool {
         false
+    }
+}
+
+/// A lock taken by [`Driver::lock_index`], released when dropped.
+#[derive(Debug)]
+pub struct IndexLock {
+    _held: Option<File>,
+}
+
+impl IndexLock {
+    /// No lock: for drivers that need none.
+    #[must_use]
+    pub fn none() -> Self {
+        Self { _held: None }
+    }
+
+    /// A lock that lasts as long as `file` is open (an advisory lock taken on it).
+    #[must_use]
+    pub fn holding(file: File) -> Self {
+        Self { _held: Some(file) }
     }
 }
 

@@ -217,6 +217,7 @@ impl Layout {
     /// Runs a read-modify-write cycle of `index.json` under this value's lock.
     fn update_index<T>(&self, f: impl FnOnce(&mut ImageIndex) -> Result<T>) -> Result<T> {
         let _guard = self.index_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _other_processes = self.driver.lock_index()?;
         let mut index = self.read_index()?;
         let out = f(&mut index)?;
         self.write_index(&index)?;

@@ -116,7 +116,7 @@ pub use archive::Tar;
 pub use asynchronous::{AsyncBlobReader, AsyncBlobWriter, AsyncLayout};
 pub use blob_writer::{BlobSink, BlobWriter};
 pub use directory::{Directory, WriteOptions};
-pub use driver::{BlobListing, BlobReader, Driver};
+pub use driver::{BlobListing, BlobReader, Driver, IndexLock};
 pub use error::{Error, ErrorKind, Result};
 pub use fsck::{Finding, FindingKind, FsckReport, Severity};
 pub use gc::GcReport;

@@ -112,3 +112,28 @@ fn image_layout_file_reads_and_writes() {
         assert_eq!(annotations.ref_name(), Some("x"));
     });
 }
+
+#[test]
+fn writers_of_one_directory_in_separate_handles_keep_every_tag() {
+    // Each thread has a layout of its own, as separate processes would: only the lock
+    // on the directory (not the handle's mutex) keeps their index.json updates apart.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("shared");
+    Layout::init_dir(&path).unwrap();
+    let writers: Vec<_> = (0..6u8)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let layout = Layout::open_dir(&path).unwrap();
+                for n in 0..25u8 {
+                    layout.tag(&format!("w{w}-{n}"), manifest_descriptor(w * 25 + n)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let tags = Layout::open_dir(&path).unwrap().tags().unwrap();
+    assert_eq!(tags.len(), 150, "every writer's tags are there");
+}
