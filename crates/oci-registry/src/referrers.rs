@@ -19,24 +19,6 @@ pub(crate) struct Referrers {
 /// A repository's referrers by subject.
 type Index = HashMap<Digest, Vec<Descriptor>>;
 
-/// The descriptor a referrers list shows for a manifest with a subject: its media
-/// type, digest and size, with its artifact type and annotations lifted.
-pub(crate) fn referrer_descriptor(manifest: &Manifest, descriptor: &Descriptor) -> Descriptor {
-    let mut d = Descriptor::new(descriptor.media_type.clone(), descriptor.digest.clone(), descriptor.size);
-    match manifest {
-        Manifest::Image(m) => {
-            d.artifact_type = m.effective_artifact_type().cloned();
-            d.annotations = m.annotations.clone();
-        }
-        Manifest::Index(i) => {
-            d.artifact_type.clone_from(&i.artifact_type);
-            d.annotations = i.annotations.clone();
-        }
-        _ => {}
-    }
-    d
-}
-
 impl Referrers {
     fn repository(&self, name: &str) -> Arc<Mutex<Option<Index>>> {
         let mut repos = self.repositories.lock().unwrap_or_else(PoisonError::into_inner);
@@ -94,10 +76,7 @@ fn load(storage: &dyn Storage, repository: &str) -> Result<Index> {
             continue;
         };
         if let Some(subject) = manifest.subject() {
-            index
-                .entry(subject.digest.clone())
-                .or_default()
-                .push(referrer_descriptor(&manifest, &stored.descriptor));
+            index.entry(subject.digest.clone()).or_default().push(manifest.as_referrer(&stored.descriptor));
         }
     }
     Ok(index)

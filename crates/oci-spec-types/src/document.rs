@@ -105,6 +105,38 @@ impl Manifest {
         }
     }
 
+    /// How the referrers API (and a fallback tag's index) lists this manifest, stored
+    /// as `descriptor`: its media type, digest and size, its `artifactType` (for an
+    /// image without one, its config's media type, as the distribution-spec says) and
+    /// its annotations.
+    ///
+    /// ```
+    /// use oci_spec_types::{Descriptor, Document, ImageManifest, Manifest, MediaType};
+    ///
+    /// let config = Descriptor::for_bytes(MediaType::from("application/vnd.example.sig"), b"{}");
+    /// let signature = Document::new(ImageManifest::new(config, vec![]))?;
+    /// let listed = Manifest::Image(signature.value().clone()).as_referrer(&signature.descriptor());
+    /// assert_eq!(listed.artifact_type, Some(MediaType::from("application/vnd.example.sig")));
+    /// assert_eq!(&listed.digest, signature.digest());
+    /// # Ok::<(), oci_spec_types::DocumentError>(())
+    /// ```
+    #[must_use]
+    pub fn as_referrer(&self, descriptor: &Descriptor) -> Descriptor {
+        let mut d =
+            Descriptor::new(descriptor.media_type.clone(), descriptor.digest.clone(), descriptor.size);
+        match self {
+            Self::Image(m) => {
+                d.artifact_type = m.artifact_type.clone().or_else(|| Some(m.config.media_type.clone()));
+                d.annotations.clone_from(&m.annotations);
+            }
+            Self::Index(i) => {
+                d.artifact_type.clone_from(&i.artifact_type);
+                d.annotations.clone_from(&i.annotations);
+            }
+        }
+        d
+    }
+
     /// Every descriptor the manifest references (config and layers, or manifests).
     #[must_use]
     pub fn references(&self) -> Vec<&Descriptor> {

@@ -125,25 +125,6 @@ fn repository_key(repository: &Repository) -> RepositoryKey {
     (repository.endpoint_host().to_owned(), repository.path().to_owned())
 }
 
-/// The descriptor a fallback index lists for a referrer: the manifest's media type,
-/// digest and size, its `artifactType` (else its config's media type, as the referrers
-/// API reports it) and its annotations.
-fn referrer_descriptor(manifest: &Manifest, media_type: &MediaType, digest: Digest, size: u64) -> Descriptor {
-    let mut d = Descriptor::new(media_type.clone(), digest, size);
-    match manifest {
-        Manifest::Image(m) => {
-            d.artifact_type = m.artifact_type.clone().or_else(|| Some(m.config.media_type.clone()));
-            d.annotations.clone_from(&m.annotations);
-        }
-        Manifest::Index(i) => {
-            d.artifact_type.clone_from(&i.artifact_type);
-            d.annotations.clone_from(&i.annotations);
-        }
-        _ => {}
-    }
-    d
-}
-
 /// The referrers a fallback index lists, or `None` when what the tag resolved to is not
 /// a usable fallback index: not an index, or the subject itself (GitLab resolves the tag
 /// `sha256-<hex>` to the manifest `sha256:<hex>`).
@@ -368,7 +349,11 @@ impl Client {
                 let hint = Some(media_type).filter(|m| m.is_manifest());
                 let Ok(manifest) = Manifest::from_slice(bytes, hint) else { return Ok(()) };
                 let size = bytes.len() as u64;
-                Change::Add(Box::new(referrer_descriptor(&manifest, media_type, digest.clone(), size)))
+                Change::Add(Box::new(manifest.as_referrer(&Descriptor::new(
+                    media_type.clone(),
+                    digest.clone(),
+                    size,
+                ))))
             }
             Upkeep::Delete(digest) => Change::Remove(digest),
         };
@@ -501,8 +486,11 @@ mod tests {
         let mut m = ImageManifest::new(Descriptor::empty(), vec![]).with_subject(Descriptor::empty());
         m.annotations.insert("org.example.signer", "ci");
         let digest = Digest::sha256(b"m");
-        let d =
-            referrer_descriptor(&Manifest::Image(m.clone()), &MediaType::IMAGE_MANIFEST, digest.clone(), 9);
+        let d = Manifest::Image(m.clone()).as_referrer(&Descriptor::new(
+            MediaType::IMAGE_MANIFEST,
+            digest.clone(),
+            9,
+        ));
         assert_eq!(d.artifact_type, Some(MediaType::EMPTY), "the config's media type, as the API reports it");
         assert_eq!(d.annotations.get("org.example.signer"), Some("ci"));
         assert_eq!(
@@ -510,10 +498,14 @@ mod tests {
             (digest.clone(), 9, MediaType::IMAGE_MANIFEST)
         );
         let typed = m.with_artifact_type(MediaType::from("application/example.sbom"));
-        let d = referrer_descriptor(&Manifest::Image(typed), &MediaType::IMAGE_MANIFEST, digest.clone(), 9);
+        let d = Manifest::Image(typed).as_referrer(&Descriptor::new(
+            MediaType::IMAGE_MANIFEST,
+            digest.clone(),
+            9,
+        ));
         assert_eq!(d.artifact_type, Some(MediaType::from("application/example.sbom")));
         let index = ImageIndex::new(vec![]);
-        let d = referrer_descriptor(&Manifest::Index(index), &MediaType::IMAGE_INDEX, digest, 2);
+        let d = Manifest::Index(index).as_referrer(&Descriptor::new(MediaType::IMAGE_INDEX, digest, 2));
         assert_eq!((d.artifact_type, d.annotations), (None, Annotations::new()));
     }
 

@@ -12,7 +12,6 @@ use super::{BuiltResponse as _, Query, parse_digest, response};
 use crate::body::Body;
 use crate::error::ApiError;
 use crate::gc::Need;
-use crate::referrers::referrer_descriptor;
 use crate::state::State;
 use crate::storage::ManifestRef;
 
@@ -146,7 +145,7 @@ pub(super) async fn put(
     let descriptor = Descriptor::new(media_type, digest.clone(), bytes.len() as u64);
     let needs = state.sparse.needs(&manifest);
     let subject = manifest.subject().map(|s| s.digest.clone());
-    let referrer = subject.as_ref().map(|_| referrer_descriptor(&manifest, &descriptor));
+    let referrer = subject.as_ref().map(|_| manifest.as_referrer(&descriptor));
     let (repo, stored_tags, d) = (name.to_owned(), tags.clone(), descriptor.clone());
     let subject_for_index = subject.clone();
     state
