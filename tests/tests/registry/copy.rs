@@ -264,3 +264,85 @@ async fn a_copy_by_digest_is_untagged_and_a_wrong_digest_is_refused() {
         assert_eq!(err.kind(), oci::ErrorKind::InvalidLocation);
     }
 }
+
+/// Pushes an artifact of `artifact_type` whose subject is `subject` to `repository`.
+async fn attach(target: &Target, repository: &str, subject: &Descriptor, artifact_type: &str) -> Descriptor {
+    let repo = target.repo(repository);
+    let client = &target.client;
+    let config = Descriptor::for_bytes(MediaType::EMPTY, b"{}");
+    client.push_blob(&repo, &config, b"{}".to_vec(), oci_distribution::PushOptions::default()).await.unwrap();
+    let content = format!("{artifact_type} of {}", subject.digest).into_bytes();
+    let layer = Descriptor::for_bytes(MediaType::OCTET_STREAM, &content);
+    client.push_blob(&repo, &layer, content, oci_distribution::PushOptions::default()).await.unwrap();
+    let mut subject = subject.clone();
+    subject.platform = None;
+    let manifest = ImageManifest::new(config, vec![layer])
+        .with_artifact_type(MediaType::from(artifact_type))
+        .with_subject(subject);
+    let document = Document::new(manifest).unwrap();
+    client.put_manifest(&repo.with_digest(document.digest()).unwrap(), &document).await.unwrap();
+    document.descriptor()
+}
+
+/// The artifact types of the referrers of `subject` in `repository`.
+async fn referrer_types(target: &Target, repository: &str, subject: &Digest) -> Vec<String> {
+    let reference = target.repo(repository).with_digest(subject).unwrap();
+    let found =
+        target.client.referrers(&reference, oci_distribution::ReferrersOptions::default()).await.unwrap();
+    let mut types: Vec<String> =
+        found.iter().map(|d| d.artifact_type.as_ref().unwrap().to_string()).collect();
+    types.sort();
+    types
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_come_along_through_a_tar_and_back_when_asked() {
+    const SIG: &str = "application/vnd.example.signature";
+    const SBOM: &str = "application/vnd.example.sbom";
+    for target in targets("copy_referrers").await {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = source(&tmp.path().join("src"));
+        let from = target.repository("referrers-from");
+        let registry = format!("docker://{}/{from}:index", target.host);
+        copy(&format!("oci:{}:index", tmp.path().join("src").display()), &registry, options(&target)).await;
+        let root = src.resolve("index").unwrap();
+        let index: ImageIndex = serde_json::from_slice(&src.read_blob(&root.digest).unwrap()).unwrap();
+        // A signature and an SBOM of the index, a signature of the SBOM, and a signature
+        // of the arm64 image.
+        attach(&target, &from, &root, SIG).await;
+        let sbom = attach(&target, &from, &root, SBOM).await;
+        attach(&target, &from, &sbom, SIG).await;
+        attach(&target, &from, &index.manifests[1], SIG).await;
+
+        let archive = format!("oci-archive:{}:index", tmp.path().join("with-referrers.tar").display());
+        let out = copy(&registry, &archive, options(&target).with_referrers([])).await;
+        assert_eq!(out.referrers, 4, "{}", target.name);
+        let to = target.repository("referrers-to");
+        let back = copy(
+            &archive,
+            &format!("docker://{}/{to}:index", target.host),
+            options(&target).with_referrers([]),
+        )
+        .await;
+        assert_eq!(back.referrers, 4, "{}", target.name);
+        assert_eq!(referrer_types(&target, &to, &root.digest).await, [SBOM, SIG], "{}", target.name);
+        assert_eq!(referrer_types(&target, &to, &sbom.digest).await, [SIG], "{}", target.name);
+        assert_eq!(referrer_types(&target, &to, &index.manifests[1].digest).await, [SIG], "{}", target.name);
+
+        // Without the option none come; with a type, only those (and theirs, of that type).
+        let plain = target.repository("referrers-none");
+        let none =
+            copy(&registry, &format!("docker://{}/{plain}:index", target.host), options(&target)).await;
+        assert_eq!(none.referrers, 0);
+        let dir = tmp.path().join("sboms");
+        let only = copy(
+            &registry,
+            &format!("oci:{}:index", dir.display()),
+            options(&target).with_referrers([MediaType::from(SBOM)]),
+        )
+        .await;
+        assert_eq!(only.referrers, 1, "{}", target.name);
+        let fsck = Layout::open_dir(&dir).unwrap().fsck().unwrap();
+        assert!(fsck.is_ok(), "{:?}", fsck.findings);
+    }
+}

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oci_distribution::{BlobStream, Body, Client, MountOutcome, Progress, PullOptions, PushOptions};
+use oci_distribution::{
+    BlobStream, Body, Client, MountOutcome, Progress, PullOptions, PushOptions, ReferrersOptions,
+};
 use oci_layout::{AsyncBlobReader, AsyncLayout};
 use oci_reference::Repository;
-use oci_spec_types::{Annotations, Descriptor, Digest, Document};
+use oci_spec_types::{Annotations, Descriptor, Digest, Document, MediaType};
 
 use crate::location::{DEFAULT_TAG, LayoutRef};
 use crate::{Error, ErrorKind, Location, Result};
@@ -324,6 +326,49 @@ impl Endpoint {
                 .map_err(|e| Error::layout(format!("adding {} to {name}", descriptor.digest), e))?,
         }
         Ok(())
+    }
+
+    /// The referrers of `subject` (of `artifact_type` when one is given): a registry's
+    /// referrers API or fallback tag; in a layout, the manifests of its `index.json`
+    /// whose subject it is.
+    pub(crate) async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&MediaType>,
+    ) -> Result<Vec<Descriptor>> {
+        match self {
+            Self::Registry { client, repository } => {
+                let reference = repository.with_digest(subject).map_err(|e| {
+                    Error::new(ErrorKind::InvalidManifest, format!("{repository}@{subject}: {e}"))
+                })?;
+                let mut options = ReferrersOptions::default();
+                if let Some(t) = artifact_type {
+                    options = options.with_artifact_type(t.clone());
+                }
+                client
+                    .referrers(&reference, options)
+                    .await
+                    .map_err(|e| Error::registry(format!("listing the referrers of {reference}"), e))
+            }
+            Self::Layout { layout, name } => {
+                let err = |e| Error::layout(format!("listing the referrers of {name}@{subject}"), e);
+                let index = layout.read_index().await.map_err(err)?;
+                let mut found = Vec::new();
+                for entry in index.manifests.into_iter().filter(|d| d.media_type.is_manifest()) {
+                    let document = layout.read_manifest(entry.clone()).await.map_err(err)?;
+                    let manifest = document.value();
+                    if manifest.subject().is_some_and(|s| &s.digest == subject) {
+                        let listed = manifest.as_referrer(&document.descriptor());
+                        if artifact_type.is_none_or(|t| listed.artifact_type.as_ref() == Some(t))
+                            && !found.iter().any(|d: &Descriptor| d.digest == listed.digest)
+                        {
+                            found.push(listed);
+                        }
+                    }
+                }
+                Ok(found)
+            }
+        }
     }
 
     /// Makes what was written durable and visible (a tar layout is committed).

@@ -22,6 +22,7 @@ mod budget;
 mod endpoint;
 mod graph;
 mod options;
+mod referrers;
 
 use std::sync::Arc;
 
@@ -87,6 +88,10 @@ pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Resul
     report.foreign_skipped = graph.foreign;
     transfer_blobs(&ends, &graph, &options, &mut report).await?;
     write_manifests(&ends, &graph, &options, &mut report).await?;
+    if options.referrers {
+        let subjects = graph.manifests.iter().map(|m| m.descriptor.digest.clone()).collect();
+        referrers::copy_all(&ends, subjects, &options, &mut report).await?;
+    }
     report.tags = dest_tags(src, dst, &options);
     let root =
         graph.manifests.last().ok_or_else(|| Error::new(ErrorKind::InvalidManifest, "an empty graph"))?;

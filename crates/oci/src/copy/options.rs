@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use oci_distribution::Client;
-use oci_spec_types::{Descriptor, Digest, Platform};
+use oci_spec_types::{Descriptor, Digest, MediaType, Platform};
 
 /// Concurrent requests per registry host (and per layout file), both ends of the copy
 /// counted against the same budget. Six, as containers/image: enough to fill a fast
@@ -29,6 +29,11 @@ pub struct CopyOptions {
     /// Copy layers with `urls` (non-distributable, "foreign") too; skipped by default,
     /// as the registries that serve them expect.
     pub include_foreign: bool,
+    /// Copy the referrers (signatures, SBOMs, attestations) of the root and of every
+    /// manifest under it, and theirs in turn, each after its subject; off by default.
+    pub referrers: bool,
+    /// With `referrers`, only those of these artifact types (all when empty).
+    pub referrer_types: Vec<MediaType>,
     /// Concurrent requests per host (see [`DEFAULT_JOBS`]); 0 means the default.
     pub jobs: usize,
     /// The tags to write at the destination, instead of the destination location's own
@@ -43,6 +48,8 @@ impl fmt::Debug for CopyOptions {
         f.debug_struct("CopyOptions")
             .field("platforms", &self.platforms)
             .field("include_foreign", &self.include_foreign)
+            .field("referrers", &self.referrers)
+            .field("referrer_types", &self.referrer_types)
             .field("jobs", &self.jobs)
             .field("dest_tags", &self.dest_tags)
             .field("progress", &self.progress.is_some())
@@ -69,6 +76,14 @@ impl CopyOptions {
     #[must_use]
     pub fn with_include_foreign(mut self, include: bool) -> Self {
         self.include_foreign = include;
+        self
+    }
+
+    /// The same options copying referrers, of `types` only unless it is empty.
+    #[must_use]
+    pub fn with_referrers(mut self, types: impl IntoIterator<Item = MediaType>) -> Self {
+        self.referrers = true;
+        self.referrer_types = types.into_iter().collect();
         self
     }
 
@@ -171,6 +186,8 @@ pub struct CopyReport {
     pub blobs_mounted: usize,
     /// Foreign layers (with `urls`) left out.
     pub foreign_skipped: usize,
+    /// Referrers copied (or found there), each with its own graph.
+    pub referrers: usize,
     /// Bytes of the blobs transferred.
     pub bytes_copied: u64,
     /// Bytes of the blobs skipped or mounted.
@@ -189,6 +206,7 @@ impl CopyReport {
             blobs_skipped: 0,
             blobs_mounted: 0,
             foreign_skipped: 0,
+            referrers: 0,
             bytes_copied: 0,
             bytes_skipped: 0,
         }
