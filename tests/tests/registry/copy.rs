@@ -40,7 +40,7 @@ fn index(layout: &Layout, children: Vec<Descriptor>) -> Descriptor {
 
 /// A layout at `path` with the image, the two-platform index and the nested index
 /// (an index of that index and a third image) tagged `image`, `index` and `nested`.
-fn source(path: &Path) -> Layout {
+pub(crate) fn source(path: &Path) -> Layout {
     let layout = Layout::init_dir(path).unwrap();
     let amd64 = image(&layout, "linux/amd64", 3, 1);
     let arm64 = image(&layout, "linux/arm64", 2, 2);
@@ -56,7 +56,7 @@ fn source(path: &Path) -> Layout {
 
 /// Every blob `tag` reaches in `from` is in `to`, byte for byte, under the same root
 /// digest, and `to` passes fsck.
-fn assert_same(from: &Layout, to: &Layout, tag: &str) {
+pub(crate) fn assert_same(from: &Layout, to: &Layout, tag: &str) {
     let root = from.resolve(tag).unwrap();
     assert_eq!(to.resolve(tag).unwrap().digest, root.digest, "{tag}");
     let mut queue = vec![root];
@@ -76,15 +76,15 @@ fn assert_same(from: &Layout, to: &Layout, tag: &str) {
     assert!(report.is_ok(), "{tag}: {:?}", report.findings);
 }
 
-fn options(target: &Target) -> CopyOptions {
+pub(crate) fn options(target: &Target) -> CopyOptions {
     CopyOptions::default().with_client(target.client.clone())
 }
 
-fn loc(s: &str) -> Location {
+pub(crate) fn loc(s: &str) -> Location {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-async fn copy(from: &str, to: &str, options: CopyOptions) -> CopyReport {
+pub(crate) async fn copy(from: &str, to: &str, options: CopyOptions) -> CopyReport {
     oci::copy(&loc(from), &loc(to), options).await.unwrap_or_else(|e| panic!("{from} -> {to}: {e}"))
 }
 

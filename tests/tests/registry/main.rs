@@ -13,6 +13,7 @@
 mod blobs;
 mod common;
 mod copy;
+mod copy_interop;
 mod defaults;
 mod manifests;
 mod paved_path;

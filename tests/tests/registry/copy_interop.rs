@@ -1,0 +1,83 @@
+//! The facade's copy and skopeo, each reading what the other wrote: `oci:`,
+//! `oci-archive:` and `docker://`, the same digests and bytes either way (`skopeo
+//! inspect --raw` of our destination is the source's manifest).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use oci_layout::Layout;
+
+use crate::common::targets;
+use crate::copy::{assert_same, copy, options, source};
+
+fn skopeo(args: &[&str]) -> String {
+    oci_test_support::peers::run(&oci_test_support::peers::find("skopeo"), args)
+}
+
+/// `skopeo copy --all --preserve-digests` (the whole index, nothing recompressed).
+fn skopeo_copy(flags: &[&str], from: &str, to: &str) {
+    let mut args = vec!["--insecure-policy", "copy", "--quiet", "--all", "--preserve-digests"];
+    args.extend_from_slice(flags);
+    args.extend([from, to]);
+    skopeo(&args);
+}
+
+fn manifest_bytes(layout: &Path, tag: &str) -> Vec<u8> {
+    let layout = Layout::open_path(layout).unwrap();
+    layout.read_blob(&layout.resolve(tag).unwrap().digest).unwrap()
+}
+
+#[ignore = "needs skopeo: `cargo xtask test` installs it and runs it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_reads_what_the_copy_wrote_and_the_copy_reads_what_skopeo_wrote() {
+    // The embedded registry (the last target), over plain HTTP.
+    let target = targets("copy_interop").await.pop().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(&tmp.path().join("src"));
+    let path = |name: &str| tmp.path().join(name).display().to_string();
+    let index = manifest_bytes(&tmp.path().join("src"), "index");
+    let raw = |location: &str, flags: &[&str]| {
+        let mut args = vec!["inspect", "--raw"];
+        args.extend_from_slice(flags);
+        args.push(location);
+        skopeo(&args).into_bytes()
+    };
+
+    // Ours -> skopeo: a registry, a directory and a tar we wrote.
+    let registry = format!("docker://{}/{}:index", target.host, target.repository("interop"));
+    copy(&format!("oci:{}:index", path("src")), &registry, options(&target)).await;
+    assert_eq!(raw(&registry, &["--tls-verify=false"]), index);
+    copy(&registry, &format!("oci:{}:index", path("ours")), options(&target)).await;
+    copy(&registry, &format!("oci-archive:{}:index", path("ours.tar")), options(&target)).await;
+    assert_eq!(raw(&format!("oci:{}:index", path("ours")), &[]), index);
+    assert_eq!(raw(&format!("oci-archive:{}:index", path("ours.tar")), &[]), index);
+    skopeo_copy(
+        &[],
+        &format!("oci-archive:{}:index", path("ours.tar")),
+        &format!("oci:{}:index", path("skopeo-from-tar")),
+    );
+    assert_same(&src, &Layout::open_dir(path("skopeo-from-tar")).unwrap(), "index");
+    let pulled_by_skopeo = format!("oci:{}:index", path("skopeo-from-registry"));
+    skopeo_copy(&["--src-tls-verify=false"], &registry, &pulled_by_skopeo);
+    assert_same(&src, &Layout::open_dir(path("skopeo-from-registry")).unwrap(), "index");
+
+    // skopeo -> ours: a tar and a registry repository skopeo wrote (skopeo copies no
+    // nested index: "Unexpectedly received a manifest list").
+    skopeo_copy(
+        &[],
+        &format!("oci:{}:index", path("src")),
+        &format!("oci-archive:{}:index", path("skopeo.tar")),
+    );
+    copy(
+        &format!("oci-archive:{}:index", path("skopeo.tar")),
+        &format!("oci:{}:index", path("from-skopeo")),
+        options(&target),
+    )
+    .await;
+    assert_same(&src, &Layout::open_dir(path("from-skopeo")).unwrap(), "index");
+    let pushed_by_skopeo = format!("docker://{}/{}:index", target.host, target.repository("by-skopeo"));
+    skopeo_copy(&["--dest-tls-verify=false"], &format!("oci:{}:index", path("src")), &pushed_by_skopeo);
+    copy(&pushed_by_skopeo, &format!("oci:{}:index", path("from-skopeo-registry")), options(&target)).await;
+    assert_same(&src, &Layout::open_dir(path("from-skopeo-registry")).unwrap(), "index");
+}
