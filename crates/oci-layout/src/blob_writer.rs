@@ -21,6 +21,12 @@ pub trait BlobSink: Write + Send {
     /// with the caller's hashing on a helper thread gains nothing then, and may write
     /// directly. Does nothing by default.
     fn caller_does_not_hash(&mut self) {}
+
+    /// Told that what was written is not the blob (wrong size or digest): a sink that
+    /// keeps its bytes when dropped (a partial blob, see
+    /// [`Driver::resumable_blob_writer`](crate::Driver::resumable_blob_writer)) removes
+    /// them here. Does nothing by default: dropping the sink discards.
+    fn discard(self: Box<Self>) {}
 }
 
 /// A blob being written: an [`io::Write`] that hashes everything it stores, and
@@ -69,6 +75,28 @@ impl BlobWriter {
             Error::new(ErrorKind::UnsupportedAlgorithm).with_detail(algorithm.to_string()).with_source(e)
         })?;
         Ok(Self { sink, digester, hashing: true, written: 0 })
+    }
+
+    /// A writer that continues the bytes `prefix` holds (already in `sink`): they are
+    /// hashed first, so that [`commit`](Self::commit) checks the whole blob, and counted
+    /// in [`bytes_written`](Self::bytes_written).
+    pub fn resuming(
+        algorithm: &DigestAlgorithm,
+        sink: Box<dyn BlobSink>,
+        mut prefix: impl io::Read,
+    ) -> Result<Self> {
+        let mut writer = Self::new(algorithm, sink)?;
+        let mut buf = vec![0; crate::verify::COPY_BUFFER];
+        loop {
+            let n = match prefix.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(e)),
+            };
+            writer.took(&buf[..n]);
+        }
+        Ok(writer)
     }
 
     /// The same writer, not hashing what it writes: for content whose digest the
@@ -126,6 +154,7 @@ impl BlobWriter {
         self.sink.flush().map_err(|e| Error::io(e).with_digest(expected.clone()))?;
         let written = self.bytes_written();
         if written != size {
+            self.sink.discard();
             return Err(Error::new(ErrorKind::UnexpectedSize)
                 .with_digest(expected.clone())
                 .with_detail(format!("expected {size} bytes, got {written}")));
@@ -140,6 +169,7 @@ impl BlobWriter {
         if let Some(actual) = actual
             && &actual != expected
         {
+            self.sink.discard();
             return Err(Error::new(ErrorKind::UnexpectedDigest)
                 .with_digest(expected.clone())
                 .with_detail(format!("got {actual}")));

@@ -81,7 +81,12 @@ impl Directory {
     /// `blobs/<algorithm>` after checking that neither it nor `blobs` is a symbolic link
     /// or anything but a directory (writes and deletes would land outside the layout);
     /// with whether it exists.
-    fn blob_dir(&self, algorithm: &str) -> Result<(PathBuf, bool)> {
+    /// Whether writes are flushed to disk before they appear.
+    pub(crate) fn fsync(&self) -> bool {
+        self.options.fsync
+    }
+
+    pub(crate) fn blob_dir(&self, algorithm: &str) -> Result<(PathBuf, bool)> {
         let blobs = self.root.join(BLOBS_DIR);
         let dir = blobs.join(algorithm);
         for path in [&blobs, &dir] {
@@ -239,6 +244,12 @@ impl Driver for Directory {
         let tmp = atomic::temp_file_in(&dir)?;
         let sink = DirSink { file: PipelinedWriter::new(tmp), layout: self.clone() };
         BlobWriter::new(algorithm, Box::new(sink))
+    }
+
+    /// Keeps a partial blob as `blobs/<alg>/.tmp-partial-<encoded>` (see the
+    /// trait's method).
+    fn resumable_blob_writer(&self, digest: &Digest, size: u64) -> Result<Option<BlobWriter>> {
+        crate::partial::writer(self, digest, size)
     }
 
     fn delete_blob(&self, digest: &Digest) -> Result<bool> {

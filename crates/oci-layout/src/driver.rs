@@ -54,6 +54,17 @@ pub trait Driver: fmt::Debug + Send + Sync {
     /// this build cannot compute.
     fn blob_writer(&self, algorithm: &DigestAlgorithm) -> Result<BlobWriter>;
 
+    /// A writer for the blob `digest` that keeps what it wrote when dropped without a
+    /// commit (a download cut short), and that a later call continues: its
+    /// [`bytes_written`](BlobWriter::bytes_written) is where the content goes on, the
+    /// bytes before it hashed again so that the commit checks the whole. Bytes past
+    /// `size` are dropped. A commit that finds the wrong size or digest removes them.
+    /// `None` when this driver keeps no partial blobs, or another writer holds this one's.
+    fn resumable_blob_writer(&self, digest: &Digest, size: u64) -> Result<Option<BlobWriter>> {
+        let _ = (digest, size);
+        Ok(None)
+    }
+
     /// Deletes a blob; `false` when it was not stored.
     fn delete_blob(&self, digest: &Digest) -> Result<bool>;
 

@@ -332,6 +332,12 @@ impl Layout {
         writer.commit(expected.size, &expected.digest)
     }
 
+    /// A writer that continues a partly written blob of `size` bytes (see
+    /// [`Driver::resumable_blob_writer`]); `None` when the driver keeps none.
+    pub fn resumable_blob_writer(&self, digest: &Digest, size: u64) -> Result<Option<BlobWriter>> {
+        self.driver.resumable_blob_writer(digest, size)
+    }
+
     /// Streams `content` into a new sha256 blob and returns its descriptor.
     pub fn add_blob(&self, mut content: impl Read, media_type: MediaType) -> Result<Descriptor> {
         let mut writer = self.driver.blob_writer(&DigestAlgorithm::SHA256)?;

@@ -103,6 +103,7 @@ mod fsck;
 mod gc;
 mod graph;
 mod layout;
+mod partial;
 mod paths;
 mod pipeline;
 pub mod ref_name;

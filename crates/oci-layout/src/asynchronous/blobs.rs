@@ -39,6 +39,7 @@ impl AsyncBlobWriter {
     /// Starts the blocking thread that feeds `writer`.
     pub(super) fn spawn(writer: BlobWriter) -> Self {
         let (tx, mut rx) = mpsc::channel::<Message>(CHANNEL_CHUNKS);
+        let written = writer.bytes_written();
         let task = tokio::task::spawn_blocking(move || {
             let mut writer = writer;
             while let Some(message) = rx.blocking_recv() {
@@ -56,7 +57,7 @@ impl AsyncBlobWriter {
             }
             Ok(()) // dropped without commit: the writer discards its temporary file
         });
-        Self { tx, task: Some(task), written: 0 }
+        Self { tx, task: Some(task), written }
     }
 
     /// Hands one chunk to the writer (no copy for `Bytes` or `Vec<u8>`).
@@ -75,7 +76,8 @@ impl AsyncBlobWriter {
         self.write_chunk(Bytes::copy_from_slice(bytes)).await
     }
 
-    /// How many bytes were handed over so far.
+    /// How many bytes were handed over so far (for a writer that continues a partial
+    /// blob, counting those it started with).
     #[must_use]
     pub fn bytes_written(&self) -> u64 {
         self.written

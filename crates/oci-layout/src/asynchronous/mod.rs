@@ -292,6 +292,27 @@ impl AsyncLayout {
         Ok(AsyncBlobWriter::spawn(writer.without_hashing()))
     }
 
+    /// A writer that continues a partly written blob of `size` bytes (see
+    /// [`Driver::resumable_blob_writer`](crate::Driver::resumable_blob_writer)): its
+    /// [`bytes_written`](AsyncBlobWriter::bytes_written) is where the content goes on.
+    /// With `verified` (the caller checks the digest while streaming) a writer that
+    /// starts from zero does not hash again. `None` when the driver keeps no partial
+    /// blobs or another writer holds this one.
+    pub async fn resumable_blob_writer(
+        &self,
+        digest: Digest,
+        size: u64,
+        verified: bool,
+    ) -> Result<Option<AsyncBlobWriter>> {
+        let writer = self
+            .blocking(move |l| {
+                Ok(l.resumable_blob_writer(&digest, size)?
+                    .map(|w| if verified && w.bytes_written() == 0 { w.without_hashing() } else { w }))
+            })
+            .await?;
+        Ok(writer.map(AsyncBlobWriter::spawn))
+    }
+
     /// A reader streaming a blob (its digest checked) from a blocking thread.
     pub async fn blob_reader(&self, digest: Digest) -> Result<AsyncBlobReader> {
         let reader = self.blocking(move |l| l.blob_reader(&digest)).await?;

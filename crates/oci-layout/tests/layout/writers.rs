@@ -176,3 +176,47 @@ fn documents_are_stored_as_their_exact_bytes_and_read_back_as_manifests() {
     assert_ne!(missing.digest, Digest::sha256(b""));
     assert_eq!(layout.read_manifest(&missing).unwrap_err().kind(), ErrorKind::BlobNotFound);
 }
+
+#[test]
+fn a_partial_blob_is_kept_and_continued_and_a_wrong_one_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = Layout::init_dir(tmp.path()).unwrap();
+    let content = random_bytes(9, 300_000);
+    let digest = Digest::sha256(&content);
+    let size = content.len() as u64;
+    // A writer cut short keeps its bytes.
+    let mut first = layout.resumable_blob_writer(&digest, size).unwrap().unwrap();
+    assert_eq!(first.bytes_written(), 0);
+    first.write_all(&content[..120_000]).unwrap();
+    // Another writer of the same blob meanwhile is refused (it would interleave).
+    assert!(layout.resumable_blob_writer(&digest, size).unwrap().is_none());
+    drop(first);
+    assert!(!layout.has_blob(&digest).unwrap());
+    assert_eq!(files_under_blobs(tmp.path()), [format!("sha256/.tmp-partial-{}", digest.encoded())]);
+    // The next goes on from there; the commit checks the whole.
+    let mut next = layout.resumable_blob_writer(&digest, size).unwrap().unwrap();
+    assert_eq!(next.bytes_written(), 120_000);
+    next.write_all(&content[120_000..]).unwrap();
+    next.commit(size, &digest).unwrap();
+    assert_eq!(layout.read_blob(&digest).unwrap(), content);
+    assert_eq!(files_under_blobs(tmp.path()), [format!("sha256/{}", digest.encoded())]);
+
+    // Bytes that are not the blob's are removed by the commit that finds them out.
+    let other = random_bytes(3, 1000);
+    let other_digest = Digest::sha256(&other);
+    let mut wrong = layout.resumable_blob_writer(&other_digest, 1000).unwrap().unwrap();
+    wrong.write_all(&[0; 600]).unwrap();
+    drop(wrong);
+    let mut again = layout.resumable_blob_writer(&other_digest, 1000).unwrap().unwrap();
+    again.write_all(&other[600..]).unwrap();
+    assert_eq!(again.commit(1000, &other_digest).unwrap_err().kind(), ErrorKind::UnexpectedDigest);
+    assert_eq!(layout.resumable_blob_writer(&other_digest, 1000).unwrap().unwrap().bytes_written(), 0);
+    // More than the blob's size: dropped, started over.
+    let mut long = layout.resumable_blob_writer(&other_digest, 1000).unwrap().unwrap();
+    long.write_all(&[1; 1500]).unwrap();
+    drop(long);
+    assert_eq!(layout.resumable_blob_writer(&other_digest, 1000).unwrap().unwrap().bytes_written(), 0);
+    // A tar layout keeps no partial blobs.
+    let tar = Layout::init_tar(tmp.path().join("x.tar")).unwrap();
+    assert!(tar.resumable_blob_writer(&digest, size).unwrap().is_none());
+}
