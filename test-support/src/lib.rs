@@ -1,6 +1,7 @@
 //! What the workspace's tests share: a scripted HTTP server that answers with a
 //! handler and records every request ([`scripted`]), a proxy in front of a real
-//! registry that refuses requests as a registry under load does ([`front`]), and
+//! registry that refuses requests as a registry under load does ([`front`]), a TCP
+//! relay that counts what it carries and cuts the line ([`relay`]), and
 //! deterministic content: a seeded generator, tar layers and gzip ([`fixtures`]), the
 //! certificates of a test run ([`pki`]), and the warnings code logs ([`logs`]).
 //!
@@ -34,4 +35,5 @@ pub mod front;
 pub mod logs;
 pub mod peers;
 pub mod pki;
+pub mod relay;
 pub mod scripted;

@@ -14,6 +14,7 @@ mod blobs;
 mod common;
 mod copy;
 mod copy_interop;
+mod copy_resume;
 mod defaults;
 mod manifests;
 mod paved_path;

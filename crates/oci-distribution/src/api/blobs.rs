@@ -186,6 +186,39 @@ impl Client {
         BlobStream::new(download, response)
     }
 
+    /// The rest of the blob `descriptor` names from byte `offset` on, for a caller that
+    /// holds the bytes before it (a download cut short, kept in a file) and checks the
+    /// digest of the whole itself: `Range: bytes=<offset>-`, the answer a `206` that
+    /// starts exactly there (anything else is an error of kind
+    /// [`InvalidResponse`](ErrorKind::InvalidResponse)). The stream checks the size and
+    /// resumes after a cut as [`get_blob`](Self::get_blob)'s does; it does **not** check
+    /// the digest, which needs the bytes it did not see. `offset` must be below the size.
+    pub async fn get_blob_from(
+        &self,
+        repository: &Repository,
+        descriptor: &Descriptor,
+        offset: u64,
+        options: PullOptions,
+    ) -> Result<BlobStream> {
+        let digest = &descriptor.digest;
+        let uri = blob_url(self, repository, digest).await?;
+        if offset >= descriptor.size {
+            let context =
+                format!("GET {uri}: offset {offset} is not inside the blob's {} bytes", descriptor.size);
+            return Err(Error::new(ErrorKind::InvalidInput, context));
+        }
+        let download = Download {
+            client: self.clone(),
+            uri,
+            scopes: repository_scopes(repository, false),
+            digest: digest.clone(),
+            size: Some(descriptor.size),
+            max_resumes: options.max_resumes,
+            reporter: Reporter::new(options.progress, digest.clone(), Some(descriptor.size)),
+        };
+        BlobStream::from_offset(download, offset).await
+    }
+
     /// The bytes `range` (end exclusive) of the blob `digest`, asked for with
     /// `Range: bytes=<start>-<end - 1>`.
     ///

@@ -231,6 +231,56 @@ impl Endpoint {
         }
     }
 
+    /// Downloads the blob from the registry `src` into this layout, going on from the
+    /// partial blob an interrupted copy left (its bytes hashed again, only the rest asked
+    /// for with `Range`), and leaving a partial blob itself when cut off. `false` when
+    /// this end keeps no partial blobs (a tar, a registry): transfer it the plain way.
+    pub(crate) async fn pull_resuming(
+        &self,
+        src: &Endpoint,
+        descriptor: &Descriptor,
+        progress: Arc<dyn Progress>,
+    ) -> Result<bool> {
+        let (Self::Layout { layout, name }, Self::Registry { client, repository }) = (self, src) else {
+            return Ok(false);
+        };
+        let (digest, size) = (&descriptor.digest, descriptor.size);
+        let err = |e| Error::layout(format!("writing {name}@{digest}"), e);
+        // Twice at most: kept bytes that turn out wrong are removed, then it starts over.
+        for _ in 0..2 {
+            let writer = layout.resumable_blob_writer(digest.clone(), size, true).await.map_err(err)?;
+            let Some(mut writer) = writer else { return Ok(false) };
+            let offset = writer.bytes_written();
+            let options = PullOptions::default().with_progress(Arc::clone(&progress));
+            if offset < size {
+                let at = format!("GET {repository}@{digest}");
+                let mut stream = if offset == 0 {
+                    client.get_blob(repository, descriptor, options).await
+                } else {
+                    tracing::debug!(%digest, offset, "going on from a partial blob");
+                    client.get_blob_from(repository, descriptor, offset, options).await
+                }
+                .map_err(|e| Error::registry(at.clone(), e))?;
+                while let Some(chunk) =
+                    stream.next_chunk().await.map_err(|e| Error::registry(at.clone(), e))?
+                {
+                    writer.write_chunk(chunk).await.map_err(err)?;
+                }
+            }
+            match writer.commit(size, digest.clone()).await {
+                Ok(()) => return Ok(true),
+                Err(e) if offset > 0 && e.kind() == oci_layout::ErrorKind::UnexpectedDigest => {
+                    tracing::warn!(%digest, "the partial blob kept in {name} was not the blob's start; starting over");
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Integrity,
+            format!("{repository}@{digest}: the download does not match its digest"),
+        ))
+    }
+
     /// Writes the blob from `source`; nothing is stored unless size and digest match.
     pub(crate) async fn write_blob(
         &self,

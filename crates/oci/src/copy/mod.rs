@@ -208,8 +208,10 @@ async fn move_blob(ends: &Ends, blob: &Descriptor, options: &CopyOptions) -> Res
     }
     emit(options, &CopyEvent::BlobStarted { digest: blob.digest.clone(), size: blob.size });
     let progress = progress_of(options, blob.size);
-    let source = ends.src.read_blob(blob, Arc::clone(&progress)).await?;
-    ends.dst.write_blob(blob, source, progress).await?;
+    if !ends.dst.pull_resuming(&ends.src, blob, Arc::clone(&progress)).await? {
+        let source = ends.src.read_blob(blob, Arc::clone(&progress)).await?;
+        ends.dst.write_blob(blob, source, progress).await?;
+    }
     emit(options, &CopyEvent::BlobDone { digest: blob.digest.clone(), size: blob.size });
     Ok(Moved::Copied)
 }

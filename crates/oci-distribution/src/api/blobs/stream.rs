@@ -194,6 +194,43 @@ impl BlobStream {
         Ok(out.freeze())
     }
 
+    /// The rest of a blob from byte `offset` on: `GET` with `Range: bytes=<offset>-`,
+    /// answered with a `206` that starts there (checked). The bytes before `offset` are
+    /// the caller's, so the stream cannot check the digest: it checks the size and
+    /// resumes as any download does, and the caller checks the digest of the whole.
+    pub(crate) async fn from_offset(download: Download, offset: u64) -> Result<Self> {
+        let context = format!("GET {} (blob {})", download.uri, download.digest);
+        let body = reconnect(
+            &download.client,
+            download.uri.clone(),
+            &download.scopes,
+            offset,
+            download.size,
+            &context,
+        )
+        .await?;
+        let Download { client, uri, scopes, digest, size, max_resumes, mut reporter } = download;
+        reporter.set_total(size);
+        let stream = Self {
+            client,
+            uri,
+            scopes,
+            digest,
+            size,
+            verifier: None,
+            received: offset,
+            resumed_at: offset,
+            resumes: 0,
+            max_resumes,
+            state: State::Reading(body),
+            held: None,
+            unread: Bytes::new(),
+            reporter,
+        };
+        stream.reporter.report(offset);
+        Ok(stream)
+    }
+
     fn context(&self) -> String {
         format!("GET {} (blob {})", self.uri, self.digest)
     }
