@@ -55,3 +55,49 @@ async fn a_copy_cut_off_mid_blob_goes_on_from_the_bytes_it_kept() {
     assert!(carried >= LAYER / 4, "{carried}: the layer was not whole before");
     assert_same(&src, &Layout::open_dir(&out).unwrap(), "v1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_copy_leaves_nothing_half_written_and_two_at_once_keep_both_tags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = crate::copy::source(&tmp.path().join("src"));
+    let seed = |tag: &str| format!("oci:{}:{tag}", tmp.path().join("src").display());
+    // Dropped as soon as bytes flow: the tar is not there, the directory has no tag.
+    for to in [
+        format!("oci-archive:{}:index", tmp.path().join("dropped.tar").display()),
+        format!("oci:{}:index", tmp.path().join("dropped").display()),
+    ] {
+        let (flowing, started) = tokio::sync::oneshot::channel::<()>();
+        let flowing = std::sync::Mutex::new(Some(flowing));
+        let options = CopyOptions::default().with_progress(move |e| {
+            if matches!(e, oci::CopyEvent::BlobStarted { .. }) {
+                if let Some(tx) = flowing.lock().unwrap().take() {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let (from, dst) = (loc(&seed("index")), loc(&to));
+        tokio::select! {
+            done = oci::copy(&from, &dst, options) => panic!("finished before it was dropped: {done:?}"),
+            _ = started => {}
+        }
+        match dst.path().map(Layout::open_path) {
+            Some(Ok(layout)) => {
+                assert!(layout.tags().unwrap().is_empty(), "{to}");
+                let fsck = layout.fsck().unwrap();
+                assert!(fsck.is_ok(), "{to}: {:?}", fsck.findings);
+            }
+            other => assert!(to.starts_with("oci-archive:") && other.unwrap().is_err(), "{to}"),
+        }
+    }
+    // Two copies into one directory at once, each with its tag: both tags stay.
+    let shared = tmp.path().join("shared");
+    Layout::init_dir(&shared).unwrap();
+    let (a, b) = (format!("oci:{}:image", shared.display()), format!("oci:{}:nested", shared.display()));
+    let (image, nested) = (seed("image"), seed("nested"));
+    let (first, second) =
+        tokio::join!(copy(&image, &a, CopyOptions::default()), copy(&nested, &b, CopyOptions::default()));
+    assert_eq!((first.tags, second.tags), (vec!["image".to_owned()], vec!["nested".to_owned()]));
+    let layout = Layout::open_dir(&shared).unwrap();
+    assert_eq!(layout.tags().unwrap(), ["image", "nested"]);
+    assert_same(&src, &layout, "nested");
+}
