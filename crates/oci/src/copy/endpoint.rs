@@ -5,14 +5,18 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use oci_distribution::{
-    BlobStream, Body, Client, MountOutcome, Progress, PullOptions, PushOptions, ReferrersOptions,
+    BlobStream, Body, Client, MountOutcome, Progress, PullOptions, PushOptions, PushOutcome, ReferrersOptions,
 };
-use oci_layout::{AsyncBlobReader, AsyncLayout};
+use oci_layout::{AsyncBlobReader, AsyncLayout, Directory, Layout, Tar, WriteOptions};
 use oci_reference::Repository;
 use oci_spec_types::{Annotations, Descriptor, Digest, Document, MediaType};
 
 use crate::location::{DEFAULT_TAG, LayoutRef};
 use crate::{Error, ErrorKind, Location, Result};
+
+/// Blobs up to this size are moved whole, in memory, and never kept partial: what a
+/// resume would save is less than what it costs.
+const SMALL_BLOB: u64 = 1 << 20;
 
 /// Where the copy reads or writes.
 #[derive(Debug, Clone)]
@@ -55,33 +59,36 @@ impl BlobSource {
 
 impl Endpoint {
     /// Opens the end `location` names: a layout to read must exist; one to write is
-    /// created when it does not.
-    pub(crate) async fn open(location: &Location, client: &Client, write: bool) -> Result<Self> {
+    /// created when it does not. With `fsync`, a layout written flushes every file to disk before it appears.
+    pub(crate) async fn open(location: &Location, client: &Client, write: bool, fsync: bool) -> Result<Self> {
         let name = location.to_string();
-        let layout_err = |e| Error::layout(format!("opening {name}"), e);
-        match location {
+        let options = WriteOptions::default().with_fsync(fsync);
+        let opened = match location {
             Location::Registry(reference) => {
-                Ok(Self::Registry { client: client.clone(), repository: reference.repository() })
+                return Ok(Self::Registry { client: client.clone(), repository: reference.repository() });
             }
-            Location::Dir { path, .. } if write => Ok(Self::Layout {
-                layout: AsyncLayout::open_or_init_dir(path).await.map_err(layout_err)?,
-                name,
-            }),
             Location::Dir { path, .. } => {
-                Ok(Self::Layout { layout: AsyncLayout::open_dir(path).await.map_err(layout_err)?, name })
+                let directory = Directory::with_options(path, options);
+                if write {
+                    AsyncLayout::open_with(move || Layout::open_or_init(directory)).await
+                } else {
+                    AsyncLayout::open_with(move || Layout::open(directory)).await
+                }
             }
-            Location::Archive { path, .. } if write => Ok(Self::Layout {
-                layout: AsyncLayout::open_or_init_tar(path).await.map_err(layout_err)?,
-                name,
-            }),
-            Location::Archive { path, .. } => {
-                Ok(Self::Layout { layout: AsyncLayout::open_tar(path).await.map_err(layout_err)?, name })
+            Location::Archive { path, .. } if write => {
+                let path = path.clone();
+                AsyncLayout::open_with(move || Layout::open_or_init(Tar::with_options(path, options)?)).await
             }
-            Location::DockerArchive { .. } => Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("{name}: docker-archive locations are read and written by crate::docker_archive"),
-            )),
-        }
+            Location::Archive { path, .. } => AsyncLayout::open_tar(path).await,
+            Location::DockerArchive { .. } => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{name}: docker-archive locations are not read or written yet"),
+                ));
+            }
+        };
+        let layout = opened.map_err(|e| Error::layout(format!("opening {name}"), e))?;
+        Ok(Self::Layout { layout, name })
     }
 
     /// What the copy's concurrency budget is shared by: a registry host, or a file.
@@ -90,6 +97,11 @@ impl Endpoint {
             Self::Registry { repository, .. } => repository.endpoint_host().to_owned(),
             Self::Layout { layout, .. } => layout.location().display().to_string(),
         }
+    }
+
+    /// Whether this is a layout (whose blobs are read without a request).
+    pub(crate) fn is_layout(&self) -> bool {
+        matches!(self, Self::Layout { .. })
     }
 
     /// The repository, for a registry end.
@@ -231,8 +243,8 @@ impl Endpoint {
         }
     }
 
-    /// Downloads the blob from the registry `src` into this layout, going on from the
-    /// partial blob an interrupted copy left (its bytes hashed again, only the rest asked
+    /// Downloads the blob (over [`SMALL_BLOB`]) from the registry `src` into this
+    /// layout, going on from the partial blob an interrupted copy left (its bytes hashed again, only the rest asked
     /// for with `Range`), and leaving a partial blob itself when cut off. `false` when
     /// this end keeps no partial blobs (a tar, a registry): transfer it the plain way.
     pub(crate) async fn pull_resuming(
@@ -244,6 +256,9 @@ impl Endpoint {
         let (Self::Layout { layout, name }, Self::Registry { client, repository }) = (self, src) else {
             return Ok(false);
         };
+        if descriptor.size <= SMALL_BLOB {
+            return Ok(false);
+        }
         let (digest, size) = (&descriptor.digest, descriptor.size);
         let err = |e| Error::layout(format!("writing {name}@{digest}"), e);
         // Twice at most: kept bytes that turn out wrong are removed, then it starts over.
@@ -282,24 +297,49 @@ impl Endpoint {
     }
 
     /// Writes the blob from `source`; nothing is stored unless size and digest match.
+    /// With `ask_first`, a registry is asked in the same exchange whether it has the
+    /// blob (see [`PushOptions::skip_existing`]); `true` when it had.
     pub(crate) async fn write_blob(
         &self,
         descriptor: &Descriptor,
         mut source: BlobSource,
         progress: Arc<dyn Progress>,
-    ) -> Result<()> {
+        ask_first: bool,
+    ) -> Result<bool> {
         let digest = &descriptor.digest;
         match self {
             Self::Registry { client, repository } => {
                 // A download reports its own progress; a layout's bytes are counted as sent.
-                let mut options = PushOptions::default().with_skip_existing(false);
+                let mut options = PushOptions::default().with_skip_existing(ask_first);
                 if !source.verified() {
                     options = options.with_progress(progress);
                 }
-                client
+                let outcome = client
                     .push_blob(repository, descriptor, source.into_body(descriptor.size), options)
                     .await
                     .map_err(|e| Error::registry(format!("pushing {}", self.at(digest)), e))?;
+                return Ok(outcome == PushOutcome::Existed);
+            }
+            Self::Layout { layout, name } if descriptor.size <= SMALL_BLOB => {
+                // Small: received whole (verified as it came, or checked by the commit), then
+                // written and committed in one blocking call.
+                let mut bytes = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0));
+                while let Some(chunk) = source.next_chunk().await? {
+                    bytes.extend_from_slice(&chunk);
+                }
+                progress.update(digest, bytes.len() as u64, Some(descriptor.size));
+                let (size, expected, verified) = (descriptor.size, digest.clone(), source.verified());
+                layout
+                    .blocking(move |l| {
+                        let mut writer = l.blob_writer(&expected.algorithm())?;
+                        if verified {
+                            writer = writer.without_hashing();
+                        }
+                        std::io::Write::write_all(&mut writer, &bytes).map_err(oci_layout::Error::io)?;
+                        writer.commit(size, &expected)
+                    })
+                    .await
+                    .map_err(|e| Error::layout(format!("writing {name}@{digest}"), e))?;
             }
             Self::Layout { layout, name } => {
                 let err = |e| Error::layout(format!("writing {name}@{digest}"), e);
@@ -320,7 +360,7 @@ impl Endpoint {
                 writer.commit(descriptor.size, digest.clone()).await.map_err(err)?;
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Stores a manifest by digest (its exact bytes); a tag is written apart.

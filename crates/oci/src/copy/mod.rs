@@ -26,7 +26,7 @@ mod referrers;
 
 use std::sync::Arc;
 
-use oci_distribution::{Client, Progress};
+use oci_distribution::{Client, DEFAULT_MOUNT_CHECK_MAX_SIZE, Progress};
 use oci_spec_types::{Descriptor, Digest};
 use tokio::task::JoinSet;
 
@@ -65,8 +65,8 @@ pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Resul
             .build()
             .map_err(|e| Error::new(ErrorKind::Registry, "building the registry client").with_source(e))?,
     };
-    let source = Endpoint::open(src, &client, false).await?;
-    let destination = Endpoint::open(dst, &client, true).await?;
+    let source = Endpoint::open(src, &client, false, false).await?;
+    let destination = Endpoint::open(dst, &client, true, options.fsync).await?;
     let root = source.resolve(src).await?;
     if let Some(wanted) = dst.digest() {
         if options.platforms.is_empty() && wanted != &root.digest {
@@ -137,8 +137,19 @@ async fn transfer_blobs(
     options: &CopyOptions,
     report: &mut CopyReport,
 ) -> Result<()> {
+    // Small blobs read from a layout and pushed to a registry are asked for in the push
+    // itself (a mount check that opens the upload when the registry lacks the blob): one
+    // exchange fewer than a HEAD first.
+    let asks_on_push = |blob: &Descriptor| {
+        ends.src.is_layout() && ends.dst.repository().is_some() && blob.size <= DEFAULT_MOUNT_CHECK_MAX_SIZE
+    };
     let mut checks = JoinSet::new();
+    let mut missing = Vec::new();
     for blob in graph.blobs.iter().cloned() {
+        if asks_on_push(&blob) {
+            missing.push(blob);
+            continue;
+        }
         let ends = ends.clone();
         checks.spawn(async move {
             let _permit = ends.budgets.acquire(&[ends.dst.budget_key()]).await;
@@ -146,7 +157,6 @@ async fn transfer_blobs(
             Ok::<_, Error>((blob, present))
         });
     }
-    let mut missing = Vec::new();
     while let Some(joined) = checks.join_next().await {
         let (blob, present) = joined.map_err(|e| task_failed(&e))??;
         if present {
@@ -162,8 +172,9 @@ async fn transfer_blobs(
     let mut transfers = JoinSet::new();
     for blob in missing {
         let (ends, options) = (ends.clone(), options.clone());
+        let ask_first = asks_on_push(&blob);
         transfers.spawn(async move {
-            let moved = move_blob(&ends, &blob, &options).await?;
+            let moved = move_blob(&ends, &blob, &options, ask_first).await?;
             Ok::<_, Error>((blob, moved))
         });
     }
@@ -188,7 +199,7 @@ async fn transfer_blobs(
 }
 
 /// Mounts the blob when both ends are repositories of one registry, else streams it.
-async fn move_blob(ends: &Ends, blob: &Descriptor, options: &CopyOptions) -> Result<Moved> {
+async fn move_blob(ends: &Ends, blob: &Descriptor, options: &CopyOptions, ask_first: bool) -> Result<Moved> {
     let keys = [ends.src.budget_key(), ends.dst.budget_key()];
     let _permits = ends.budgets.acquire(&keys).await;
     let same_registry = match (ends.src.repository(), ends.dst.repository()) {
@@ -210,7 +221,10 @@ async fn move_blob(ends: &Ends, blob: &Descriptor, options: &CopyOptions) -> Res
     let progress = progress_of(options, blob.size);
     if !ends.dst.pull_resuming(&ends.src, blob, Arc::clone(&progress)).await? {
         let source = ends.src.read_blob(blob, Arc::clone(&progress)).await?;
-        ends.dst.write_blob(blob, source, progress).await?;
+        if ends.dst.write_blob(blob, source, progress, ask_first).await? {
+            emit(options, &CopyEvent::BlobSkipped { digest: blob.digest.clone(), size: blob.size });
+            return Ok(Moved::Skipped);
+        }
     }
     emit(options, &CopyEvent::BlobDone { digest: blob.digest.clone(), size: blob.size });
     Ok(Moved::Copied)

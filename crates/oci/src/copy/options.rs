@@ -34,6 +34,10 @@ pub struct CopyOptions {
     pub referrers: bool,
     /// With `referrers`, only those of these artifact types (all when empty).
     pub referrer_types: Vec<MediaType>,
+    /// Flush every file written into a layout to disk before it appears (as skopeo
+    /// does); off by default, when a crash of the machine (not of the process) soon
+    /// after a copy can lose what it wrote.
+    pub fsync: bool,
     /// Concurrent requests per host (see [`DEFAULT_JOBS`]); 0 means the default.
     pub jobs: usize,
     /// The tags to write at the destination, instead of the destination location's own
@@ -50,6 +54,7 @@ impl fmt::Debug for CopyOptions {
             .field("include_foreign", &self.include_foreign)
             .field("referrers", &self.referrers)
             .field("referrer_types", &self.referrer_types)
+            .field("fsync", &self.fsync)
             .field("jobs", &self.jobs)
             .field("dest_tags", &self.dest_tags)
             .field("progress", &self.progress.is_some())
@@ -84,6 +89,13 @@ impl CopyOptions {
     pub fn with_referrers(mut self, types: impl IntoIterator<Item = MediaType>) -> Self {
         self.referrers = true;
         self.referrer_types = types.into_iter().collect();
+        self
+    }
+
+    /// The same options, flushing layout files to disk or not.
+    #[must_use]
+    pub fn with_fsync(mut self, fsync: bool) -> Self {
+        self.fsync = fsync;
         self
     }
 

@@ -2,7 +2,7 @@
 //! from it, and the raw transfers of the same blobs that serve as the limits.
 
 use std::future::Future;
-use std::io::{Read, Write as _};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,10 +12,10 @@ use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::BodyExt as _;
 use oci_distribution::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use oci_distribution::{Body, Client, PullOptions, PushOptions};
-use oci_layout::{AsyncLayout, Directory, Layout, WriteOptions};
-use oci_reference::{Reference, Repository};
-use oci_spec_types::{Descriptor, Digest, Document, ImageManifest, Manifest, MediaType};
+use oci_distribution::{Body, Client, PushOptions};
+use oci_layout::Layout;
+use oci_reference::Reference;
+use oci_spec_types::{Descriptor, Document, ImageManifest, Manifest, MediaType};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -63,15 +63,9 @@ async fn image_manifest(client: &Client, reference: &Reference) -> Result<(Image
 }
 
 /// Pulls the image `reference` into a new layout directory at `dir`, `concurrency` blobs
-/// at a time: each blob is streamed from [`Client::get_blob`] into an [`AsyncLayout`]
-/// blob writer committed with the descriptor's size and digest; then the manifest is
-/// stored and tagged [`LAYOUT_TAG`]. The stream checks size and digest and hands out the
-/// last chunk only once they matched, so the writer does not hash again
-/// ([`AsyncLayout::blob_writer_without_hashing`]): one hash per byte, not two, and
-/// nothing is committed unless the stream ended without an error. Blobs of at most
-/// [`READ_CHUNK`] bytes are received whole and stored in one blocking call. With
-/// `fsync`, the layout flushes every file to disk before it appears
-/// ([`WriteOptions::fsync`]). Returns the bytes of the layers.
+/// at a time, tagged [`LAYOUT_TAG`]: the product's copy ([`oci::copy`]), every blob
+/// streamed into the layout as it is verified (one hash per byte), and flushed to disk
+/// with `fsync`. Returns the bytes transferred.
 pub(super) async fn pull(
     client: &Client,
     reference: &Reference,
@@ -79,108 +73,24 @@ pub(super) async fn pull(
     concurrency: usize,
     fsync: bool,
 ) -> Result<u64> {
-    let directory = Directory::with_options(dir, WriteOptions::default().with_fsync(fsync));
-    let layout = AsyncLayout::open_with(move || Layout::init(directory))
-        .await
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let (image, document) = image_manifest(client, reference).await?;
-    let layer_bytes = image.layers.iter().map(|l| l.size).sum();
-    let blobs: Vec<Descriptor> = std::iter::once(image.config.clone()).chain(image.layers).collect();
-    let repository = reference.repository();
-    for_each_bounded(blobs, concurrency, |blob| {
-        let (client, repository, layout) = (client.clone(), repository.clone(), layout.clone());
-        async move { pull_blob(&client, &repository, &layout, &blob).await }
-    })
-    .await?;
-    let err = |e: oci_layout::Error| format!("{}: {e}", dir.display());
-    let descriptor = layout.write_document(document).await.map_err(err)?;
-    layout.tag(LAYOUT_TAG, descriptor).await.map_err(err)?;
-    layout.commit().await.map_err(err)?;
-    Ok(layer_bytes)
-}
-
-/// Streams one blob from the registry into the layout.
-async fn pull_blob(
-    client: &Client,
-    repository: &Repository,
-    layout: &AsyncLayout,
-    blob: &Descriptor,
-) -> Result<u64> {
-    let context = |e: &dyn std::fmt::Display| format!("pulling {}: {e}", blob.digest);
-    let mut stream =
-        client.get_blob(repository, blob, PullOptions::default()).await.map_err(|e| context(&e))?;
-    if blob.size <= READ_CHUNK as u64 {
-        // Small: received whole (verified), then written and committed in one blocking call.
-        let bytes = stream.bytes(READ_CHUNK).await.map_err(|e| context(&e))?;
-        let (size, digest) = (blob.size, blob.digest.clone());
-        layout
-            .blocking(move |l| {
-                let mut writer = l.blob_writer(&digest.algorithm())?.without_hashing();
-                writer.write_all(&bytes).map_err(oci_layout::Error::io)?;
-                writer.commit(size, &digest)
-            })
-            .await
-            .map_err(|e| context(&e))?;
-        return Ok(blob.size);
-    }
-    let mut writer =
-        layout.blob_writer_without_hashing(blob.digest.algorithm()).await.map_err(|e| context(&e))?;
-    while let Some(chunk) = stream.next_chunk().await.map_err(|e| context(&e))? {
-        writer.write_chunk(chunk).await.map_err(|e| context(&e))?;
-    }
-    writer.commit(blob.size, blob.digest.clone()).await.map_err(|e| context(&e))?;
-    Ok(blob.size)
+    let src = oci::Location::registry(reference.clone());
+    let dst = oci::Location::Dir { path: dir.to_owned(), image: oci::LayoutRef::Tag(LAYOUT_TAG.to_owned()) };
+    let options =
+        oci::CopyOptions::default().with_client(client.clone()).with_jobs(concurrency).with_fsync(fsync);
+    let report = oci::copy(&src, &dst, options).await.map_err(|e| format!("{src} -> {dst}: {e}"))?;
+    Ok(report.bytes_copied)
 }
 
 /// Pushes the image tagged [`LAYOUT_TAG`] in the layout directory `dir` to `target` (a
-/// reference with a tag), `concurrency` blobs at a time, then the manifest. Returns the
-/// bytes of the layers.
-///
-/// Each blob is read as stored (the driver's reader, not the layout's verifying one) and
-/// streamed through [`Client::push_blob`], which checks size and digest as it sends and
-/// sends the piece that completes the blob only once they matched: one hash per byte,
-/// not two, and a corrupt blob in the layout still fails the push.
+/// reference with a tag), `concurrency` blobs at a time: the product's copy, each blob
+/// streamed from its file through the client, which checks size and digest as it sends.
+/// Returns the bytes transferred.
 pub(super) async fn push(client: &Client, dir: &Path, target: &Reference, concurrency: usize) -> Result<u64> {
-    let path = dir.to_owned();
-    let err = |e: oci_layout::Error| format!("{}: {e}", dir.display());
-    let layout = AsyncLayout::open_with(move || Layout::open_dir(path)).await.map_err(err)?;
-    let descriptor = layout.resolve(LAYOUT_TAG).await.map_err(err)?;
-    let document = layout.read_manifest(descriptor).await.map_err(err)?;
-    let Manifest::Image(image) = document.value() else {
-        return Err(format!("the manifest in {} is not an image manifest", dir.display()));
-    };
-    let layer_bytes = image.layers.iter().map(|l| l.size).sum();
-    let blobs: Vec<Descriptor> = std::iter::once(image.config.clone()).chain(image.layers.clone()).collect();
-    let repository = target.repository();
-    for_each_bounded(blobs, concurrency, |blob| {
-        let (client, target, layout) = (client.clone(), repository.clone(), layout.clone());
-        async move {
-            let context = |e: &dyn std::fmt::Display| format!("pushing {}: {e}", blob.digest);
-            let digest = blob.digest.clone();
-            let stored = layout.blocking(move |l| open_content(l, &digest)).await.map_err(|e| context(&e))?;
-            client
-                .push_blob(&target, &blob, stored, PushOptions::default())
-                .await
-                .map_err(|e| context(&e))?;
-            Ok(blob.size)
-        }
-    })
-    .await?;
-    client.put_manifest(target, &document).await.map_err(|e| format!("{target}: {e}"))?;
-    Ok(layer_bytes)
-}
-
-/// The content of the blob `digest` for a push, as stored: read whole when it is at most
-/// [`READ_CHUNK`] bytes, else streamed by a [`ReadBody`].
-fn open_content(layout: &Layout, digest: &Digest) -> oci_layout::Result<Body> {
-    let mut reader = layout.driver().blob_reader(digest)?;
-    let size = reader.size();
-    if size > READ_CHUNK as u64 {
-        return Ok(Body::from_body(ReadBody::spawn(reader, size), Some(size)));
-    }
-    let mut bytes = Vec::with_capacity(READ_CHUNK.min(usize::try_from(size).unwrap_or(READ_CHUNK)));
-    reader.read_to_end(&mut bytes).map_err(|e| oci_layout::Error::io(e).with_digest(digest.clone()))?;
-    Ok(Body::from_bytes(bytes))
+    let src = oci::Location::Dir { path: dir.to_owned(), image: oci::LayoutRef::Tag(LAYOUT_TAG.to_owned()) };
+    let dst = oci::Location::registry(target.clone());
+    let options = oci::CopyOptions::default().with_client(client.clone()).with_jobs(concurrency);
+    let report = oci::copy(&src, &dst, options).await.map_err(|e| format!("{src} -> {dst}: {e}"))?;
+    Ok(report.bytes_copied)
 }
 
 /// The raw download of the layers of `reference`: `GET`s sent through
