@@ -115,6 +115,8 @@ pub use oci_registry as registry;
 #[cfg(all(feature = "distribution", feature = "layout"))]
 mod copy;
 #[cfg(all(feature = "distribution", feature = "layout"))]
+mod docker_archive;
+#[cfg(all(feature = "distribution", feature = "layout"))]
 mod error;
 #[cfg(all(feature = "distribution", feature = "layout"))]
 mod location;

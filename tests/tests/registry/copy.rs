@@ -27,7 +27,10 @@ fn image(layout: &Layout, platform: &str, layers: u8, seed: u8) -> Descriptor {
             std::io::repeat(seed.wrapping_mul(31).wrapping_add(n)).take(100_000 * (u64::from(n) + 1));
         descriptors.push(layout.add_blob(content, MediaType::LAYER_TAR).unwrap());
     }
-    let config = layout.write_document(&Document::new(ImageConfig::new(&platform)).unwrap()).unwrap();
+    // Uncompressed tar layers: each one's diff ID is its digest (docker checks them).
+    let mut config = ImageConfig::new(&platform);
+    config.rootfs.diff_ids = descriptors.iter().map(|d| d.digest.clone()).collect();
+    let config = layout.write_document(&Document::new(config).unwrap()).unwrap();
     let manifest = Document::new(ImageManifest::new(config, descriptors)).unwrap();
     let mut descriptor = layout.write_document(&manifest).unwrap();
     descriptor.platform = Some(platform);
@@ -345,4 +348,61 @@ async fn referrers_come_along_through_a_tar_and_back_when_asked() {
         let fsck = Layout::open_dir(&dir).unwrap().fsck().unwrap();
         assert!(fsck.is_ok(), "{:?}", fsck.findings);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_archives_are_written_and_read_back() {
+    let target = targets("copy_docker_archive").await.pop().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(&tmp.path().join("src"));
+    let path = |name: &str| tmp.path().join(name).display().to_string();
+    let archive = format!("docker-archive:{}:team/app:v1", path("app.tar"));
+    copy(&format!("oci:{}:image", path("src")), &archive, options(&target)).await;
+    // The archive has manifest.json, and reads back as the same image (an OCI manifest
+    // of the same config and tar layers is the same manifest).
+    let listing: Vec<String> = tar::Archive::new(std::fs::File::open(path("app.tar")).unwrap())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        listing.contains(&"manifest.json".to_owned()) && listing.contains(&"index.json".to_owned()),
+        "{listing:?}"
+    );
+    let back = copy(&archive, &format!("oci:{}:image", path("back")), options(&target)).await;
+    assert_eq!(back.source.digest, src.resolve("image").unwrap().digest);
+    assert_same(&src, &Layout::open_dir(path("back")).unwrap(), "image");
+    // Named by another name, or without one when it has one image.
+    let err = oci::copy(
+        &loc(&format!("docker-archive:{}:other:v1", path("app.tar"))),
+        &loc(&format!("oci:{}", path("x"))),
+        options(&target),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("no image named docker.io/library/other:v1 (it has team/app:v1)"),
+        "{err}"
+    );
+    copy(
+        &format!("docker-archive:{}", path("app.tar")),
+        &format!("oci:{}:any", path("any")),
+        options(&target),
+    )
+    .await;
+    // An index needs a platform chosen; then its image goes in.
+    let index = format!("oci:{}:index", path("src"));
+    let err =
+        oci::copy(&loc(&index), &loc(&format!("docker-archive:{}", path("index.tar"))), options(&target))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), oci::ErrorKind::Unsupported, "{err}");
+    assert!(!tmp.path().join("index.tar").exists());
+    let arm = options(&target).with_platforms(["linux/arm64".parse::<Platform>().unwrap()]);
+    copy(&index, &format!("docker-archive:{}", path("index.tar")), arm).await;
+    let staging_left = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-"))
+        .count();
+    assert_eq!(staging_left, 0, "no staging file is left behind");
 }

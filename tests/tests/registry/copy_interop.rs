@@ -81,3 +81,60 @@ async fn skopeo_reads_what_the_copy_wrote_and_the_copy_reads_what_skopeo_wrote()
     copy(&pushed_by_skopeo, &format!("oci:{}:index", path("from-skopeo-registry")), options(&target)).await;
     assert_same(&src, &Layout::open_dir(path("from-skopeo-registry")).unwrap(), "index");
 }
+
+#[ignore = "needs skopeo: `cargo xtask test` installs it and runs it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_and_the_copy_read_each_others_docker_archives() {
+    let target = targets("copy_interop_docker").await.pop().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(&tmp.path().join("src"));
+    let path = |name: &str| tmp.path().join(name).display().to_string();
+    // Ours, read by skopeo (as docker load reads it: manifest.json).
+    copy(
+        &format!("oci:{}:image", path("src")),
+        &format!("docker-archive:{}:team/app:v1", path("ours.tar")),
+        options(&target),
+    )
+    .await;
+    // Found by the name it is loaded as.
+    let named = format!("docker-archive:{}:team/app:v1", path("ours.tar"));
+    let inspected: serde_json::Value = serde_json::from_str(&skopeo(&["inspect", &named])).unwrap();
+    let image: oci_spec_types::ImageManifest =
+        serde_json::from_slice(&manifest_bytes(&tmp.path().join("src"), "image")).unwrap();
+    let layers: Vec<String> = image.layers.iter().map(|l| l.digest.to_string()).collect();
+    assert_eq!(inspected["Layers"], serde_json::json!(layers));
+    skopeo_copy(
+        &[],
+        &format!("docker-archive:{}", path("ours.tar")),
+        &format!("oci:{}:image", path("skopeo-out")),
+    );
+    let out = Layout::open_dir(path("skopeo-out")).unwrap();
+    for blob in image.blobs().skip(1) {
+        assert_eq!(out.read_blob(&blob.digest).unwrap(), src.read_blob(&blob.digest).unwrap());
+    }
+    // skopeo's, read by us: the same layers and config.
+    // (skopeo writes Docker schema 2 there, converting the manifest: not --preserve-digests.)
+    skopeo(&[
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        &format!("oci:{}:image", path("src")),
+        &format!("docker-archive:{}:team/app:v2", path("skopeo.tar")),
+    ]);
+    let read = copy(
+        &format!("docker-archive:{}:team/app:v2", path("skopeo.tar")),
+        &format!("oci:{}:v2", path("from-skopeo")),
+        options(&target),
+    )
+    .await;
+    let ours = Layout::open_dir(path("from-skopeo")).unwrap();
+    let fsck = ours.fsck().unwrap();
+    assert!(fsck.is_ok(), "{:?}", fsck.findings);
+    let manifest: oci_spec_types::ImageManifest =
+        serde_json::from_slice(&ours.read_blob(&read.destination.digest).unwrap()).unwrap();
+    assert_eq!(manifest.layers.iter().map(|l| l.digest.to_string()).collect::<Vec<_>>(), layers);
+    assert_eq!(
+        ours.read_blob(&manifest.config.digest).unwrap(),
+        src.read_blob(&image.config.digest).unwrap()
+    );
+}

@@ -11,6 +11,9 @@ use oci_layout::{AsyncBlobReader, AsyncLayout, Directory, Layout, Tar, WriteOpti
 use oci_reference::Repository;
 use oci_spec_types::{Annotations, Descriptor, Digest, Document, MediaType};
 
+use tokio::sync::mpsc;
+
+use crate::docker_archive::DockerArchive;
 use crate::location::{DEFAULT_TAG, LayoutRef};
 use crate::{Error, ErrorKind, Location, Result};
 
@@ -25,6 +28,8 @@ pub(crate) enum Endpoint {
     Registry { client: Client, repository: Repository },
     /// A layout, named as the user wrote it (for messages).
     Layout { layout: AsyncLayout, name: String },
+    /// A `docker save` archive, read as one image.
+    Docker { archive: Arc<DockerArchive>, name: String },
 }
 
 /// A blob being read from an endpoint.
@@ -34,6 +39,36 @@ pub(crate) enum BlobSource {
     Registry(Box<BlobStream>),
     /// A stored blob, checked again by whoever writes it.
     Layout(AsyncBlobReader),
+    /// A file of an archive, checked again by whoever writes it.
+    File(ChannelReader),
+}
+
+/// Chunks read on a blocking thread, as an [`AsyncRead`](tokio::io::AsyncRead).
+pub(crate) struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes>>,
+    pending: Bytes,
+}
+
+impl tokio::io::AsyncRead for ChannelReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        if self.pending.is_empty() {
+            match self.rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(std::io::Error::other(e))),
+                Poll::Ready(Some(Ok(bytes))) => self.pending = bytes,
+            }
+        }
+        let n = self.pending.len().min(buf.remaining());
+        let chunk = self.pending.split_to(n);
+        buf.put_slice(&chunk);
+        Poll::Ready(Ok(()))
+    }
 }
 
 impl BlobSource {
@@ -46,6 +81,10 @@ impl BlobSource {
         match self {
             Self::Registry(s) => s.next_chunk().await.map_err(|e| Error::registry("reading a blob", e)),
             Self::Layout(r) => r.chunk().await.map_err(|e| Error::layout("reading a blob", e)),
+            Self::File(r) => match std::mem::take(&mut r.pending) {
+                pending if !pending.is_empty() => Ok(Some(pending)),
+                _ => r.rx.recv().await.transpose(),
+            },
         }
     }
 
@@ -53,6 +92,7 @@ impl BlobSource {
         match self {
             Self::Registry(s) => Body::from_body(*s, Some(size)),
             Self::Layout(r) => Body::from_reader(r, Some(size)),
+            Self::File(r) => Body::from_reader(r, Some(size)),
         }
     }
 }
@@ -80,10 +120,14 @@ impl Endpoint {
                 AsyncLayout::open_with(move || Layout::open_or_init(Tar::with_options(path, options)?)).await
             }
             Location::Archive { path, .. } => AsyncLayout::open_tar(path).await,
+            Location::DockerArchive { path, reference } if !write => {
+                let archive = crate::docker_archive::open(path, reference.as_ref()).await?;
+                return Ok(Self::Docker { archive, name });
+            }
             Location::DockerArchive { .. } => {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
-                    format!("{name}: docker-archive locations are not read or written yet"),
+                    format!("{name}: a docker archive is written through its staging layout"),
                 ));
             }
         };
@@ -96,19 +140,20 @@ impl Endpoint {
         match self {
             Self::Registry { repository, .. } => repository.endpoint_host().to_owned(),
             Self::Layout { layout, .. } => layout.location().display().to_string(),
+            Self::Docker { name, .. } => name.clone(),
         }
     }
 
     /// Whether this is a layout (whose blobs are read without a request).
     pub(crate) fn is_layout(&self) -> bool {
-        matches!(self, Self::Layout { .. })
+        matches!(self, Self::Layout { .. } | Self::Docker { .. })
     }
 
     /// The repository, for a registry end.
     pub(crate) fn repository(&self) -> Option<&Repository> {
         match self {
             Self::Registry { repository, .. } => Some(repository),
-            Self::Layout { .. } => None,
+            Self::Layout { .. } | Self::Docker { .. } => None,
         }
     }
 
@@ -116,7 +161,7 @@ impl Endpoint {
     pub(crate) fn at(&self, digest: &Digest) -> String {
         match self {
             Self::Registry { repository, .. } => format!("{repository}@{digest}"),
-            Self::Layout { name, .. } => format!("{name}@{digest}"),
+            Self::Layout { name, .. } | Self::Docker { name, .. } => format!("{name}@{digest}"),
         }
     }
 
@@ -148,6 +193,7 @@ impl Endpoint {
                 found.annotations.remove(Annotations::REF_NAME);
                 Ok(found)
             }
+            (Self::Docker { archive, .. }, Location::DockerArchive { .. }) => Ok(archive.root().clone()),
             _ => Err(Error::new(ErrorKind::Unsupported, format!("{location}: not this end's location"))),
         }
     }
@@ -167,6 +213,10 @@ impl Endpoint {
                     Err(e) => return Err(Error::registry(format!("reading {reference}"), e)),
                 }
             }
+            Self::Docker { archive, .. } => match archive.manifest(digest) {
+                Some(bytes) => bytes,
+                None => return Ok(None),
+            },
             Self::Layout { layout, name } => match layout.has_blob(digest.clone()).await {
                 Ok(false) => return Ok(None),
                 Ok(true) => Bytes::from(
@@ -205,6 +255,7 @@ impl Endpoint {
                 .blob_size(digest.clone())
                 .await
                 .map_err(|e| Error::layout(format!("looking up {name}@{digest}"), e))?,
+            Self::Docker { archive, .. } => archive.blob_size(digest),
         };
         Ok(size == Some(descriptor.size))
     }
@@ -226,6 +277,10 @@ impl Endpoint {
                 .await
                 .map(BlobSource::Layout)
                 .map_err(|e| Error::layout(format!("reading {name}@{}", descriptor.digest), e)),
+            Self::Docker { archive, .. } => {
+                let rx = archive.read_blob(&descriptor.digest)?;
+                Ok(BlobSource::File(ChannelReader { rx, pending: Bytes::new() }))
+            }
         }
     }
 
@@ -308,6 +363,7 @@ impl Endpoint {
     ) -> Result<bool> {
         let digest = &descriptor.digest;
         match self {
+            Self::Docker { name, .. } => return Err(not_written(name)),
             Self::Registry { client, repository } => {
                 // A download reports its own progress; a layout's bytes are counted as sent.
                 let mut options = PushOptions::default().with_skip_existing(ask_first);
@@ -367,6 +423,7 @@ impl Endpoint {
     pub(crate) async fn put_manifest(&self, descriptor: &Descriptor, bytes: &Bytes) -> Result<()> {
         let document = document(descriptor, bytes)?;
         match self {
+            Self::Docker { name, .. } => return Err(not_written(name)),
             Self::Registry { client, repository } => {
                 let reference = repository
                     .with_digest(&descriptor.digest)
@@ -395,6 +452,7 @@ impl Endpoint {
         tag: Option<&str>,
     ) -> Result<()> {
         match (self, tag) {
+            (Self::Docker { name, .. }, _) => return Err(not_written(name)),
             (Self::Registry { client, repository }, Some(tag)) => {
                 let reference = repository
                     .with_tag(tag)
@@ -427,6 +485,8 @@ impl Endpoint {
         artifact_type: Option<&MediaType>,
     ) -> Result<Vec<Descriptor>> {
         match self {
+            // A docker archive keeps no referrers.
+            Self::Docker { .. } => Ok(Vec::new()),
             Self::Registry { client, repository } => {
                 let reference = repository.with_digest(subject).map_err(|e| {
                     Error::new(ErrorKind::InvalidManifest, format!("{repository}@{subject}: {e}"))
@@ -468,6 +528,11 @@ impl Endpoint {
         }
         Ok(())
     }
+}
+
+/// A docker archive source is read only.
+fn not_written(name: &str) -> Error {
+    Error::new(ErrorKind::Unsupported, format!("{name}: written only as a whole, by the copy's finish"))
 }
 
 /// The manifest `bytes` as a document with the descriptor's media type and digest.

@@ -16,7 +16,13 @@
 //!
 //! A copy that fails, or whose future is dropped, leaves the destination as it was plus
 //! complete blobs (and, in a directory, complete manifests): never a tag naming
-//! something missing. Run again, it moves only what is missing.
+//! something missing. Run again, it moves only what is missing: a blob over 1 MiB cut
+//! off on its way from a registry into a directory goes on from the bytes it kept
+//! (hidden in the layout, hashed again, the rest asked for with `Range`).
+//!
+//! A `docker-archive:` source is read as the one image it names; as a destination it
+//! takes one image (choose a platform of an index) and is written whole at the end, as
+//! an OCI layout tar with the `manifest.json` `docker load` reads.
 
 mod budget;
 mod endpoint;
@@ -27,13 +33,14 @@ mod referrers;
 use std::sync::Arc;
 
 use oci_distribution::{Client, DEFAULT_MOUNT_CHECK_MAX_SIZE, Progress};
-use oci_spec_types::{Descriptor, Digest};
+use oci_spec_types::{Descriptor, Digest, Manifest};
 use tokio::task::JoinSet;
 
 use self::budget::Budgets;
 use self::endpoint::Endpoint;
 use self::graph::{Ends, Graph};
 pub use self::options::{CopyEvent, CopyOptions, CopyReport, DEFAULT_JOBS, ProgressFn};
+use crate::docker_archive::ArchiveWriter;
 use crate::{Error, ErrorKind, Location, Result};
 
 /// Copies the image (or index, with everything under it) that `src` names to `dst`.
@@ -59,6 +66,11 @@ use crate::{Error, ErrorKind, Location, Result};
 /// # Ok(()) }
 /// ```
 pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Result<CopyReport> {
+    // Boxed: the state of a whole copy is large, and callers' futures stay small.
+    Box::pin(run(src, dst, options)).await
+}
+
+async fn run(src: &Location, dst: &Location, options: CopyOptions) -> Result<CopyReport> {
     let client = match &options.client {
         Some(client) => client.clone(),
         None => Client::builder()
@@ -66,7 +78,13 @@ pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Resul
             .map_err(|e| Error::new(ErrorKind::Registry, "building the registry client").with_source(e))?,
     };
     let source = Endpoint::open(src, &client, false, false).await?;
-    let destination = Endpoint::open(dst, &client, true, options.fsync).await?;
+    // A docker archive is written as a layout tar first, then with its manifest.json.
+    let docker_out = match dst {
+        Location::DockerArchive { path, .. } => Some(ArchiveWriter::new(path)),
+        _ => None,
+    };
+    let written = docker_out.as_ref().map_or_else(|| dst.clone(), ArchiveWriter::staging);
+    let destination = Endpoint::open(&written, &client, true, options.fsync).await?;
     let root = source.resolve(src).await?;
     if let Some(wanted) = dst.digest() {
         if options.platforms.is_empty() && wanted != &root.digest {
@@ -83,6 +101,16 @@ pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Resul
     };
     let root_node = ends.fetch(root.clone()).await?;
     let root_node = graph::select(&ends, root_node, &options.platforms).await?;
+    let docker_image = match (&docker_out, &root_node.manifest) {
+        (None, _) => None,
+        (Some(_), Manifest::Image(image)) => Some(image.clone()),
+        (Some(_), _) => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("{dst} holds one image and {src} is an index: choose a platform"),
+            ));
+        }
+    };
     let mut report = CopyReport::new(root, root_node.descriptor.clone());
     let graph = graph::walk(&ends, root_node, options.include_foreign).await?;
     report.foreign_skipped = graph.foreign;
@@ -102,6 +130,13 @@ pub async fn copy(src: &Location, dst: &Location, options: CopyOptions) -> Resul
         ends.dst.name_root(&root.descriptor, &root.bytes, Some(tag)).await?;
     }
     ends.dst.finish().await?;
+    if let (Some(writer), Some(image)) = (docker_out, docker_image) {
+        let name = match (dst, src) {
+            (Location::DockerArchive { reference: Some(r), .. }, _) | (_, Location::Registry(r)) => Some(r),
+            _ => None,
+        };
+        writer.finish(image, ArchiveWriter::repo_tags(name), options.fsync).await?;
+    }
     Ok(report)
 }
 
