@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::{Result, workspace};
 
 /// The workloads, in the order they run when none is named.
-pub const WORKLOADS: &[&str] = &["reference", "layout", "registry", "server"];
+pub const WORKLOADS: &[&str] = &["reference", "layout", "registry", "server", "copy"];
 /// Parts of a workload that can be named alone.
 const PARTS: &[&str] = &["registry-large", "registry-small"];
 
@@ -29,7 +29,10 @@ workloads:
   registry-large, registry-small
                one half of `registry`: the 8 large layers, or the 200 small ones
   server       the embedded registry against docker-registry through our client: push and pull
-               8 x 128 MiB and 200 x 4 KiB, 16 clients pulling at once, peak RSS, start-up time";
+               8 x 128 MiB and 200 x 4 KiB, 16 clients pulling at once, peak RSS, start-up time
+  copy         `registry` (whose transfers are the product's copy), then registry -> another
+               registry (the embedded one), registry -> another repository (mounts), and both
+               run again with nothing to do (requests counted), each beside skopeo";
 
 /// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
 pub fn main(args: &[String]) -> Result<bool> {
@@ -68,6 +71,7 @@ pub fn main(args: &[String]) -> Result<bool> {
             "registry-large" => registry::run(registry_url.as_deref(), registry::Parts::Large),
             "registry-small" => registry::run(registry_url.as_deref(), registry::Parts::Small),
             "server" => registry::server::run(),
+            "copy" => registry::run(registry_url.as_deref(), registry::Parts::Copy),
             other => Err(format!("unknown workload `{other}`")),
         };
         if let Err(e) = result {

@@ -38,6 +38,7 @@
 //! goes.
 
 mod client;
+mod copies;
 mod report;
 pub mod server;
 mod skopeo;
@@ -84,6 +85,8 @@ pub enum Parts {
     /// Only the small image (`registry-small-push`, `registry-small-pull`,
     /// `registry-small-pull-fsync`).
     Small,
+    /// Both, then the copies of `bench copy` (see [`copies`]).
+    Copy,
 }
 
 /// Runs the workload (the `parts` of it) against `registry` (a URL), or a registry
@@ -117,6 +120,9 @@ pub fn run(registry: Option<&str>, parts: Parts) -> Result<()> {
     }
     if parts != Parts::Large {
         bench.small()?;
+    }
+    if parts == Parts::Copy {
+        bench.copies()?;
     }
     drop(bench);
     drop(scratch);

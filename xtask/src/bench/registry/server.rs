@@ -46,7 +46,7 @@ struct Server {
 }
 
 /// The embedded registry's process, killed when dropped.
-struct Embedded(Child);
+pub(super) struct Embedded(Child);
 
 impl Drop for Embedded {
     fn drop(&mut self) {
@@ -57,7 +57,7 @@ impl Drop for Embedded {
 
 /// Starts `cargo xtask serve-registry` on `dir`; its process, its `host:port`, and the
 /// time from spawn to the first answer of `GET /v2/`.
-fn start_embedded(dir: &Path) -> Result<(Embedded, String, Duration)> {
+pub(super) fn start_embedded(dir: &Path) -> Result<(Embedded, String, Duration)> {
     let addr_file = dir.with_extension("addr");
     let _ = std::fs::remove_file(&addr_file);
     let exe = std::env::current_exe().map_err(|e| format!("finding the xtask executable: {e}"))?;

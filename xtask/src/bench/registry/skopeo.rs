@@ -34,6 +34,13 @@ pub(super) fn push(dir: &Path, tag: &str, image: &str, cache: &Path) -> Result<D
     copy(&["--dest-tls-verify=false", &source, &format!("docker://{image}")], cache)
 }
 
+/// `skopeo copy` of `docker://<from>` to `docker://<to>` (both plain HTTP), with an
+/// empty blob-info cache in `cache`; returns the wall-clock time.
+pub(super) fn copy_between(from: &str, to: &str, cache: &Path) -> Result<Duration> {
+    let (from, to) = (format!("docker://{from}"), format!("docker://{to}"));
+    copy(&["--src-tls-verify=false", "--dest-tls-verify=false", &from, &to], cache)
+}
+
 fn copy(args: &[&str], cache: &Path) -> Result<Duration> {
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     let start = Instant::now();
