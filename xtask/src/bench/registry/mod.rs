@@ -85,7 +85,7 @@ pub enum Parts {
     /// Only the small image (`registry-small-push`, `registry-small-pull`,
     /// `registry-small-pull-fsync`).
     Small,
-    /// Both, then the copies of `bench copy` (see [`copies`]).
+    /// Both, then the copies of `bench copy` (the `copies` module).
     Copy,
 }
 
