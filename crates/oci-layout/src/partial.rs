@@ -10,6 +10,7 @@ use oci_spec_types::Digest;
 
 use crate::atomic;
 use crate::error::IoContext;
+use crate::pipeline::PipelinedWriter;
 use crate::{BlobSink, BlobWriter, Directory, Error, Result};
 
 /// The name of the partial file of `digest` in its algorithm's directory.
@@ -52,7 +53,12 @@ pub(crate) fn writer(layout: &Directory, digest: &Digest, size: u64) -> Result<O
     }
     file.seek(SeekFrom::Start(0)).at(&path)?;
     let prefix = file.try_clone().at(&path)?;
-    let sink = PartialSink { file, path, target: layout.blob_file(digest), fsync: layout.fsync() };
+    let sink = PartialSink {
+        file: Some(PipelinedWriter::new(file)),
+        path,
+        target: layout.blob_file(digest),
+        fsync: layout.fsync(),
+    };
     let writer = BlobWriter::resuming(&digest.algorithm(), Box::new(sink), io::BufReader::new(prefix))?;
     Ok(Some(writer))
 }
@@ -60,27 +66,54 @@ pub(crate) fn writer(layout: &Directory, digest: &Digest, size: u64) -> Result<O
 /// Appends to the partial file; a commit renames it into place, a mismatch removes it,
 /// a drop keeps it for the next writer.
 struct PartialSink {
-    file: File,
+    /// Written on a helper thread while the caller hashes (see [`PipelinedWriter`]);
+    /// whatever reached the file is a prefix of the blob, which is all a resume needs.
+    /// `None` once persisted or discarded.
+    file: Option<PipelinedWriter<File>>,
     path: PathBuf,
     target: PathBuf,
     fsync: bool,
 }
 
+impl PartialSink {
+    fn file(&mut self) -> io::Result<&mut PipelinedWriter<File>> {
+        self.file.as_mut().ok_or_else(|| io::Error::other("the partial blob is closed"))
+    }
+}
+
 impl Write for PartialSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.write(buf)
+        self.file()?.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        self.file()?.flush()
+    }
+}
+
+/// Dropped without a commit (a download cut short): what was handed over reaches the
+/// file, for the next writer to go on from.
+impl Drop for PartialSink {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            let _ = file.finish();
+        }
     }
 }
 
 impl BlobSink for PartialSink {
-    fn persist(self: Box<Self>, _digest: &Digest) -> Result<()> {
-        atomic::set_mode(&self.file, 0o644, &self.target)?;
+    fn caller_does_not_hash(&mut self) {
+        if let Some(file) = &mut self.file {
+            file.direct();
+        }
+    }
+
+    fn persist(mut self: Box<Self>, _digest: &Digest) -> Result<()> {
+        let file = self.file.take().map(PipelinedWriter::finish).transpose().at(&self.path)?;
+        let Some(file) = file else { return Err(Error::io(io::Error::other("the partial blob is closed"))) };
+        atomic::set_mode(&file, 0o644, &self.target)?;
         if self.fsync {
-            self.file.sync_all().at(&self.path)?;
+            file.sync_all().at(&self.path)?;
         }
         fs::rename(&self.path, &self.target).at(&self.target)?;
         if self.fsync {
@@ -91,7 +124,8 @@ impl BlobSink for PartialSink {
         Ok(())
     }
 
-    fn discard(self: Box<Self>) {
+    fn discard(mut self: Box<Self>) {
+        self.file = None;
         let _ = fs::remove_file(&self.path);
     }
 }

@@ -406,3 +406,32 @@ async fn docker_archives_are_written_and_read_back() {
         .count();
     assert_eq!(staging_left, 0, "no staging file is left behind");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_blob_in_a_source_layout_is_never_written() {
+    let target = targets("copy_corrupt").await.pop().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(&tmp.path().join("src"));
+    let image: ImageManifest =
+        serde_json::from_slice(&src.read_blob(&src.resolve("image").unwrap().digest).unwrap()).unwrap();
+    // The same size, one byte changed: only its digest tells.
+    let file = tmp.path().join("src/blobs/sha256").join(image.layers[1].digest.encoded());
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let from = format!("oci:{}:image", tmp.path().join("src").display());
+    let name = target.repository("corrupt");
+    let registry = format!("docker://{}/{name}:image", target.host);
+    let out = tmp.path().join("out");
+    for to in [registry.clone(), format!("oci:{}:image", out.display())] {
+        let err = oci::copy(&loc(&from), &loc(&to), options(&target)).await.unwrap_err();
+        assert!(
+            err.to_string().contains(image.layers[1].digest.as_str()) || format!("{err:?}").contains("igest"),
+            "{to}: {err}"
+        );
+    }
+    let repo = target.repo(&name);
+    assert_eq!(target.client.head_blob(&repo, &image.layers[1].digest).await.unwrap(), None);
+    let layout = Layout::open_dir(&out).unwrap();
+    assert!(!layout.has_blob(&image.layers[1].digest).unwrap() && layout.tags().unwrap().is_empty());
+}

@@ -313,6 +313,15 @@ impl AsyncLayout {
         Ok(writer.map(AsyncBlobWriter::spawn))
     }
 
+    /// A reader streaming a blob as stored, **not** checked against its digest, for a
+    /// consumer that checks it itself (a registry client pushing it hashes what it
+    /// sends): one hash per byte, not two.
+    pub async fn blob_reader_unverified(&self, digest: Digest) -> Result<AsyncBlobReader> {
+        let reader = self.blocking(move |l| l.driver().blob_reader(&digest)).await?;
+        let size = reader.size();
+        Ok(AsyncBlobReader::spawn(reader, size))
+    }
+
     /// A reader streaming a blob (its digest checked) from a blocking thread.
     pub async fn blob_reader(&self, digest: Digest) -> Result<AsyncBlobReader> {
         let reader = self.blocking(move |l| l.blob_reader(&digest)).await?;

@@ -272,8 +272,10 @@ impl Endpoint {
                 .await
                 .map(|s| BlobSource::Registry(Box::new(s)))
                 .map_err(|e| Error::registry(format!("GET {}", self.at(&descriptor.digest)), e)),
+            // Read as stored: every writer of it checks the digest (a registry client as it
+            // sends, a layout as it writes), so it is hashed once.
             Self::Layout { layout, name } => layout
-                .blob_reader(descriptor.digest.clone())
+                .blob_reader_unverified(descriptor.digest.clone())
                 .await
                 .map(BlobSource::Layout)
                 .map_err(|e| Error::layout(format!("reading {name}@{}", descriptor.digest), e)),
