@@ -9,7 +9,7 @@ use std::time::Duration;
 mod common;
 
 use common::raw;
-use oci_registry::{DiskStorage, Limits, MemoryStorage, Registry};
+use oci_registry::{DiskStorage, Limits, Registry};
 use oci_spec_types::{Digest, MediaType};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -75,12 +75,7 @@ async fn a_chunk_that_stalls_is_cut_off_and_its_session_resumes() {
 
 #[tokio::test]
 async fn a_manifest_or_a_head_that_stalls_stores_nothing_and_locks_nothing() {
-    let registry = Registry::builder()
-        .storage(MemoryStorage::new())
-        .limits(stalling())
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let registry = common::memory_registry(stalling()).await;
     let addr = registry.addr();
     let manifest =
         br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
@@ -118,12 +113,7 @@ async fn upload_sessions_are_capped_in_all_and_pages_have_a_default_size() {
     let mut limits = Limits::default();
     limits.max_uploads = 3;
     limits.default_page_entries = 2;
-    let registry = Registry::builder()
-        .storage(MemoryStorage::new())
-        .limits(limits)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let registry = common::memory_registry(limits).await;
     let addr = registry.addr();
     let mut open = Vec::new();
     for repo in ["a", "b", "c"] {

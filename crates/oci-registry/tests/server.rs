@@ -181,12 +181,7 @@ async fn limits_answer_with_their_status() {
     limits.max_uploads_per_repository = 2;
     limits.max_page_entries = 2;
     limits.max_blob_bytes = 10;
-    let registry = Registry::builder()
-        .storage(MemoryStorage::new())
-        .limits(limits)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let registry = common::memory_registry(limits).await;
     let addr = registry.addr();
     let big = raw(
         addr,

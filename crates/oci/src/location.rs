@@ -11,7 +11,7 @@ use oci_spec_types::Digest;
 use crate::{Error, ErrorKind};
 
 /// The tag a location without one means when it is read, as skopeo and docker do.
-pub const DEFAULT_TAG: &str = "latest";
+pub use oci_reference::DEFAULT_TAG;
 
 /// Which image of a layout a location names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -77,8 +77,8 @@ pub enum Location {
 impl Location {
     /// A registry location for `reference` (a tag or digest kept; neither means `latest`).
     #[must_use]
-    pub fn registry(reference: Reference) -> Self {
-        Self::Registry(default_tag(reference))
+    pub fn registry(reference: &Reference) -> Self {
+        Self::Registry(reference.with_default_tag())
     }
 
     /// Parses `s` as [`FromStr`] does, but reads a string without a known transport as
@@ -89,7 +89,7 @@ impl Location {
             return s.parse();
         }
         let reference = Reference::parse(s).map_err(|e| invalid(s, format!("invalid reference: {e}")))?;
-        Ok(Self::registry(reference))
+        Ok(Self::registry(&reference))
     }
 
     /// The path of a layout or archive location.
@@ -124,15 +124,6 @@ impl Location {
             Self::Dir { image: LayoutRef::Digest(d), .. } => Some(d),
             _ => None,
         }
-    }
-}
-
-/// `REF` with `latest` when it has neither tag nor digest.
-fn default_tag(reference: Reference) -> Reference {
-    if reference.tag().is_none() && reference.digest().is_none() {
-        reference.with_default_tag()
-    } else {
-        reference
     }
 }
 
@@ -182,7 +173,7 @@ impl FromStr for Location {
             "docker://" => {
                 let reference =
                     Reference::parse(rest).map_err(|e| invalid(s, format!("invalid reference: {e}")))?;
-                Ok(Self::registry(reference))
+                Ok(Self::registry(&reference))
             }
             "oci:" => {
                 if let Some((path, digest)) = rest.rsplit_once('@') {
@@ -207,7 +198,7 @@ impl FromStr for Location {
                 let reference = reference
                     .map(|r| {
                         Reference::parse(r)
-                            .map(default_tag)
+                            .map(|r| r.with_default_tag())
                             .map_err(|e| invalid(s, format!("invalid reference: {e}")))
                     })
                     .transpose()?;

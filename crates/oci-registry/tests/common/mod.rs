@@ -30,6 +30,16 @@ impl Answer {
     }
 }
 
+/// A registry in memory with `limits`, on a free port of loopback.
+pub(crate) async fn memory_registry(limits: oci_registry::Limits) -> oci_registry::Registry {
+    oci_registry::Registry::builder()
+        .storage(oci_registry::MemoryStorage::new())
+        .limits(limits)
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+}
+
 /// One HTTP/1.1 request on its own connection.
 pub(crate) async fn raw(
     addr: SocketAddr,

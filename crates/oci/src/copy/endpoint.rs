@@ -1,6 +1,7 @@
 //! One end of a copy: a repository of a registry, or an image layout (directory or
 //! tar), with the few operations a copy needs of either.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use oci_layout::{AsyncBlobReader, AsyncLayout, Directory, Layout, Tar, WriteOpti
 use oci_reference::Repository;
 use oci_spec_types::{Annotations, Descriptor, Digest, Document, MediaType};
 
-use tokio::sync::mpsc;
+use tokio::sync::{OnceCell, mpsc};
 
 use crate::docker_archive::DockerArchive;
 use crate::location::{DEFAULT_TAG, LayoutRef};
@@ -26,8 +27,9 @@ const SMALL_BLOB: u64 = 1 << 20;
 pub(crate) enum Endpoint {
     /// A repository of a registry.
     Registry { client: Client, repository: Repository },
-    /// A layout, named as the user wrote it (for messages).
-    Layout { layout: AsyncLayout, name: String },
+    /// A layout, named as the user wrote it (for messages), and its referrers by
+    /// subject once they were asked for.
+    Layout { layout: AsyncLayout, name: String, referrers: Arc<OnceCell<HashMap<Digest, Vec<Descriptor>>>> },
     /// A `docker save` archive, read as one image.
     Docker { archive: Arc<DockerArchive>, name: String },
 }
@@ -132,7 +134,7 @@ impl Endpoint {
             }
         };
         let layout = opened.map_err(|e| Error::layout(format!("opening {name}"), e))?;
-        Ok(Self::Layout { layout, name })
+        Ok(Self::Layout { layout, name, referrers: Arc::default() })
     }
 
     /// What the copy's concurrency budget is shared by: a registry host, or a file.
@@ -177,7 +179,7 @@ impl Endpoint {
                 found.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{reference}: no such manifest")))
             }
             (
-                Self::Layout { layout, name },
+                Self::Layout { layout, name, .. },
                 Location::Dir { image, .. } | Location::Archive { image, .. },
             ) => {
                 let wanted = match image {
@@ -217,14 +219,10 @@ impl Endpoint {
                 Some(bytes) => bytes,
                 None => return Ok(None),
             },
-            Self::Layout { layout, name } => match layout.has_blob(digest.clone()).await {
-                Ok(false) => return Ok(None),
-                Ok(true) => Bytes::from(
-                    layout
-                        .read_blob(digest.clone())
-                        .await
-                        .map_err(|e| Error::layout(format!("reading {name}@{digest}"), e))?,
-                ),
+            // One read: a blob that is not there is the answer "absent".
+            Self::Layout { layout, name, .. } => match layout.read_blob(digest.clone()).await {
+                Ok(bytes) => Bytes::from(bytes),
+                Err(e) if e.kind() == oci_layout::ErrorKind::BlobNotFound => return Ok(None),
                 Err(e) => return Err(Error::layout(format!("reading {name}@{digest}"), e)),
             },
         };
@@ -251,7 +249,7 @@ impl Endpoint {
                 .head_blob(repository, digest)
                 .await
                 .map_err(|e| Error::registry(format!("HEAD {repository}@{digest}"), e))?,
-            Self::Layout { layout, name } => layout
+            Self::Layout { layout, name, .. } => layout
                 .blob_size(digest.clone())
                 .await
                 .map_err(|e| Error::layout(format!("looking up {name}@{digest}"), e))?,
@@ -274,7 +272,7 @@ impl Endpoint {
                 .map_err(|e| Error::registry(format!("GET {}", self.at(&descriptor.digest)), e)),
             // Read as stored: every writer of it checks the digest (a registry client as it
             // sends, a layout as it writes), so it is hashed once.
-            Self::Layout { layout, name } => layout
+            Self::Layout { layout, name, .. } => layout
                 .blob_reader_unverified(descriptor.digest.clone())
                 .await
                 .map(BlobSource::Layout)
@@ -310,7 +308,7 @@ impl Endpoint {
         descriptor: &Descriptor,
         progress: Arc<dyn Progress>,
     ) -> Result<bool> {
-        let (Self::Layout { layout, name }, Self::Registry { client, repository }) = (self, src) else {
+        let (Self::Layout { layout, name, .. }, Self::Registry { client, repository }) = (self, src) else {
             return Ok(false);
         };
         if descriptor.size <= SMALL_BLOB {
@@ -378,7 +376,7 @@ impl Endpoint {
                     .map_err(|e| Error::registry(format!("pushing {}", self.at(digest)), e))?;
                 return Ok(outcome == PushOutcome::Existed);
             }
-            Self::Layout { layout, name } if descriptor.size <= SMALL_BLOB => {
+            Self::Layout { layout, name, .. } if descriptor.size <= SMALL_BLOB => {
                 // Small: received whole (verified as it came, or checked by the commit), then
                 // written and committed in one blocking call.
                 let mut bytes = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0));
@@ -399,7 +397,7 @@ impl Endpoint {
                     .await
                     .map_err(|e| Error::layout(format!("writing {name}@{digest}"), e))?;
             }
-            Self::Layout { layout, name } => {
+            Self::Layout { layout, name, .. } => {
                 let err = |e| Error::layout(format!("writing {name}@{digest}"), e);
                 let algorithm = digest.algorithm();
                 let mut writer = if source.verified() {
@@ -435,7 +433,7 @@ impl Endpoint {
                     .await
                     .map_err(|e| Error::registry(format!("pushing {reference}"), e))?;
             }
-            Self::Layout { layout, name } => {
+            Self::Layout { layout, name, .. } => {
                 layout
                     .write_document(document)
                     .await
@@ -466,11 +464,11 @@ impl Endpoint {
                     .map_err(|e| Error::registry(format!("tagging {reference}"), e))?;
             }
             (Self::Registry { .. }, None) => {}
-            (Self::Layout { layout, name }, Some(tag)) => layout
+            (Self::Layout { layout, name, .. }, Some(tag)) => layout
                 .tag(tag, descriptor.clone())
                 .await
                 .map_err(|e| Error::layout(format!("tagging {name} as {tag}"), e))?,
-            (Self::Layout { layout, name }, None) => layout
+            (Self::Layout { layout, name, .. }, None) => layout
                 .put_manifest_descriptor(descriptor.clone())
                 .await
                 .map_err(|e| Error::layout(format!("adding {} to {name}", descriptor.digest), e))?,
@@ -502,30 +500,48 @@ impl Endpoint {
                     .await
                     .map_err(|e| Error::registry(format!("listing the referrers of {reference}"), e))
             }
-            Self::Layout { layout, name } => {
-                let err = |e| Error::layout(format!("listing the referrers of {name}@{subject}"), e);
-                let index = layout.read_index().await.map_err(err)?;
-                let mut found = Vec::new();
-                for entry in index.manifests.into_iter().filter(|d| d.media_type.is_manifest()) {
-                    let document = layout.read_manifest(entry.clone()).await.map_err(err)?;
-                    let manifest = document.value();
-                    if manifest.subject().is_some_and(|s| &s.digest == subject) {
-                        let listed = manifest.as_referrer(&document.descriptor());
-                        if artifact_type.is_none_or(|t| listed.artifact_type.as_ref() == Some(t))
-                            && !found.iter().any(|d: &Descriptor| d.digest == listed.digest)
-                        {
-                            found.push(listed);
-                        }
-                    }
-                }
-                Ok(found)
+            Self::Layout { layout, name, referrers } => {
+                let by_subject = Self::layout_referrers(layout, name, referrers).await?;
+                let found = by_subject.get(subject).map(Vec::as_slice).unwrap_or_default();
+                Ok(found
+                    .iter()
+                    .filter(|d| artifact_type.is_none_or(|t| d.artifact_type.as_ref() == Some(t)))
+                    .cloned()
+                    .collect())
             }
         }
     }
 
+    /// Every referrer of a layout by subject: the manifests of its `index.json` that
+    /// have a subject, read once per copy (a source does not change while it is read).
+    async fn layout_referrers<'a>(
+        layout: &AsyncLayout,
+        name: &str,
+        referrers: &'a OnceCell<HashMap<Digest, Vec<Descriptor>>>,
+    ) -> Result<&'a HashMap<Digest, Vec<Descriptor>>> {
+        referrers
+            .get_or_try_init(|| async {
+                let err = |e| Error::layout(format!("listing the referrers in {name}"), e);
+                let index = layout.read_index().await.map_err(err)?;
+                let mut by_subject: HashMap<Digest, Vec<Descriptor>> = HashMap::new();
+                for entry in index.manifests.into_iter().filter(|d| d.media_type.is_manifest()) {
+                    let document = layout.read_manifest(entry).await.map_err(err)?;
+                    if let Some(subject) = document.value().subject() {
+                        let listed = document.value().as_referrer(&document.descriptor());
+                        let found = by_subject.entry(subject.digest.clone()).or_default();
+                        if !found.iter().any(|d| d.digest == listed.digest) {
+                            found.push(listed);
+                        }
+                    }
+                }
+                Ok(by_subject)
+            })
+            .await
+    }
+
     /// Makes what was written durable and visible (a tar layout is committed).
     pub(crate) async fn finish(&self) -> Result<()> {
-        if let Self::Layout { layout, name } = self {
+        if let Self::Layout { layout, name, .. } = self {
             layout.commit().await.map_err(|e| Error::layout(format!("committing {name}"), e))?;
         }
         Ok(())

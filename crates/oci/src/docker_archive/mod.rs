@@ -147,10 +147,10 @@ impl DockerArchive {
 }
 
 /// The image `reference` names, or the only one.
-fn pick(path: &Path, entries: Vec<Entry>, reference: Option<&Reference>) -> Result<Entry> {
+fn pick(path: &Path, mut entries: Vec<Entry>, reference: Option<&Reference>) -> Result<Entry> {
     let names = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
     match reference {
-        None if entries.len() == 1 => Ok(entries.into_iter().next().unwrap_or_else(|| unreachable!())),
+        None if entries.len() == 1 => Ok(entries.remove(0)),
         None => Err(invalid(path, format!("{} images: name one (docker-archive:FILE:NAME)", entries.len()))),
         Some(wanted) => {
             let all: Vec<String> = entries.iter().flat_map(names).collect();

@@ -73,7 +73,7 @@ pub(super) async fn pull(
     concurrency: usize,
     fsync: bool,
 ) -> Result<u64> {
-    let src = oci::Location::registry(reference.clone());
+    let src = oci::Location::registry(reference);
     let dst = oci::Location::Dir { path: dir.to_owned(), image: oci::LayoutRef::Tag(LAYOUT_TAG.to_owned()) };
     let options =
         oci::CopyOptions::default().with_client(client.clone()).with_jobs(concurrency).with_fsync(fsync);
@@ -87,7 +87,7 @@ pub(super) async fn pull(
 /// Returns the bytes transferred.
 pub(super) async fn push(client: &Client, dir: &Path, target: &Reference, concurrency: usize) -> Result<u64> {
     let src = oci::Location::Dir { path: dir.to_owned(), image: oci::LayoutRef::Tag(LAYOUT_TAG.to_owned()) };
-    let dst = oci::Location::registry(target.clone());
+    let dst = oci::Location::registry(target);
     let options = oci::CopyOptions::default().with_client(client.clone()).with_jobs(concurrency);
     let report = oci::copy(&src, &dst, options).await.map_err(|e| format!("{src} -> {dst}: {e}"))?;
     Ok(report.bytes_copied)
