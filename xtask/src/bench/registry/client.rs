@@ -15,7 +15,7 @@ use oci_distribution::http::{HeaderMap, HeaderValue, Method, StatusCode, header}
 use oci_distribution::{Body, Client, PushOptions};
 use oci_layout::Layout;
 use oci_reference::Reference;
-use oci_spec_types::{Descriptor, Document, ImageManifest, Manifest, MediaType};
+use oci_spec_types::{Descriptor, Digest, Digester, Document, ImageManifest, Manifest, MediaType};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -94,9 +94,15 @@ pub(super) async fn push(client: &Client, dir: &Path, target: &Reference, concur
 }
 
 /// The raw download of the layers of `reference`: `GET`s sent through
-/// [`Client::execute`], `concurrency` at a time, their bodies drained without hashing or
-/// storing. Returns the bytes received.
-pub(super) async fn raw_download(client: &Client, reference: &Reference, concurrency: usize) -> Result<u64> {
+/// [`Client::execute`], `concurrency` at a time, their bodies drained without storing,
+/// and with `hash`, hashed as they come and checked against their digests (the floor
+/// any verifying client pays). Returns the bytes received.
+pub(super) async fn raw_download(
+    client: &Client,
+    reference: &Reference,
+    concurrency: usize,
+    hash: bool,
+) -> Result<u64> {
     let (image, _) = image_manifest(client, reference).await?;
     let registry = reference.registry();
     for_each_bounded(image.layers, concurrency, |blob| {
@@ -113,14 +119,23 @@ pub(super) async fn raw_download(client: &Client, reference: &Reference, concurr
             }
             let mut body = response.into_body();
             let mut received = 0u64;
+            let mut digester = hash.then(Digester::sha256);
             while let Some(frame) = body.frame().await {
                 let frame = frame.map_err(|e| format!("GET {path}: {e}"))?;
-                received += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if let Some(data) = frame.data_ref() {
+                    received += data.len() as u64;
+                    if let Some(digester) = &mut digester {
+                        digester.update(data);
+                    }
+                }
             }
             if received != blob.size {
                 return Err(format!("GET {path}: {received} bytes, expected {}", blob.size));
             }
-            Ok(received)
+            match digester.map(Digester::finalize) {
+                Some(digest) if digest != blob.digest => Err(format!("GET {path}: the content is {digest}")),
+                _ => Ok(received),
+            }
         }
     })
     .await
@@ -137,12 +152,14 @@ pub(super) enum RawSource {
 
 /// The raw upload of `blobs` to `target`'s repository: `POST` then `PUT ?digest=` with
 /// the content, through [`Client::execute`], `concurrency` at a time, nothing hashed on
-/// our side (the registry still checks the digest). Returns the bytes sent.
+/// our side unless `hash` (the registry checks the digest either way): then each blob is
+/// hashed as it is read, and a mismatch fails it. Returns the bytes sent.
 pub(super) async fn raw_upload(
     client: &Client,
     target: &Reference,
     blobs: Vec<(Descriptor, RawSource)>,
     concurrency: usize,
+    hash: bool,
 ) -> Result<u64> {
     let registry = target.registry();
     for_each_bounded(blobs, concurrency, |(blob, source)| {
@@ -165,10 +182,16 @@ pub(super) async fn raw_upload(
             let separator = if location.contains('?') { '&' } else { '?' };
             let put = format!("{location}{separator}digest={}", blob.digest);
             let body = match source {
-                RawSource::Bytes(bytes) => Body::from_bytes(bytes),
+                RawSource::Bytes(bytes) => {
+                    if hash && Digest::sha256(&bytes) != blob.digest {
+                        return Err(format!("{}: the content does not match", blob.digest));
+                    }
+                    Body::from_bytes(bytes)
+                }
                 RawSource::File(path) => {
                     let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                    Body::from_body(ReadBody::spawn(file, blob.size), Some(blob.size))
+                    let expected = hash.then(|| blob.digest.clone());
+                    Body::from_body(ReadBody::spawn(file, blob.size, expected), Some(blob.size))
                 }
             };
             let mut headers = HeaderMap::new();
@@ -188,17 +211,20 @@ pub(super) async fn raw_upload(
 }
 
 /// A body read from a [`Read`] on a blocking thread in [`READ_CHUNK`] chunks, a few
-/// chunks ahead. A read error ends it early: what it feeds then sees the content end
-/// short (the client's check of a push, or the registry, refuses it).
+/// chunks ahead, hashed there when a digest is expected. A read error, or content that
+/// does not match, ends it early: what it feeds then sees the content end short (the
+/// registry refuses it).
 struct ReadBody {
     rx: mpsc::Receiver<Bytes>,
 }
 
 impl ReadBody {
-    /// Reads `size` bytes (the rest is not read) from `reader`.
-    fn spawn(mut reader: impl Read + Send + 'static, size: u64) -> Self {
+    /// Reads `size` bytes (the rest is not read) from `reader`; with `expected`, the
+    /// last chunk is held back unless they hash to it.
+    fn spawn(mut reader: impl Read + Send + 'static, size: u64, expected: Option<Digest>) -> Self {
         let (tx, rx) = mpsc::channel(READ_AHEAD);
         tokio::task::spawn_blocking(move || {
+            let mut digester = expected.as_ref().map(|_| Digester::sha256());
             let mut left = size;
             while left > 0 {
                 let mut buf = vec![0u8; READ_CHUNK.min(usize::try_from(left).unwrap_or(READ_CHUNK))];
@@ -208,7 +234,12 @@ impl ReadBody {
                     Ok(n) => {
                         buf.truncate(n);
                         left -= n as u64;
-                        if tx.blocking_send(Bytes::from(buf)).is_err() {
+                        if let Some(digester) = &mut digester {
+                            digester.update(&buf);
+                        }
+                        let wrong =
+                            left == 0 && digester.take().is_some_and(|d| Some(d.finalize()) != expected);
+                        if wrong || tx.blocking_send(Bytes::from(buf)).is_err() {
                             return;
                         }
                     }

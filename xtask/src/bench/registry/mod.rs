@@ -12,13 +12,16 @@
 //! 1. `registry-pull`: an image of 8 layers of 128 MiB (incompressible, typed
 //!    tar+gzip), pushed once as setup, pulled into a new layout directory with every
 //!    blob verified (`client::pull`); skopeo copies it to `oci:DIR:TAG`; the limit is
-//!    the layers downloaded with no hashing and no disk (`client::raw_download`).
+//!    the layers downloaded with no hashing and no disk (`client::raw_download`), and
+//!    beside it the floor of any verifying client, the same download hashing what it
+//!    receives (`hashing`).
 //!    skopeo flushes every blob to disk (`fsync`) and our layout does not by default,
 //!    so `registry-pull-fsync` is the same pull with a layout that flushes too.
 //! 2. `registry-push`: the pulled layout pushed to a new repository
 //!    (`client::push`); skopeo copies `oci:DIR:TAG` to another new repository; the
 //!    limit is the layers' files uploaded with no hashing on our side
-//!    (`client::raw_upload`; the registry still hashes what it receives).
+//!    (`client::raw_upload`; the registry still hashes what it receives), and the same
+//!    upload hashing what it reads (`hashing`).
 //! 3. `registry-small-push`, `registry-small-pull` and `registry-small-pull-fsync`: the
 //!    same for an image of 200 layers of 4 KiB, timed in seconds.
 //!
@@ -275,6 +278,8 @@ enum Step {
     Skopeo,
     /// The raw transfer.
     Limit,
+    /// The raw transfer, hashing what it moves: the floor of a verifying client.
+    Hashed,
 }
 
 impl Step {
@@ -285,6 +290,7 @@ impl Step {
             Self::OursFsync => "ours-fsync",
             Self::Skopeo => "skopeo",
             Self::Limit => "raw",
+            Self::Hashed => "raw-hashed",
         }
     }
 }
@@ -379,7 +385,7 @@ mod tests {
 
     #[test]
     fn every_step_leads_once_in_as_many_rounds() {
-        let steps = [Step::Ours, Step::Skopeo, Step::Limit];
+        let steps = [Step::Ours, Step::Skopeo, Step::Limit, Step::Hashed];
         let firsts: Vec<Step> = (1..=3).map(|round| order(round, &steps)[0]).collect();
         assert_eq!(firsts, steps);
         assert_eq!(order(4, &steps), steps);

@@ -54,6 +54,8 @@ pub(super) struct Figures {
     pub(super) limit: Vec<Duration>,
     /// The CPU time of the raw transfers.
     limit_cpu: Vec<Cpu>,
+    /// The times of the raw transfer that hashes what it moves.
+    pub(super) hashed: Vec<Duration>,
     /// The bytes of the layers one transfer moves.
     bytes: u64,
     /// The largest peak memory of our runs, in KiB.
@@ -85,12 +87,13 @@ impl Figures {
         };
         let cpu = |c: Option<&Cpu>| c.map(|c| c.describe()).unwrap_or_default();
         eprintln!(
-            "  {name} round {round}: ours {}{}; skopeo {}; limit {}{}",
+            "  {name} round {round}: ours {}{}; skopeo {}; limit {}{}; hashing {}",
             show(self.ours.last()),
             cpu(self.ours_cpu.last()),
             show(self.skopeo.last()),
             show(self.limit.last()),
             cpu(self.limit_cpu.last()),
+            show(self.hashed.last()),
         );
     }
 
@@ -99,7 +102,8 @@ impl Figures {
             .map_or_else(|| "unknown".to_owned(), |kib| format!("{:.1} MiB", f64::from(kib) / 1024.0))
     }
 
-    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R; limit L MB/s, ratio R2); peak memory M`.
+    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R; hashing H MB/s, ratio R2; limit L
+    /// MB/s, ratio R3); peak memory M`.
     pub(super) fn print_rates(&self, name: &str, skopeo: bool) {
         let rate = |times: &[Duration]| best(times).map(|d| mb_per_s(self.bytes, d));
         let ours = rate(&self.ours).unwrap_or(0.0);
@@ -107,17 +111,20 @@ impl Figures {
             .filter(|_| skopeo)
             .map(|s| format!("skopeo {s:.0} MB/s, ratio {:.2}; ", ours / s))
             .unwrap_or_default();
+        let hashed = rate(&self.hashed).unwrap_or(f64::INFINITY);
         let limit = rate(&self.limit).unwrap_or(f64::INFINITY);
         println!(
-            "bench {name}: {ours:.0} MB/s ({theirs}limit {limit:.0} MB/s, ratio {:.2}); peak memory {}",
+            "bench {name}: {ours:.0} MB/s ({theirs}hashing {hashed:.0} MB/s, ratio {:.2}; \
+             limit {limit:.0} MB/s, ratio {:.2}); peak memory {}",
+            ours / hashed,
             ours / limit,
             self.peak()
         );
     }
 
-    /// `bench NAME: X s (skopeo Y s, ratio R; limit L s, ratio R2); peak memory M`, where
-    /// the ratios are how many times faster we are (skopeo) and the limit's share of our
-    /// time.
+    /// `bench NAME: X s (skopeo Y s, ratio R; hashing H s, ratio R2; limit L s, ratio R3);
+    /// peak memory M`, where the ratios are how many times faster we are (skopeo) and the
+    /// hashing and raw transfers' shares of our time.
     pub(super) fn print_times(&self, name: &str, skopeo: bool) {
         let secs = |times: &[Duration]| best(times).map(|d| d.as_secs_f64().max(1e-9));
         let ours = secs(&self.ours).unwrap_or(f64::NAN);
@@ -125,9 +132,12 @@ impl Figures {
             .filter(|_| skopeo)
             .map(|s| format!("skopeo {s:.2} s, ratio {:.1}; ", s / ours))
             .unwrap_or_default();
+        let hashed = secs(&self.hashed).unwrap_or(0.0);
         let limit = secs(&self.limit).unwrap_or(0.0);
         println!(
-            "bench {name}: {ours:.2} s ({theirs}limit {limit:.2} s, ratio {:.2}); peak memory {}",
+            "bench {name}: {ours:.2} s ({theirs}hashing {hashed:.2} s, ratio {:.2}; \
+             limit {limit:.2} s, ratio {:.2}); peak memory {}",
+            hashed / ours,
             limit / ours,
             self.peak()
         );

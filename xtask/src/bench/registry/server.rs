@@ -279,7 +279,7 @@ fn concurrent_pulls(
                     async move {
                         let mut n = 0;
                         for _ in 0..PULLS_EACH {
-                            client::raw_download(&client, &reference, 1).await?;
+                            client::raw_download(&client, &reference, 1, false).await?;
                             n += SMALL_LAYERS as u64 + 1;
                         }
                         Ok(n)

@@ -26,6 +26,8 @@ enum Run {
     Skopeo(Option<Duration>),
     /// The raw transfer.
     Limit(Timed),
+    /// The raw transfer that hashes.
+    Hashed(Timed),
 }
 
 impl Bench {
@@ -115,7 +117,7 @@ impl Bench {
     ) -> Result<()> {
         let mut steps = vec![Step::Ours];
         steps.extend(fsync.map(|_| Step::OursFsync));
-        steps.extend([Step::Skopeo, Step::Limit]);
+        steps.extend([Step::Skopeo, Step::Limit, Step::Hashed]);
         let (mut figures, mut fsync_figures) = (Figures::default(), Figures::default());
         for round in 1..=self.rounds {
             for step in order(round, &steps) {
@@ -124,6 +126,7 @@ impl Bench {
                     Run::Ours(timed) => figures.record_ours(&timed),
                     Run::Skopeo(time) => figures.skopeo.extend(time),
                     Run::Limit(timed) => figures.record_limit(&timed),
+                    Run::Hashed(timed) => figures.hashed.push(timed.elapsed),
                 }
             }
             figures.print_round(name, round, rates);
@@ -136,6 +139,7 @@ impl Bench {
         if let Some(fsync) = fsync {
             fsync_figures.skopeo.clone_from(&figures.skopeo);
             fsync_figures.limit.clone_from(&figures.limit);
+            fsync_figures.hashed.clone_from(&figures.hashed);
             print(&fsync_figures, fsync, self.skopeo);
         }
         Ok(())
@@ -169,10 +173,14 @@ impl Bench {
                 remove_if_there(dir)?;
                 Run::Skopeo(time)
             }
-            Step::Limit => Run::Limit(self.ours(|c| {
-                let source = source.clone();
-                async move { client::raw_download(&c, &source, concurrency).await }
-            })?),
+            Step::Limit | Step::Hashed => {
+                let hash = step == Step::Hashed;
+                let timed = self.ours(|c| {
+                    let source = source.clone();
+                    async move { client::raw_download(&c, &source, concurrency, hash).await }
+                })?;
+                if hash { Run::Hashed(timed) } else { Run::Limit(timed) }
+            }
         })
     }
 
@@ -195,11 +203,13 @@ impl Bench {
             Step::Skopeo => {
                 Run::Skopeo(self.theirs(|cache| skopeo::push(layout, LAYOUT_TAG, &target_name, cache))?)
             }
-            Step::Limit => {
-                let blobs = blobs()?;
-                Run::Limit(
-                    self.ours(|c| async move { client::raw_upload(&c, &target, blobs, concurrency).await })?,
-                )
+            Step::Limit | Step::Hashed => {
+                let (blobs, hash) = (blobs()?, step == Step::Hashed);
+                let timed =
+                    self.ours(
+                        |c| async move { client::raw_upload(&c, &target, blobs, concurrency, hash).await },
+                    )?;
+                if hash { Run::Hashed(timed) } else { Run::Limit(timed) }
             }
         })
     }
