@@ -1,6 +1,7 @@
 //! A copy into a layout cut off mid-blob, for good (the client's own resumes fail too),
 //! fails without a tag or a half blob showing; run again, it transfers only the rest of
-//! that blob, counted on the wire by a relay in front of the registry.
+//! that blob, counted on the wire by a relay in front of the registry. A re-run with
+//! nothing to do asks once per manifest and blob and writes nothing.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,6 +9,7 @@ use oci::CopyOptions;
 use oci_layout::Layout;
 use oci_registry::{MemoryStorage, Registry};
 use oci_spec_types::{Document, ImageConfig, ImageManifest, MediaType, Platform};
+use oci_test_support::front::Front;
 use oci_test_support::relay::Relay;
 
 use crate::copy::{assert_same, copy, loc};
@@ -100,4 +102,58 @@ async fn a_dropped_copy_leaves_nothing_half_written_and_two_at_once_keep_both_ta
     let layout = Layout::open_dir(&shared).unwrap();
     assert_eq!(layout.tags().unwrap(), ["image", "nested"]);
     assert_same(&src, &layout, "nested");
+}
+
+/// The requests of `front` from `from` on, those that write or read a blob's bytes
+/// apart, and the count of all.
+fn since(front: &Front, from: usize) -> (usize, Vec<String>) {
+    let requests = front.requests()[from..].to_vec();
+    let heavy = requests
+        .iter()
+        .filter(|r| {
+            r.starts_with("PUT") || r.starts_with("PATCH") || (r.starts_with("GET") && r.contains("/blobs/"))
+        })
+        .cloned()
+        .collect();
+    (requests.len(), heavy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_with_nothing_to_do_asks_once_per_manifest_and_blob_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::copy::source(&tmp.path().join("src"));
+    let (a, b) = (
+        Registry::builder().storage(MemoryStorage::new()).bind("127.0.0.1:0").await.unwrap(),
+        Registry::builder().storage(MemoryStorage::new()).bind("127.0.0.1:0").await.unwrap(),
+    );
+    let (front_a, front_b) = (Front::start(a.addr(), |_| None).await, Front::start(b.addr(), |_| None).await);
+    // The index: three manifests (itself and two images), seven blobs.
+    let (manifests, blobs) = (3, 7);
+    let seed = format!("oci:{}:index", tmp.path().join("src").display());
+    let in_a = format!("docker://{}/again/app:index", front_a.host());
+    let in_b = format!("docker://{}/again/app:index", front_b.host());
+    let out = format!("oci:{}:index", tmp.path().join("out").display());
+    for (from, to) in [(&seed, &in_a), (&in_a, &in_b), (&in_a, &out)] {
+        // A new client each time, as a new process has: nothing is known from before.
+        copy(from, to, CopyOptions::default()).await;
+        let before = (front_a.requests().len(), front_b.requests().len());
+        let again = copy(from, to, CopyOptions::default()).await;
+        assert_eq!((again.manifests_copied, again.blobs_copied, again.bytes_copied), (0, 0, 0), "{to}");
+        let ((at_a, heavy_a), (at_b, heavy_b)) = (since(&front_a, before.0), since(&front_b, before.1));
+        assert!(heavy_a.is_empty() && heavy_b.is_empty(), "{from} -> {to}: {heavy_a:?} {heavy_b:?}");
+        let sent = at_a + at_b;
+        let all = [front_a.requests()[before.0..].to_vec(), front_b.requests()[before.1..].to_vec()].concat();
+        match (from.starts_with("docker://"), to.starts_with("docker://")) {
+            // Into a registry: one exchange per manifest and per blob, the tag not written again.
+            (false, true) => assert!(sent <= manifests + blobs, "{sent}: {all:?}"),
+            // Plus the source's root, resolved by a HEAD.
+            (true, true) => {
+                assert_eq!(at_a, 1, "{all:?}");
+                assert!(all[0].starts_with("HEAD"), "{all:?}");
+                assert!(sent <= manifests + blobs + 1, "{sent}: {all:?}");
+            }
+            // Into a layout: the source's root only.
+            _ => assert!(sent == 1 && all[0].starts_with("HEAD"), "{all:?}"),
+        }
+    }
 }

@@ -241,6 +241,35 @@ impl Endpoint {
         Ok(Some(bytes))
     }
 
+    /// The manifest `tag` names at this end, with its bytes (checked against its
+    /// digest): one `GET` by tag at a registry, which proves in one exchange that the
+    /// manifest is there and that the tag names it. `None` when the tag is not there
+    /// (or this end cannot say: a docker archive).
+    pub(crate) async fn tagged(&self, tag: &str) -> Result<Option<(Descriptor, Bytes)>> {
+        let descriptor = match self {
+            Self::Registry { client, repository } => {
+                let reference = repository
+                    .with_tag(tag)
+                    .map_err(|e| Error::new(ErrorKind::InvalidLocation, format!("tag {tag:?}: {e}")))?;
+                return match client.get_manifest(&reference).await {
+                    Ok(document) => Ok(Some((document.descriptor(), document.bytes().clone()))),
+                    Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => Ok(None),
+                    Err(e) => Err(Error::registry(format!("reading {reference}"), e)),
+                };
+            }
+            Self::Layout { layout, name, .. } => match layout.resolve(tag.to_owned()).await {
+                Ok(mut found) => {
+                    found.annotations.remove(Annotations::REF_NAME);
+                    found
+                }
+                Err(e) if e.kind() == oci_layout::ErrorKind::RefNotFound => return Ok(None),
+                Err(e) => return Err(Error::layout(format!("resolving {tag} in {name}"), e)),
+            },
+            Self::Docker { .. } => return Ok(None),
+        };
+        Ok(self.manifest(&descriptor).await?.map(|bytes| (descriptor, bytes)))
+    }
+
     /// Whether this end has the blob, with its size.
     pub(crate) async fn has_blob(&self, descriptor: &Descriptor) -> Result<bool> {
         let digest = &descriptor.digest;

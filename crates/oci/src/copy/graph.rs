@@ -70,6 +70,27 @@ impl Ends {
         Ok(Node { descriptor, bytes, manifest, present })
     }
 
+    /// The root, as [`fetch`](Self::fetch) gives it, asked for by `tag` at the
+    /// destination first when there is one: when the tag already names the root there,
+    /// one exchange proves both (the `bool`), and the tag need not be written again.
+    pub(crate) async fn fetch_root(&self, root: Descriptor, tag: Option<&str>) -> Result<(Node, bool)> {
+        if let Some(tag) = tag {
+            let tagged = {
+                let _permit = self.budgets.acquire(&[self.dst.budget_key()]).await;
+                self.dst.tagged(tag).await
+            };
+            match tagged {
+                Ok(Some((found, bytes))) if found.digest == root.digest && found.size == root.size => {
+                    let manifest = super::endpoint::document(&root, &bytes)?.into_parts().0;
+                    return Ok((Node { descriptor: root, bytes, manifest, present: true }, true));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, tag, "reading the destination's tag"),
+            }
+        }
+        Ok((self.fetch(root).await?, false))
+    }
+
     async fn read_source(&self, descriptor: &Descriptor) -> Result<Bytes> {
         let _permit = self.budgets.acquire(&[self.src.budget_key()]).await;
         self.src.manifest(descriptor).await?.ok_or_else(|| {

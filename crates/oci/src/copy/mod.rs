@@ -3,7 +3,9 @@
 //! A copy runs in four steps:
 //! 1. **Walk**: the root is resolved (a `HEAD` at a registry), then every manifest
 //!    under it is read, each level in parallel, from the destination when it has it,
-//!    else from the source ([`graph`]). The platform selection happens at the root.
+//!    else from the source ([`graph`]); the root is asked for by the destination tag
+//!    first, so that a tag already naming it is seen in the same exchange and left as
+//!    it is. The platform selection happens at the root.
 //! 2. **Check**: every blob is looked up at the destination (`HEAD`, or the layout's
 //!    files), all before any bulk transfer starts: small requests go first.
 //! 3. **Transfer**: the missing blobs, largest first, each streamed from source to
@@ -99,7 +101,10 @@ async fn run(src: &Location, dst: &Location, options: CopyOptions) -> Result<Cop
         dst: Arc::new(destination),
         budgets: Arc::new(Budgets::new(options.jobs())),
     };
-    let root_node = ends.fetch(root.clone()).await?;
+    let tags = dest_tags(src, dst, &options);
+    // With a platform chosen, the tag names another manifest than the source's root.
+    let tag = tags.first().filter(|_| options.platforms.is_empty() && docker_out.is_none());
+    let (root_node, tagged) = ends.fetch_root(root.clone(), tag.map(String::as_str)).await?;
     let root_node = graph::select(&ends, root_node, &options.platforms).await?;
     let docker_image = match (&docker_out, &root_node.manifest) {
         (None, _) => None,
@@ -120,15 +125,16 @@ async fn run(src: &Location, dst: &Location, options: CopyOptions) -> Result<Cop
         let subjects = graph.manifests.iter().map(|m| m.descriptor.digest.clone()).collect();
         referrers::copy_all(&ends, subjects, &options, &mut report).await?;
     }
-    report.tags = dest_tags(src, dst, &options);
     let root =
         graph.manifests.last().ok_or_else(|| Error::new(ErrorKind::InvalidManifest, "an empty graph"))?;
-    if report.tags.is_empty() {
+    if tags.is_empty() {
         ends.dst.name_root(&root.descriptor, &root.bytes, None).await?;
     }
-    for tag in &report.tags {
+    // The first tag is not written again when it named the root already.
+    for tag in tags.iter().skip(usize::from(tagged)) {
         ends.dst.name_root(&root.descriptor, &root.bytes, Some(tag)).await?;
     }
+    report.tags = tags;
     ends.dst.finish().await?;
     if let (Some(writer), Some(image)) = (docker_out, docker_image) {
         let name = match (dst, src) {
