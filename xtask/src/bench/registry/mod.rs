@@ -6,8 +6,11 @@
 //! `target/peers/bench-registry` ([`TestRegistries::start_plain`]) and removed afterwards;
 //! it logs errors only (two log lines per request would cost it more CPU than serving a
 //! 4 KiB blob, for every client alike). `docker-registry` (and, when it can be,
-//! `skopeo`) is installed when missing. An `http://` URL (or a bare `host:port`) is a plain-HTTP registry, `https://` one with
-//! TLS; credentials come from the docker and podman configuration files. The workloads:
+//! `skopeo`) is installed when missing; `bench copy` then runs every workload again
+//! against the embedded registry, in its own process (`cargo xtask serve-registry`).
+//! An `http://` URL (or a bare `host:port`) is a plain-HTTP registry, `https://` one
+//! with TLS; credentials come from the docker and podman configuration files. The
+//! workloads:
 //!
 //! 1. `registry-pull`: an image of 8 layers of 128 MiB (incompressible, typed
 //!    tar+gzip), pushed once as setup, pulled into a new layout directory with every
@@ -93,12 +96,20 @@ pub enum Parts {
 }
 
 /// Runs the workload (the `parts` of it) against `registry` (a URL), or a registry
-/// started for it.
+/// started for it: docker-registry, and for `bench copy` the embedded registry after it.
 pub fn run(registry: Option<&str>, parts: Parts) -> Result<()> {
-    let peer = match registry {
-        Some(url) => Peer::given(url)?,
-        None => Peer::start()?,
-    };
+    if let Some(url) = registry {
+        return run_against(Peer::given(url)?, parts);
+    }
+    run_against(Peer::start()?, parts)?;
+    if parts == Parts::Copy {
+        run_against(Peer::embedded()?, parts)?;
+    }
+    Ok(())
+}
+
+/// The workload against `peer`.
+fn run_against(peer: Peer, parts: Parts) -> Result<()> {
     let scratch = Scratch::new()?;
     let has_skopeo = skopeo::available();
     if !has_skopeo {
@@ -111,8 +122,9 @@ pub fn run(registry: Option<&str>, parts: Parts) -> Result<()> {
     let bench = Bench::new(&peer, &scratch.0, runtime, has_skopeo)?;
     let build = if cfg!(debug_assertions) { " (debug build, not representative)" } else { "" };
     println!(
-        "bench registry: {} ({LARGE_LAYERS} x {} MiB at {LARGE_CONCURRENCY} at a time, \
+        "bench registry: {} {} ({LARGE_LAYERS} x {} MiB at {LARGE_CONCURRENCY} at a time, \
          {SMALL_LAYERS} x {} KiB at {SMALL_CONCURRENCY}), best of {} rounds{build}",
+        peer.kind,
         peer.url,
         LARGE_LAYER_SIZE >> 20,
         SMALL_LAYER_SIZE >> 10,
@@ -139,8 +151,17 @@ struct Peer {
     /// `host[:port]`, as references and skopeo name it.
     host: String,
     plain_http: bool,
+    /// What it is, for the report.
+    kind: &'static str,
     /// The registry the bench started and its work dir, removed when dropped.
-    started: Option<(crate::peers::BackgroundServer, PathBuf)>,
+    started: Option<Started>,
+}
+
+/// A registry the bench started: its process (stopped when dropped), and its work dir.
+struct Started {
+    _server: Box<dyn std::any::Any>,
+    pid: u32,
+    work_dir: PathBuf,
 }
 
 impl Peer {
@@ -157,7 +178,7 @@ impl Peer {
         if host.is_empty() || host.contains('/') {
             return Err(format!("--registry {url}: expected a URL like http://127.0.0.1:5000"));
         }
-        Ok(Self { url: url.to_owned(), host, plain_http, started: None })
+        Ok(Self { url: url.to_owned(), host, plain_http, kind: "the registry at", started: None })
     }
 
     fn start() -> Result<Self> {
@@ -168,7 +189,22 @@ impl Peer {
         let work_dir = workspace::target_dir().join("peers").join("bench-registry");
         let (url, server) = TestRegistries::start_plain(&work_dir)?;
         let mut peer = Self::given(&url)?;
-        peer.started = Some((server, work_dir));
+        peer.kind = "docker-registry";
+        peer.started = Some(Started { pid: server.id(), _server: Box::new(server), work_dir });
+        Ok(peer)
+    }
+
+    /// The embedded registry, in its own process (`cargo xtask serve-registry`), over a
+    /// new store in `target/peers/bench-embedded`.
+    fn embedded() -> Result<Self> {
+        let work_dir = workspace::target_dir().join("peers").join("bench-embedded");
+        let _ = std::fs::remove_dir_all(&work_dir);
+        let store = work_dir.join("store");
+        std::fs::create_dir_all(&store).map_err(|e| format!("{}: {e}", store.display()))?;
+        let (server, host, _) = server::start_embedded(&store)?;
+        let mut peer = Self::given(&format!("http://{host}"))?;
+        peer.kind = "the embedded registry";
+        peer.started = Some(Started { pid: server.id(), _server: Box::new(server), work_dir });
         Ok(peer)
     }
 
@@ -187,8 +223,9 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        if let Some((server, work_dir)) = self.started.take() {
-            drop(server);
+        if let Some(started) = self.started.take() {
+            let work_dir = started.work_dir.clone();
+            drop(started);
             let _ = std::fs::remove_dir_all(work_dir);
         }
     }
@@ -217,7 +254,7 @@ impl Bench {
         let prefix = format!("oci-bench-{}-{}", std::process::id(), unix_seconds());
         let client = runtime.block_on(async { peer.client() })?;
         let host = peer.host.clone();
-        let registry_pid = peer.started.as_ref().map(|(server, _)| server.id());
+        let registry_pid = peer.started.as_ref().map(|started| started.pid);
         Ok(Self {
             client,
             runtime,

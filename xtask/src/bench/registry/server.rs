@@ -48,6 +48,13 @@ struct Server {
 /// The embedded registry's process, killed when dropped.
 pub(super) struct Embedded(Child);
 
+impl Embedded {
+    /// The registry's process id.
+    pub(super) fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Embedded {
     fn drop(&mut self) {
         let _ = self.0.kill();
