@@ -1,7 +1,9 @@
 //! A TCP relay in front of a server that counts the bytes it carries back to clients
 //! and can cut the line: past a budget of bytes every connection is closed (mid-body),
 //! and new ones too, until it is healed. It stands for a network that drops a download
-//! for good, so that a client's own resumes fail and only a later run can go on.
+//! for good, so that a client's own resumes fail and only a later run can go on. Or it
+//! can stall the line instead (past the budget nothing more is carried, and nothing is
+//! closed), so that a test can kill the client while a body is half-way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +26,8 @@ struct State {
     /// Bytes the relay carries down before the line is cut (`u64::MAX`: never).
     budget: AtomicU64,
     cut: AtomicBool,
+    /// Past the budget, hold the connections instead of closing them.
+    stall: AtomicBool,
 }
 
 impl Relay {
@@ -38,6 +42,7 @@ impl Relay {
             down: AtomicU64::new(0),
             budget: AtomicU64::new(u64::MAX),
             cut: AtomicBool::new(false),
+            stall: AtomicBool::new(false),
         });
         let shared = Arc::clone(&state);
         tokio::spawn(async move {
@@ -74,8 +79,16 @@ impl Relay {
         self.state.budget.store(down.saturating_add(bytes), Ordering::SeqCst);
     }
 
+    /// Stops carrying anything down once `bytes` more have been carried, keeping every
+    /// connection open (until [`heal`](Self::heal), which serves new connections only).
+    pub fn stall_after(&self, bytes: u64) {
+        self.state.stall.store(true, Ordering::SeqCst);
+        self.cut_after(bytes);
+    }
+
     /// Carries everything again, and starts counting from zero.
     pub fn heal(&self) {
+        self.state.stall.store(false, Ordering::SeqCst);
         self.state.budget.store(u64::MAX, Ordering::SeqCst);
         self.state.down.store(0, Ordering::SeqCst);
         self.state.cut.store(false, Ordering::SeqCst);
@@ -104,6 +117,9 @@ async fn relay(client: TcpStream, server: TcpStream, state: &State) {
             }
             state.down.fetch_add(allowed as u64, Ordering::SeqCst);
             if allowed < n {
+                if state.stall.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
                 state.cut.store(true, Ordering::SeqCst);
                 return;
             }

@@ -122,7 +122,9 @@ mod error;
 mod location;
 
 #[cfg(all(feature = "distribution", feature = "layout"))]
-pub use copy::{CopyEvent, CopyOptions, CopyReport, DEFAULT_JOBS, ProgressFn, copy};
+pub use copy::{
+    CopyEvent, CopyOptions, CopyReport, DEFAULT_JOBS, Fetched, ProgressFn, copy, fetch_blob, fetch_manifest,
+};
 #[cfg(all(feature = "distribution", feature = "layout"))]
 pub use error::{Error, ErrorKind, Result};
 #[cfg(all(feature = "distribution", feature = "layout"))]

@@ -79,7 +79,7 @@ impl BlobSource {
         matches!(self, Self::Registry(_))
     }
 
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+    pub(crate) async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         match self {
             Self::Registry(s) => s.next_chunk().await.map_err(|e| Error::registry("reading a blob", e)),
             Self::Layout(r) => r.chunk().await.map_err(|e| Error::layout("reading a blob", e)),

@@ -28,6 +28,7 @@
 
 mod budget;
 mod endpoint;
+mod fetch;
 mod graph;
 mod options;
 mod referrers;
@@ -40,6 +41,7 @@ use tokio::task::JoinSet;
 
 use self::budget::Budgets;
 use self::endpoint::Endpoint;
+pub use self::fetch::{Fetched, fetch_blob, fetch_manifest};
 use self::graph::{Ends, Graph};
 pub use self::options::{CopyEvent, CopyOptions, CopyReport, DEFAULT_JOBS, ProgressFn};
 use crate::docker_archive::ArchiveWriter;
