@@ -1,0 +1,131 @@
+//! The command line: verbs, their arguments and the global options (clap, derive).
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes, as `--help` shows them.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (anything not below)
+  2  usage error (a bad option, location or reference)
+  3  not found (no such image, tag, blob or repository)
+  4  unauthorized or denied by the registry
+  5  network failure (connect, TLS, timeout, a dropped connection)";
+
+/// Copy, inspect and serve OCI images and artifacts.
+///
+/// Locations: `docker://REF` (a registry; a bare REF means the same),
+/// `oci:DIR[:TAG|@DIGEST]` (a layout directory), `oci-archive:FILE[:TAG]` (a layout
+/// tar), `docker-archive:FILE[:REF]` (the `docker save` format). A location without a
+/// tag or digest means `latest`.
+#[derive(Debug, Parser)]
+#[command(name = "oci", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every verb takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Print exactly one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Show no progress on stderr.
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+    /// Speak plain HTTP to this registry host (repeatable).
+    #[arg(long, global = true, value_name = "HOST")]
+    pub(crate) plain_http: Vec<String>,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Copy an image, an index with everything under it, between two locations.
+    #[command(visible_alias = "cp")]
+    Copy(CopyArgs),
+    /// Copy an image from a registry into a layout directory (DIR, or any location).
+    Pull {
+        /// The image, as a reference or location.
+        reference: String,
+        /// Where to: a directory (tagged as the reference is), or a location.
+        destination: Option<String>,
+        #[command(flatten)]
+        options: CopyFlags,
+    },
+    /// Copy an image from a location to a registry.
+    Push {
+        /// The image: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE`.
+        source: String,
+        /// Where to, as a reference.
+        reference: String,
+        #[command(flatten)]
+        options: CopyFlags,
+    },
+    /// Show what a location names: digest, media type, platforms, layers.
+    Inspect {
+        /// The image or index.
+        location: String,
+        /// Print the manifest's exact bytes.
+        #[arg(long, conflicts_with = "config")]
+        raw: bool,
+        /// Print the image's configuration.
+        #[arg(long)]
+        config: bool,
+    },
+    /// Print the digest of what a location names, or of a file's bytes.
+    Digest {
+        /// A location, or a file (as a path that exists).
+        target: String,
+    },
+    /// References.
+    #[command(subcommand)]
+    Ref(RefCommand),
+}
+
+/// `oci ref ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum RefCommand {
+    /// Parse a reference as `docker pull` does: its normalized parts and familiar form.
+    Parse {
+        /// The reference.
+        reference: String,
+        /// Refuse what `docker pull` would complete: the name must be fully qualified.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// `oci copy SRC DST`
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// Where from.
+    pub(crate) source: String,
+    /// Where to.
+    pub(crate) destination: String,
+    #[command(flatten)]
+    pub(crate) options: CopyFlags,
+}
+
+/// The options of a copy.
+#[derive(Debug, Args, Default)]
+pub(crate) struct CopyFlags {
+    /// Copy only these platforms (repeatable or comma-separated; `all` for every one).
+    #[arg(long, value_delimiter = ',', value_name = "OS/ARCH[/VARIANT]")]
+    pub(crate) platform: Vec<String>,
+    /// Copy the referrers too (signatures, SBOMs), of these artifact types when given.
+    #[arg(long, num_args = 0.., value_delimiter = ',', require_equals = true, value_name = "TYPE")]
+    pub(crate) referrers: Option<Vec<String>>,
+    /// Requests in flight per registry host.
+    #[arg(short, long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// Copy foreign (non-distributable) layers too.
+    #[arg(long)]
+    pub(crate) include_foreign: bool,
+    /// Tag the destination with this tag instead (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub(crate) dest_tag: Vec<String>,
+}
