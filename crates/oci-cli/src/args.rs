@@ -84,6 +84,123 @@ pub(crate) enum Command {
     /// References.
     #[command(subcommand)]
     Ref(RefCommand),
+    /// List the tags of a repository.
+    Tags {
+        /// The repository (a tag or digest in it is ignored).
+        repository: String,
+        /// Every page (else the registry's first page).
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the repositories of a registry (every page).
+    Catalog {
+        /// The registry host, as `host[:port]`.
+        registry: String,
+    },
+    /// List the referrers of an image (signatures, SBOMs, attestations).
+    Referrers {
+        /// The subject.
+        reference: String,
+        /// Only those of this artifact type.
+        #[arg(long, value_name = "TYPE")]
+        artifact_type: Option<String>,
+    },
+    /// Manifests in a registry.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+    /// Blobs in a registry.
+    #[command(subcommand)]
+    Blob(BlobCommand),
+    /// Image layouts (a directory, or a tar file).
+    #[command(subcommand)]
+    Layout(LayoutCommand),
+    /// Serve a directory as a registry (the embedded registry).
+    Serve(ServeArgs),
+}
+
+/// `oci manifest ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ManifestCommand {
+    /// Print a manifest's exact bytes.
+    Get {
+        /// The manifest, by tag or digest.
+        reference: String,
+    },
+    /// Delete a manifest (by digest, or the manifest a tag names).
+    Delete {
+        /// The manifest, by tag or digest.
+        reference: String,
+    },
+}
+
+/// `oci blob ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BlobCommand {
+    /// Write a blob's bytes to stdout (or a file), verified.
+    Get {
+        /// `REPOSITORY@DIGEST`.
+        reference: String,
+        /// Write here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<String>,
+    },
+    /// Whether the registry has a blob, and its size.
+    Head {
+        /// `REPOSITORY@DIGEST`.
+        reference: String,
+    },
+    /// Delete a blob.
+    Delete {
+        /// `REPOSITORY@DIGEST`.
+        reference: String,
+    },
+}
+
+/// `oci layout ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum LayoutCommand {
+    /// Make an empty layout (a path ending in `.tar` is a tar file).
+    Init {
+        /// Where.
+        path: String,
+    },
+    /// List a layout's tags and manifests.
+    Ls {
+        /// The layout.
+        path: String,
+    },
+    /// Check every blob and reference of a layout.
+    Fsck {
+        /// The layout.
+        path: String,
+    },
+    /// Delete the blobs nothing in a layout references.
+    Gc {
+        /// The layout.
+        path: String,
+    },
+}
+
+/// `oci serve DIR`
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The store: an image-layout directory per repository (made when missing).
+    pub(crate) dir: String,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:5000", value_name = "HOST:PORT")]
+    pub(crate) addr: String,
+    /// Ask for HTTP Basic credentials of these users (an htpasswd file, bcrypt).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) htpasswd: Option<String>,
+    /// Hand out bearer tokens from `/token` (for the htpasswd users) instead of Basic.
+    #[arg(long, requires = "htpasswd")]
+    pub(crate) token_auth: bool,
+    /// Serve TLS with this certificate chain (PEM).
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    pub(crate) tls_cert: Option<String>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub(crate) tls_key: Option<String>,
 }
 
 /// `oci ref ...`

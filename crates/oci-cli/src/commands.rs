@@ -46,6 +46,15 @@ pub(crate) async fn run(cli: Cli) -> Result {
         Command::Inspect { location: at, raw, config } => inspect(global, &location(&at)?, raw, config).await,
         Command::Digest { target } => digest(global, &target).await,
         Command::Ref(RefCommand::Parse { reference, strict }) => parse_reference(global, &reference, strict),
+        Command::Tags { repository, all } => crate::manage::tags(global, &repository, all).await,
+        Command::Catalog { registry } => crate::manage::catalog(global, &registry).await,
+        Command::Referrers { reference, artifact_type } => {
+            crate::manage::referrers(global, &reference, artifact_type.as_deref()).await
+        }
+        Command::Manifest(command) => crate::manage::manifest(global, command).await,
+        Command::Blob(command) => crate::manage::blob(global, command).await,
+        Command::Layout(command) => crate::layouts::run(global, command),
+        Command::Serve(args) => crate::serve::run(args).await,
     }
 }
 
@@ -69,7 +78,7 @@ fn default_dir(src: &Location) -> Result<String> {
 }
 
 /// The client of every verb: the docker and podman credentials, `--plain-http` hosts.
-fn client(global: &Global) -> Result<Client> {
+pub(crate) fn client(global: &Global) -> Result<Client> {
     let mut transport = TransportConfig::default();
     for host in &global.plain_http {
         transport = transport.with_plain_http_host(host.clone());

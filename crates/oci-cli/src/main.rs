@@ -7,8 +7,11 @@
 mod args;
 mod commands;
 mod exit;
+mod layouts;
+mod manage;
 mod output;
 mod progress;
+mod serve;
 
 use std::process::ExitCode;
 

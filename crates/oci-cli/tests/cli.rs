@@ -49,14 +49,30 @@ fn seed(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_pull_copy_and_inspect_in_both_output_modes() {
+    let registry = Registry::builder().storage(MemoryStorage::new()).bind("127.0.0.1:0").await.unwrap();
+    round_trip(&registry.host(), "team").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry: `cargo xtask test` installs and starts it (OCI_TEST_REGISTRY_PLAIN)"]
+async fn push_pull_copy_and_inspect_against_docker_registry() {
+    let url =
+        std::env::var("OCI_TEST_REGISTRY_PLAIN").expect("OCI_TEST_REGISTRY_PLAIN: the plain docker-registry");
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let unique =
+        format!("cli-{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
+    round_trip(host, &unique).await;
+}
+
+/// Every copy verb, inspect and digest against the registry at `host`, in repositories
+/// under `prefix`.
+async fn round_trip(host: &str, prefix: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let digest = seed(&tmp.path().join("src"));
-    let registry = Registry::builder().storage(MemoryStorage::new()).bind("127.0.0.1:0").await.unwrap();
-    let host = registry.host();
-    let image = format!("{host}/team/app:v1");
+    let image = format!("{host}/{prefix}/app:v1");
     let src = format!("oci:{}:v1", tmp.path().join("src").display());
 
-    let pushed = json(&oci(&["push", &src, &image, "--json", "--plain-http", &host]).await);
+    let pushed = json(&oci(&["push", &src, &image, "--json", "--plain-http", host]).await);
     assert_eq!(pushed["digest"], digest.as_str());
     assert_eq!(
         (pushed["blobs"]["copied"].as_u64(), pushed["manifests"]["copied"].as_u64()),
@@ -87,7 +103,7 @@ async fn push_pull_copy_and_inspect_in_both_output_modes() {
         json(&oci(&["cp", &format!("docker://{image}"), &tar, "--json"]).await)["digest"],
         digest.as_str()
     );
-    let mounted = json(&oci(&["copy", &image, &format!("{host}/team/mirror:v1"), "--json"]).await);
+    let mounted = json(&oci(&["copy", &image, &format!("{host}/{prefix}/mirror:v1"), "--json"]).await);
     assert_eq!(mounted["blobs"]["mounted"].as_u64(), Some(3));
     let docker = format!("docker-archive:{}", tmp.path().join("app.docker.tar").display());
     assert!(oci(&["copy", &image, &docker]).await.status.success());
@@ -169,4 +185,87 @@ async fn exit_codes_tell_usage_not_found_and_network_apart() {
     // Nothing listens on port 1.
     let down = oci(&["inspect", "127.0.0.1:1/x/y:v1"]).await;
     assert_eq!(down.status.code(), Some(5), "{}", stderr(&down));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_catalog_referrers_manifests_blobs_and_layouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = seed(&tmp.path().join("src"));
+    let registry = Registry::builder().storage(MemoryStorage::new()).bind("127.0.0.1:0").await.unwrap();
+    let host = registry.host();
+    let src = format!("oci:{}:v1", tmp.path().join("src").display());
+    for tag in ["v1", "v2"] {
+        assert!(oci(&["push", &src, &format!("{host}/team/app:{tag}")]).await.status.success());
+    }
+    let tags = json(&oci(&["tags", &format!("{host}/team/app"), "--all", "--json"]).await);
+    assert_eq!(tags["tags"], serde_json::json!(["v1", "v2"]));
+    assert_eq!(stdout(&oci(&["tags", &format!("{host}/team/app")]).await), "v1\nv2\n");
+    assert_eq!(
+        json(&oci(&["catalog", &host, "--json"]).await)["repositories"],
+        serde_json::json!(["team/app"])
+    );
+    let referrers = json(&oci(&["referrers", &format!("{host}/team/app:v1"), "--json"]).await);
+    assert_eq!(referrers["referrers"], serde_json::json!([]));
+
+    let stored = Layout::open_dir(tmp.path().join("src")).unwrap();
+    let manifest = oci(&["manifest", "get", &format!("{host}/team/app:v1")]).await;
+    assert_eq!(manifest.stdout, stored.read_blob(&digest.parse().unwrap()).unwrap());
+    let image: Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    let layer = image["layers"][1]["digest"].as_str().unwrap().to_owned();
+    let blob = format!("{host}/team/app@{layer}");
+    assert_eq!(stdout(&oci(&["blob", "head", &blob]).await).trim(), "2000000");
+    let file = tmp.path().join("layer");
+    assert!(oci(&["blob", "get", &blob, "-o", file.to_str().unwrap()]).await.status.success());
+    assert_eq!(oci::Digest::sha256(&std::fs::read(&file).unwrap()).to_string(), layer);
+    assert!(oci(&["manifest", "delete", &format!("{host}/team/app@{digest}")]).await.status.success());
+    assert_eq!(oci(&["manifest", "get", &format!("{host}/team/app:v1")]).await.status.code(), Some(3));
+    assert!(oci(&["blob", "delete", &blob]).await.status.success());
+    assert_eq!(oci(&["blob", "head", &blob]).await.status.code(), Some(3));
+
+    // Layouts: init, a pull into it, ls, fsck, gc of what nothing references.
+    let dir = tmp.path().join("made");
+    let tar = tmp.path().join("made.tar");
+    for path in [&dir, &tar] {
+        assert!(oci(&["layout", "init", path.to_str().unwrap()]).await.status.success());
+    }
+    assert!(oci(&["copy", &src, &format!("oci:{}:v1", dir.display())]).await.status.success());
+    let listed = json(&oci(&["layout", "ls", dir.to_str().unwrap(), "--json"]).await);
+    assert_eq!(listed["manifests"][0]["tag"], "v1");
+    assert_eq!(listed["manifests"][0]["digest"], digest.as_str());
+    let fsck = json(&oci(&["layout", "fsck", dir.to_str().unwrap(), "--json"]).await);
+    assert_eq!((fsck["ok"].as_bool(), fsck["blobsVerified"].as_u64()), (Some(true), Some(4)));
+    Layout::open_dir(&dir).unwrap().add_blob(&b"stray"[..], MediaType::LAYER_TAR).unwrap();
+    let gc = json(&oci(&["layout", "gc", dir.to_str().unwrap(), "--json"]).await);
+    assert_eq!(gc["removed"], serde_json::json!([oci::Digest::sha256(b"stray").to_string()]));
+    assert_eq!(
+        json(&oci(&["layout", "ls", tar.to_str().unwrap(), "--json"]).await)["manifests"],
+        serde_json::json!([])
+    );
+    // A corrupt blob: fsck says so and fails.
+    let blob_file = dir.join("blobs/sha256").join(layer.trim_start_matches("sha256:"));
+    std::fs::write(&blob_file, b"not the layer").unwrap();
+    let bad = oci(&["layout", "fsck", dir.to_str().unwrap()]).await;
+    assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_says_where_it_listens_and_takes_a_push() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = seed(&tmp.path().join("src"));
+    let store = tmp.path().join("store");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_oci"))
+        .args(["serve", store.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let host = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
+    let src = format!("oci:{}:v1", tmp.path().join("src").display());
+    let pushed = json(&oci(&["push", &src, &format!("{host}/team/app:v1"), "--json"]).await);
+    assert_eq!(pushed["digest"], digest.as_str());
+    assert_eq!(stdout(&oci(&["digest", &format!("{host}/team/app:v1")]).await).trim(), digest);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -1,0 +1,167 @@
+//! The verbs that look at or change one thing in a registry: tags, the catalog,
+//! referrers, a manifest, a blob.
+
+use std::io::Write as _;
+
+use oci::distribution::{ListOptions, PullOptions, ReferrersOptions};
+use oci::{MediaType, Reference, Registry};
+use serde_json::json;
+
+use crate::args::{BlobCommand, Global, ManifestCommand};
+use crate::commands::client;
+use crate::exit::{self, Failure};
+use crate::output::print;
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// A reference as `docker pull` reads it (a `docker://` prefix allowed).
+pub(crate) fn reference(s: &str) -> Result<Reference> {
+    let bare = s.strip_prefix("docker://").unwrap_or(s);
+    Reference::parse(bare).map_err(|e| Failure::usage(format!("{s:?}: {e}")))
+}
+
+/// `REPOSITORY@DIGEST`, with the digest.
+fn by_digest(s: &str) -> Result<(Reference, oci::Digest)> {
+    let r = reference(s)?;
+    let digest = r
+        .digest()
+        .cloned()
+        .ok_or_else(|| Failure::usage(format!("{s}: name a blob as REPOSITORY@DIGEST")))?;
+    Ok((r, digest))
+}
+
+fn lines(items: &[String]) -> String {
+    items.join("\n")
+}
+
+pub(crate) async fn tags(global: &Global, repository: &str, all: bool) -> Result {
+    let repository = reference(repository)?.repository();
+    let options = if all { ListOptions::all_pages() } else { ListOptions::default() };
+    let list = client(global)?.tags(&repository, options).await.map_err(|e| Failure::of(&e))?;
+    print(global.json, &json!({ "name": repository.to_string(), "tags": list.tags }), &lines(&list.tags))
+}
+
+pub(crate) async fn catalog(global: &Global, registry: &str) -> Result {
+    let host = registry.strip_prefix("docker://").unwrap_or(registry).trim_end_matches('/');
+    let registry: Registry = host.parse().map_err(|e| Failure::usage(format!("{registry:?}: {e}")))?;
+    let list =
+        client(global)?.catalog(&registry, ListOptions::all_pages()).await.map_err(|e| Failure::of(&e))?;
+    print(global.json, &json!({ "repositories": list.repositories }), &lines(&list.repositories))
+}
+
+pub(crate) async fn referrers(global: &Global, subject: &str, artifact_type: Option<&str>) -> Result {
+    let client = client(global)?;
+    let mut subject = reference(subject)?;
+    if subject.digest().is_none() {
+        let found = client.head_manifest(&subject.with_default_tag()).await.map_err(|e| Failure::of(&e))?;
+        let found =
+            found.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{subject}: no such manifest")))?;
+        subject =
+            subject.repository().with_digest(&found.digest).map_err(|e| Failure::usage(e.to_string()))?;
+    }
+    let mut options = ReferrersOptions::default();
+    if let Some(t) = artifact_type {
+        options = options.with_artifact_type(MediaType::from(t));
+    }
+    let found = client.referrers(&subject, options).await.map_err(|e| Failure::of(&e))?;
+    let value = json!({
+        "subject": subject.to_string(),
+        "referrers": found.iter().map(|d| json!({
+            "digest": d.digest.to_string(),
+            "mediaType": d.media_type.to_string(),
+            "artifactType": d.artifact_type.as_ref().map(ToString::to_string),
+            "size": d.size,
+        })).collect::<Vec<_>>(),
+    });
+    let text: Vec<String> = found
+        .iter()
+        .map(|d| format!("{} {}", d.digest, d.artifact_type.as_ref().map_or("-", |t| t.as_str())))
+        .collect();
+    print(global.json, &value, &lines(&text))
+}
+
+pub(crate) async fn manifest(global: &Global, command: ManifestCommand) -> Result {
+    let client = client(global)?;
+    match command {
+        ManifestCommand::Get { reference: r } => {
+            let r = reference(&r)?.with_default_tag();
+            let document = client.get_manifest(&r).await.map_err(|e| Failure::of(&e))?;
+            write_out(document.bytes())
+        }
+        ManifestCommand::Delete { reference: r } => {
+            let mut r = reference(&r)?.with_default_tag();
+            if r.digest().is_none() {
+                let found = client.head_manifest(&r).await.map_err(|e| Failure::of(&e))?;
+                let found =
+                    found.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{r}: no such manifest")))?;
+                r = r.repository().with_digest(&found.digest).map_err(|e| Failure::usage(e.to_string()))?;
+            }
+            client.delete_manifest(&r).await.map_err(|e| Failure::of(&e))?;
+            print(global.json, &json!({ "deleted": r.to_string() }), &format!("deleted {r}"))
+        }
+    }
+}
+
+pub(crate) async fn blob(global: &Global, command: BlobCommand) -> Result {
+    let client = client(global)?;
+    match command {
+        BlobCommand::Head { reference: r } => {
+            let (r, digest) = by_digest(&r)?;
+            let size = client.head_blob(&r.repository(), &digest).await.map_err(|e| Failure::of(&e))?;
+            let size = size.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{r}: no such blob")))?;
+            print(global.json, &json!({ "digest": digest.to_string(), "size": size }), &size.to_string())
+        }
+        BlobCommand::Get { reference: r, output } => {
+            let (r, digest) = by_digest(&r)?;
+            let repository = r.repository();
+            let size = client.head_blob(&repository, &digest).await.map_err(|e| Failure::of(&e))?;
+            let size = size.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{r}: no such blob")))?;
+            let descriptor = oci::Descriptor::new(MediaType::from("application/octet-stream"), digest, size);
+            let mut stream = client
+                .get_blob(&repository, &descriptor, PullOptions::default())
+                .await
+                .map_err(|e| Failure::of(&e))?;
+            // To a file: written beside it, renamed into place once verified.
+            let (mut sink, partial): (Box<dyn std::io::Write>, Option<(String, String)>) = match &output {
+                Some(path) => {
+                    let tmp = format!("{path}.oci-partial");
+                    let file = std::fs::File::create(&tmp)
+                        .map_err(|e| Failure::new(exit::FAILURE, format!("{tmp}: {e}")))?;
+                    (Box::new(std::io::BufWriter::new(file)), Some((tmp, path.clone())))
+                }
+                None => (Box::new(std::io::stdout().lock()), None),
+            };
+            let copied = async {
+                while let Some(chunk) = stream.next_chunk().await.map_err(|e| Failure::of(&e))? {
+                    sink.write_all(&chunk)
+                        .map_err(|e| Failure::new(exit::FAILURE, format!("writing: {e}")))?;
+                }
+                sink.flush().map_err(|e| Failure::new(exit::FAILURE, format!("writing: {e}")))
+            }
+            .await;
+            drop(sink);
+            match (copied, partial) {
+                (Ok(()), Some((tmp, path))) => std::fs::rename(&tmp, &path)
+                    .map_err(|e| Failure::new(exit::FAILURE, format!("{path}: {e}"))),
+                (Err(e), Some((tmp, _))) => {
+                    let _ = std::fs::remove_file(tmp);
+                    Err(e)
+                }
+                (outcome, None) => outcome,
+            }
+        }
+        BlobCommand::Delete { reference: r } => {
+            let (r, digest) = by_digest(&r)?;
+            client.delete_blob(&r.repository(), &digest).await.map_err(|e| Failure::of(&e))?;
+            print(global.json, &json!({ "deleted": r.to_string() }), &format!("deleted {r}"))
+        }
+    }
+}
+
+/// Writes `bytes` to stdout as they are.
+fn write_out(bytes: &[u8]) -> Result {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::new(exit::FAILURE, format!("writing to stdout: {e}")))
+}
