@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use oci::distribution::TransportConfig;
-use oci::{Client, CopyOptions, Location, Manifest, MediaType, Platform, Reference};
+use oci::{CopyOptions, Location, Manifest, MediaType, Platform, Reference};
 use serde_json::{Value, json};
 
 use crate::args::{Cli, Command, CopyFlags, Global, RefCommand};
+use crate::client::client;
 use crate::exit::{self, Failure};
 use crate::output::{self, print};
 use crate::progress::{self, human};
@@ -75,15 +75,6 @@ fn default_dir(src: &Location) -> Result<String> {
         Location::Registry(r) => Ok(r.path().rsplit('/').next().unwrap_or("image").to_owned()),
         other => Err(Failure::usage(format!("{other}: pull reads from a registry; name a destination"))),
     }
-}
-
-/// The client of every verb: the docker and podman credentials, `--plain-http` hosts.
-pub(crate) fn client(global: &Global) -> Result<Client> {
-    let mut transport = TransportConfig::default();
-    for host in &global.plain_http {
-        transport = transport.with_plain_http_host(host.clone());
-    }
-    Client::builder().transport(transport).build().map_err(|e| Failure::of(&e))
 }
 
 async fn copy(global: &Global, src: Location, dst: Location, flags: &CopyFlags) -> Result {

@@ -8,7 +8,7 @@ use oci::{MediaType, Reference, Registry};
 use serde_json::json;
 
 use crate::args::{BlobCommand, Global, ManifestCommand};
-use crate::commands::client;
+use crate::client::client;
 use crate::exit::{self, Failure};
 use crate::output::print;
 
