@@ -39,6 +39,19 @@ pub(crate) struct Global {
     /// Speak plain HTTP to this registry host (repeatable).
     #[arg(long, global = true, value_name = "HOST")]
     pub(crate) plain_http: Vec<String>,
+    /// Read credentials from this file (docker `config.json` or podman `auth.json`)
+    /// instead of the usual ones.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) authfile: Option<String>,
+    /// Trust this CA certificate (PEM) besides the system's.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) ca_file: Option<String>,
+    /// Retries of a failed request (network failures, 429, 5xx).
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) retries: Option<u32>,
+    /// Log to stderr: -v what is done, -vv every request.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
 }
 
 /// The verbs.

@@ -95,8 +95,8 @@ async fn copy(global: &Global, src: Location, dst: Location, flags: &CopyFlags) 
         options = options.with_jobs(jobs);
     }
     options = options.with_include_foreign(flags.include_foreign).with_dest_tags(flags.dest_tag.clone());
-    if let Some(progress) = progress::lines(global.no_progress) {
-        options = options.with_progress(progress);
+    if let Some(progress) = progress::reporter(global.no_progress) {
+        options = options.with_progress(move |e: &oci::CopyEvent| progress(e));
     }
     let report = oci::copy(&src, &dst, options).await.map_err(|e| Failure::of(&e))?;
     let text = format!(

@@ -181,6 +181,24 @@ async fn exit_codes_tell_usage_not_found_and_network_apart() {
         .unwrap();
     let denied = oci(&["inspect", &format!("{}/x/y:v1", locked.host())]).await;
     assert_eq!(denied.status.code(), Some(4), "{}", stderr(&denied));
+    // With credentials from --authfile: let in, and told the image is not there.
+    let users = oci_registry::auth::Htpasswd::parse(
+        &oci_registry::auth::Htpasswd::line("alice", "secret", 4).unwrap(),
+    );
+    let open = Registry::builder()
+        .storage(MemoryStorage::new())
+        .auth(oci_registry::auth::Auth::basic(users.unwrap()))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let authfile = tmp.path().join("auth.json");
+    let auth = oci::distribution::auth::credentials::encode_auth("alice", "secret").unwrap();
+    std::fs::write(&authfile, serde_json::json!({ "auths": { open.host(): { "auth": auth } } }).to_string())
+        .unwrap();
+    let image = format!("{}/x/y:v1", open.host());
+    let let_in = oci(&["inspect", &image, "--authfile", authfile.to_str().unwrap(), "-v"]).await;
+    assert_eq!(let_in.status.code(), Some(3), "{}", stderr(&let_in));
 
     // Nothing listens on port 1.
     let down = oci(&["inspect", "127.0.0.1:1/x/y:v1"]).await;

@@ -423,8 +423,8 @@ mod tests {
     #[test]
     fn every_step_leads_once_in_as_many_rounds() {
         let steps = [Step::Ours, Step::Skopeo, Step::Limit, Step::Hashed];
-        let firsts: Vec<Step> = (1..=3).map(|round| order(round, &steps)[0]).collect();
+        let firsts: Vec<Step> = (1..=steps.len()).map(|round| order(round, &steps)[0]).collect();
         assert_eq!(firsts, steps);
-        assert_eq!(order(4, &steps), steps);
+        assert_eq!(order(steps.len() + 1, &steps), steps);
     }
 }
