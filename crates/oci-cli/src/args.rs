@@ -129,6 +129,32 @@ pub(crate) enum Command {
     Layout(LayoutCommand),
     /// Serve a directory as a registry (the embedded registry).
     Serve(ServeArgs),
+    /// Check credentials against a registry, then keep them (docker `config.json`, or
+    /// its `credsStore` helper; `--authfile` names another file).
+    Login(LoginArgs),
+    /// Forget the credentials of a registry.
+    Logout {
+        /// The registry host.
+        registry: String,
+    },
+    /// Print the completion script of a shell.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `oci login REGISTRY`
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The registry host.
+    pub(crate) registry: String,
+    /// The user name.
+    #[arg(short, long)]
+    pub(crate) username: Option<String>,
+    /// Read the password from stdin.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
 }
 
 /// `oci manifest ...`

@@ -55,6 +55,13 @@ pub(crate) async fn run(cli: Cli) -> Result {
         Command::Blob(command) => crate::manage::blob(global, command).await,
         Command::Layout(command) => crate::layouts::run(global, command),
         Command::Serve(args) => crate::serve::run(args).await,
+        Command::Login(args) => crate::login::login(global, args).await,
+        Command::Logout { registry } => crate::login::logout(global, &registry),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "oci", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
 

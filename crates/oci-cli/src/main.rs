@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod exit;
 mod layouts;
+mod login;
 mod manage;
 mod output;
 mod progress;
