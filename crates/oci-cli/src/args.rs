@@ -165,6 +165,16 @@ pub(crate) enum ManifestCommand {
         /// The manifest, by tag or digest.
         reference: String,
     },
+    /// Push a manifest's exact bytes (from FILE, or stdin), by tag or digest.
+    Put {
+        /// Where to: a tag or digest in a repository.
+        reference: String,
+        /// The manifest file (stdin when absent or `-`).
+        file: Option<String>,
+        /// Its media type, when the document does not say (a Docker manifest list...).
+        #[arg(long, value_name = "TYPE")]
+        media_type: Option<String>,
+    },
     /// Delete a manifest (by digest, or the manifest a tag names).
     Delete {
         /// The manifest, by tag or digest.
@@ -187,6 +197,13 @@ pub(crate) enum BlobCommand {
     Head {
         /// `REPOSITORY@DIGEST`.
         reference: String,
+    },
+    /// Push a file as a blob (its sha256 digest is printed).
+    Put {
+        /// The repository.
+        repository: String,
+        /// The file.
+        file: String,
     },
     /// Delete a blob.
     Delete {
@@ -281,6 +298,9 @@ pub(crate) struct CopyFlags {
     /// Copy foreign (non-distributable) layers too.
     #[arg(long)]
     pub(crate) include_foreign: bool,
+    /// Copy every tag of the source repository (each to the same tag at the destination).
+    #[arg(long, conflicts_with = "dest_tag")]
+    pub(crate) all_tags: bool,
     /// Tag the destination with this tag instead (repeatable).
     #[arg(long, value_name = "TAG")]
     pub(crate) dest_tag: Vec<String>,

@@ -85,6 +85,53 @@ fn default_dir(src: &Location) -> Result<String> {
 }
 
 async fn copy(global: &Global, src: Location, dst: Location, flags: &CopyFlags) -> Result {
+    if flags.all_tags {
+        return copy_all_tags(global, &src, &dst, flags).await;
+    }
+    let (value, text) = copy_one(global, src, dst, flags).await?;
+    print(global.json, &value, &text)
+}
+
+/// `--all-tags`: every tag of the source repository, each to the same tag.
+async fn copy_all_tags(global: &Global, src: &Location, dst: &Location, flags: &CopyFlags) -> Result {
+    let Location::Registry(from) = src else {
+        return Err(Failure::usage(format!("{src}: --all-tags copies a registry's repository")));
+    };
+    let listed = client(global)?
+        .tags(&from.repository(), oci::distribution::ListOptions::all_pages())
+        .await
+        .map_err(|e| Failure::of(&e))?;
+    let (mut values, mut texts) = (Vec::new(), Vec::new());
+    for tag in &listed.tags {
+        let one = from.repository().with_tag(tag).map_err(|e| Failure::usage(e.to_string()))?;
+        let to = match dst {
+            Location::Registry(r) => {
+                Location::registry(&r.repository().with_tag(tag).map_err(|e| Failure::usage(e.to_string()))?)
+            }
+            Location::Dir { path, .. } => {
+                Location::Dir { path: path.clone(), image: oci::LayoutRef::Tag(tag.clone()) }
+            }
+            Location::Archive { path, .. } => {
+                Location::Archive { path: path.clone(), image: oci::LayoutRef::Tag(tag.clone()) }
+            }
+            other @ Location::DockerArchive { .. } => {
+                return Err(Failure::usage(format!("{other}: --all-tags needs a registry or a layout")));
+            }
+        };
+        let (value, text) = copy_one(global, Location::registry(&one), to, flags).await?;
+        values.push(value);
+        texts.push(text);
+    }
+    print(global.json, &json!({ "copies": values }), &texts.join("\n"))
+}
+
+/// One copy, and what to print of it.
+async fn copy_one(
+    global: &Global,
+    src: Location,
+    dst: Location,
+    flags: &CopyFlags,
+) -> Result<(Value, String)> {
     let mut options = CopyOptions::default().with_client(client(global)?);
     let platforms = platforms(&flags.platform)?;
     if !platforms.is_empty() {
@@ -116,7 +163,7 @@ async fn copy(global: &Global, src: Location, dst: Location, flags: &CopyFlags) 
         report.blobs_mounted,
         human(report.bytes_copied),
     );
-    print(global.json, &output::copy_report(&src.to_string(), &dst.to_string(), &report), &text)
+    Ok((output::copy_report(&src.to_string(), &dst.to_string(), &report), text))
 }
 
 /// `--platform` values: `all` (or none) means every platform.

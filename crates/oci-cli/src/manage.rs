@@ -88,6 +88,26 @@ pub(crate) async fn manifest(global: &Global, command: ManifestCommand) -> Resul
             let document = client.get_manifest(&r).await.map_err(|e| Failure::of(&e))?;
             write_out(document.bytes())
         }
+        ManifestCommand::Put { reference: r, file, media_type } => {
+            let r = reference(&r)?.with_default_tag();
+            let bytes = match file.as_deref() {
+                None | Some("-") => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                        .map_err(|e| Failure::new(exit::FAILURE, format!("reading stdin: {e}")))?;
+                    bytes
+                }
+                Some(path) => {
+                    std::fs::read(path).map_err(|e| Failure::new(exit::FAILURE, format!("{path}: {e}")))?
+                }
+            };
+            let media_type = media_type.as_deref().map(MediaType::from);
+            let document = oci::Document::manifest(bytes, media_type.as_ref())
+                .map_err(|e| Failure::usage(format!("not a manifest: {e}")))?;
+            client.put_manifest(&r, &document).await.map_err(|e| Failure::of(&e))?;
+            let digest = document.digest().to_string();
+            print(global.json, &json!({ "reference": r.to_string(), "digest": digest }), &digest)
+        }
         ManifestCommand::Delete { reference: r } => {
             let mut r = reference(&r)?.with_default_tag();
             if r.digest().is_none() {
@@ -149,6 +169,36 @@ pub(crate) async fn blob(global: &Global, command: BlobCommand) -> Result {
                 }
                 (outcome, None) => outcome,
             }
+        }
+        BlobCommand::Put { repository, file } => {
+            let repository = reference(&repository)?.repository();
+            let failed = |e: std::io::Error| Failure::new(exit::FAILURE, format!("{file}: {e}"));
+            // Hashed first (the digest goes in the upload), then streamed from the file.
+            let mut digester = oci::spec::Digester::sha256();
+            let mut reader = std::fs::File::open(&file).map_err(failed)?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = std::io::Read::read(&mut reader, &mut buf).map_err(failed)?;
+                if n == 0 {
+                    break;
+                }
+                digester.update(&buf[..n]);
+            }
+            let size = digester.bytes_written();
+            let descriptor =
+                oci::Descriptor::new(MediaType::from("application/octet-stream"), digester.finalize(), size);
+            let content = tokio::fs::File::open(&file).await.map_err(failed)?;
+            let body = oci::distribution::Body::from_reader(content, Some(size));
+            client
+                .push_blob(&repository, &descriptor, body, oci::distribution::PushOptions::default())
+                .await
+                .map_err(|e| Failure::of(&e))?;
+            let digest = descriptor.digest.to_string();
+            print(
+                global.json,
+                &json!({ "repository": repository.to_string(), "digest": digest, "size": size }),
+                &digest,
+            )
         }
         BlobCommand::Delete { reference: r } => {
             let (r, digest) = by_digest(&r)?;

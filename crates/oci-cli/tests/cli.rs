@@ -228,6 +228,24 @@ async fn tags_catalog_referrers_manifests_blobs_and_layouts() {
     let stored = Layout::open_dir(tmp.path().join("src")).unwrap();
     let manifest = oci(&["manifest", "get", &format!("{host}/team/app:v1")]).await;
     assert_eq!(manifest.stdout, stored.read_blob(&digest.parse().unwrap()).unwrap());
+    // manifest put (the exact bytes, another tag), blob put, copy --all-tags.
+    let manifest_file = tmp.path().join("manifest.json");
+    std::fs::write(&manifest_file, &manifest.stdout).unwrap();
+    let put =
+        oci(&["manifest", "put", &format!("{host}/team/app:v3"), manifest_file.to_str().unwrap()]).await;
+    assert_eq!(stdout(&put).trim(), digest, "{}", stderr(&put));
+    let blob_file = tmp.path().join("blob");
+    std::fs::write(&blob_file, vec![9u8; 3_000_000]).unwrap();
+    let blob_put = json(
+        &oci(&["blob", "put", &format!("{host}/team/app"), blob_file.to_str().unwrap(), "--json"]).await,
+    );
+    assert_eq!(blob_put["digest"], oci::Digest::sha256(&vec![9u8; 3_000_000]).to_string());
+    let all = json(
+        &oci(&["copy", "--all-tags", &format!("{host}/team/app"), &format!("{host}/team/all"), "--json"])
+            .await,
+    );
+    assert_eq!(all["copies"].as_array().unwrap().len(), 3);
+    assert_eq!(stdout(&oci(&["tags", &format!("{host}/team/all")]).await), "v1\nv2\nv3\n");
     let image: Value = serde_json::from_slice(&manifest.stdout).unwrap();
     let layer = image["layers"][1]["digest"].as_str().unwrap().to_owned();
     let blob = format!("{host}/team/app@{layer}");
