@@ -1,6 +1,7 @@
-//! `oci pull` killed (SIGKILL) half-way through a layer, then run again: the layout
-//! shows no tag and passes fsck in between, and the second run carries only the rest
-//! of that layer (counted on the wire by a relay in front of the registry).
+//! `oci pull` killed (SIGKILL) or interrupted (Ctrl-C: SIGINT) half-way through a layer,
+//! then run again: the layout shows no tag and passes fsck in between, and the second
+//! run carries only the rest of that layer (counted on the wire by a relay in front of
+//! the registry).
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,6 +16,17 @@ const LAYER: u64 = 8 << 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_pull_run_again_fetches_only_what_it_lacks() {
+    interrupted_then_run_again(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_pull_cleanly_and_a_run_again_resumes() {
+    interrupted_then_run_again(true).await;
+}
+
+/// A pull stopped half-way through a layer (SIGINT when `interrupt`, else SIGKILL),
+/// then run again.
+async fn interrupted_then_run_again(interrupt: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let src = Layout::init_dir(tmp.path().join("src")).unwrap();
     let content = oci_test_support::fixtures::Rng::from_u64(11).bytes(usize::try_from(LAYER).unwrap());
@@ -56,10 +68,19 @@ async fn a_killed_pull_run_again_fetches_only_what_it_lacks() {
     }
     // Time for what arrived to reach the partial file.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    if interrupt {
+        // Ctrl-C: the copy is dropped and the command stops at once, saying so.
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        let stopped = child.wait_with_output().unwrap();
+        assert_eq!(stopped.status.code(), Some(130), "{}", String::from_utf8_lossy(&stopped.stderr));
+        assert_eq!(String::from_utf8_lossy(&stopped.stderr).trim(), "oci: interrupted");
+    } else {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
     let partial = Layout::open_dir(&out_dir).unwrap();
-    assert!(partial.tags().unwrap().is_empty(), "a killed pull left a tag");
+    assert!(partial.tags().unwrap().is_empty(), "an interrupted pull left a tag");
     let fsck = partial.fsck().unwrap();
     assert!(fsck.is_ok(), "{:?}", fsck.findings);
 
