@@ -10,7 +10,8 @@ Exit codes:
   2  usage error (a bad option, location or reference)
   3  not found (no such image, tag, blob or repository)
   4  unauthorized or denied by the registry
-  5  network failure (connect, TLS, timeout, a dropped connection)";
+  5  network failure (connect, TLS, timeout, a dropped connection)
+  130  interrupted (Ctrl-C): nothing half-written is left; run it again to resume";
 
 /// Copy, inspect and serve OCI images and artifacts.
 ///
