@@ -50,8 +50,10 @@ async fn a_copy_cut_off_mid_blob_goes_on_from_the_bytes_it_kept() {
     // Healed: the rest of the layer, and little more, goes over the wire.
     relay.heal();
     let report = copy(&from, &to, CopyOptions::default()).await;
-    // The config came whole the first time: complete blobs stay.
-    assert_eq!((report.blobs_copied, report.blobs_skipped), (1, 1), "the layer, then the config");
+    // The layer goes on; the config stayed if it came whole before the cut (it is asked
+    // for beside the layer, so it may come before or after the cut: both are right).
+    assert_eq!(report.blobs_copied + report.blobs_skipped, 2, "{report:?}");
+    assert!(report.blobs_copied >= 1, "the layer was not whole before: {report:?}");
     let carried = relay.bytes_down();
     assert!(carried < LAYER / 2 + (256 << 10), "{carried} bytes carried for the second half");
     assert!(carried >= LAYER / 4, "{carried}: the layer was not whole before");
