@@ -1,6 +1,6 @@
 //! The registry client every verb uses, made from the global options.
 
-use oci::Client;
+use oci::{Client, Registry};
 use std::path::PathBuf;
 
 use oci::distribution::auth::credentials::HelperRunner;
@@ -13,6 +13,16 @@ use crate::exit::Failure;
 /// The client of every verb: the docker and podman credentials (or `--authfile`),
 /// `--plain-http` hosts, `--ca-file`, `--retries`.
 pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
+    let auth = match &global.authfile {
+        Some(file) => AuthConfig::anonymous()
+            .with_credentials(CredentialChain::from_files([PathBuf::from(file)], &HelperRunner::new())),
+        None => AuthConfig::from_env(),
+    };
+    client_with(global, auth)
+}
+
+/// A client of the global options with `auth` for its credentials.
+pub(crate) fn client_with(global: &Global, auth: AuthConfig) -> Result<Client, Failure> {
     let mut transport = TransportConfig::default();
     for host in &global.plain_http {
         transport = transport.with_plain_http_host(host.clone());
@@ -20,11 +30,6 @@ pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
     if let Some(ca) = &global.ca_file {
         transport = transport.with_ca_file(ca);
     }
-    let auth = match &global.authfile {
-        Some(file) => AuthConfig::anonymous()
-            .with_credentials(CredentialChain::from_files([PathBuf::from(file)], &HelperRunner::new())),
-        None => AuthConfig::from_env(),
-    };
     let mut builder = Client::builder().transport(transport).auth(auth);
     if let Some(retries) = global.retries {
         let mut policy = RetryPolicy::default();
@@ -32,6 +37,14 @@ pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
         builder = builder.retry(policy);
     }
     builder.build().map_err(|e| Failure::of(&e))
+}
+
+/// A registry named on the command line (`host[:port]`, a `docker://` prefix allowed),
+/// and the host as written.
+pub(crate) fn registry(s: &str) -> Result<(Registry, String), Failure> {
+    let bare = s.strip_prefix("docker://").unwrap_or(s).trim_end_matches('/');
+    let parsed: Registry = bare.parse().map_err(|e| Failure::usage(format!("{s:?}: {e}")))?;
+    Ok((parsed, bare.to_owned()))
 }
 
 /// `-v` and `-vv`: the libraries' tracing, to stderr.

@@ -6,14 +6,14 @@ use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use oci::distribution::Body;
 use oci::distribution::auth::credentials::encode_auth;
 use oci::distribution::auth::{AuthConfig, Credential, StaticCredentials};
 use oci::distribution::http::{HeaderMap, Method, StatusCode};
-use oci::distribution::{Body, TransportConfig};
-use oci::{Client, Registry};
 use serde_json::{Map, Value, json};
 
 use crate::args::{Global, LoginArgs};
+use crate::client::{client_with, registry};
 use crate::exit::{self, Failure};
 use crate::output::print;
 
@@ -21,13 +21,6 @@ type Result<T = ()> = std::result::Result<T, Failure>;
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
     move |e| Failure::new(exit::FAILURE, format!("{what}: {e}"))
-}
-
-/// The registry host as a config file keys it.
-fn host(registry: &str) -> Result<(Registry, String)> {
-    let bare = registry.strip_prefix("docker://").unwrap_or(registry).trim_end_matches('/');
-    let parsed: Registry = bare.parse().map_err(|e| Failure::usage(format!("{registry:?}: {e}")))?;
-    Ok((parsed, bare.to_owned()))
 }
 
 /// The file credentials go to: `--authfile`, else `$DOCKER_CONFIG/config.json`, else
@@ -97,7 +90,7 @@ fn helper(store: &str, verb: &str, input: &str) -> Result {
 }
 
 pub(crate) async fn login(global: &Global, args: LoginArgs) -> Result {
-    let (registry, key) = host(&args.registry)?;
+    let (registry, key) = registry(&args.registry)?;
     let username = args.username.ok_or_else(|| Failure::usage("a user name: -u USER"))?;
     let password = if args.password_stdin {
         let mut text = String::new();
@@ -107,19 +100,8 @@ pub(crate) async fn login(global: &Global, args: LoginArgs) -> Result {
         return Err(Failure::usage("the password: --password-stdin (it is never taken as an argument)"));
     };
     // Checked first: a refused password is never written.
-    let mut transport = TransportConfig::default();
-    for plain in &global.plain_http {
-        transport = transport.with_plain_http_host(plain.clone());
-    }
-    if let Some(ca) = &global.ca_file {
-        transport = transport.with_ca_file(ca);
-    }
     let credentials = StaticCredentials::new().with(&key, Credential::basic(&username, &password));
-    let client = Client::builder()
-        .transport(transport)
-        .auth(AuthConfig::anonymous().with_credentials(credentials))
-        .build()
-        .map_err(|e| Failure::of(&e))?;
+    let client = client_with(global, AuthConfig::anonymous().with_credentials(credentials))?;
     let answer = client
         .execute(&registry, Method::GET, "/v2/", HeaderMap::new(), Body::empty(), &[])
         .await
@@ -156,8 +138,8 @@ pub(crate) async fn login(global: &Global, args: LoginArgs) -> Result {
     )
 }
 
-pub(crate) fn logout(global: &Global, registry: &str) -> Result {
-    let (_, key) = host(registry)?;
+pub(crate) fn logout(global: &Global, registry_name: &str) -> Result {
+    let (_, key) = registry(registry_name)?;
     let path = config_path(global)?;
     let mut config = read_config(&path)?;
     let mut removed =

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use oci::distribution::{ListOptions, PullOptions, ReferrersOptions};
-use oci::{MediaType, Reference, Registry};
+use oci::{MediaType, Reference};
 use serde_json::json;
 
 use crate::args::{BlobCommand, Global, ManifestCommand};
@@ -30,6 +30,17 @@ fn by_digest(s: &str) -> Result<(Reference, oci::Digest)> {
     Ok((r, digest))
 }
 
+/// `r` by digest: as given, or the manifest its tag (`latest` when none) names now.
+async fn pinned(client: &oci::Client, r: Reference) -> Result<Reference> {
+    if r.digest().is_some() {
+        return Ok(r);
+    }
+    let r = r.with_default_tag();
+    let found = client.head_manifest(&r).await.map_err(|e| Failure::of(&e))?;
+    let found = found.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{r}: no such manifest")))?;
+    r.repository().with_digest(&found.digest).map_err(|e| Failure::usage(e.to_string()))
+}
+
 fn lines(items: &[String]) -> String {
     items.join("\n")
 }
@@ -42,8 +53,7 @@ pub(crate) async fn tags(global: &Global, repository: &str, all: bool) -> Result
 }
 
 pub(crate) async fn catalog(global: &Global, registry: &str) -> Result {
-    let host = registry.strip_prefix("docker://").unwrap_or(registry).trim_end_matches('/');
-    let registry: Registry = host.parse().map_err(|e| Failure::usage(format!("{registry:?}: {e}")))?;
+    let (registry, _) = crate::client::registry(registry)?;
     let list =
         client(global)?.catalog(&registry, ListOptions::all_pages()).await.map_err(|e| Failure::of(&e))?;
     print(global.json, &json!({ "repositories": list.repositories }), &lines(&list.repositories))
@@ -51,14 +61,7 @@ pub(crate) async fn catalog(global: &Global, registry: &str) -> Result {
 
 pub(crate) async fn referrers(global: &Global, subject: &str, artifact_type: Option<&str>) -> Result {
     let client = client(global)?;
-    let mut subject = reference(subject)?;
-    if subject.digest().is_none() {
-        let found = client.head_manifest(&subject.with_default_tag()).await.map_err(|e| Failure::of(&e))?;
-        let found =
-            found.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{subject}: no such manifest")))?;
-        subject =
-            subject.repository().with_digest(&found.digest).map_err(|e| Failure::usage(e.to_string()))?;
-    }
+    let subject = pinned(&client, reference(subject)?).await?;
     let mut options = ReferrersOptions::default();
     if let Some(t) = artifact_type {
         options = options.with_artifact_type(MediaType::from(t));
@@ -109,13 +112,7 @@ pub(crate) async fn manifest(global: &Global, command: ManifestCommand) -> Resul
             print(global.json, &json!({ "reference": r.to_string(), "digest": digest }), &digest)
         }
         ManifestCommand::Delete { reference: r } => {
-            let mut r = reference(&r)?.with_default_tag();
-            if r.digest().is_none() {
-                let found = client.head_manifest(&r).await.map_err(|e| Failure::of(&e))?;
-                let found =
-                    found.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{r}: no such manifest")))?;
-                r = r.repository().with_digest(&found.digest).map_err(|e| Failure::usage(e.to_string()))?;
-            }
+            let r = pinned(&client, reference(&r)?).await?;
             client.delete_manifest(&r).await.map_err(|e| Failure::of(&e))?;
             print(global.json, &json!({ "deleted": r.to_string() }), &format!("deleted {r}"))
         }
