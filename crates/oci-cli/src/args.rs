@@ -44,6 +44,30 @@ pub(crate) struct Global {
     /// instead of the usual ones.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) authfile: Option<String>,
+    /// Verify registries' TLS certificates; `--tls-verify=false` trusts any certificate
+    /// of every host of the call (the connection stays encrypted).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub(crate) tls_verify: bool,
+    /// Trust any TLS certificate of this registry host (repeatable; a port is ignored).
+    #[arg(long, global = true, value_name = "HOST")]
+    pub(crate) insecure: Vec<String>,
+    /// The user name for the registries of this call (with --password; `oci login`
+    /// keeps one).
+    #[arg(short, long, global = true, value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// The password for the registries of this call (see --password-stdin of `oci login`
+    /// to keep one without a command line showing it).
+    #[arg(long, global = true, value_name = "PASSWORD")]
+    pub(crate) password: Option<String>,
     /// Trust this CA certificate (PEM) besides the system's.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) ca_file: Option<String>,
@@ -150,10 +174,7 @@ pub(crate) enum Command {
 pub(crate) struct LoginArgs {
     /// The registry host.
     pub(crate) registry: String,
-    /// The user name.
-    #[arg(short, long)]
-    pub(crate) username: Option<String>,
-    /// Read the password from stdin.
+    /// Read the password from stdin (the user name is -u/--username).
     #[arg(long)]
     pub(crate) password_stdin: bool,
 }

@@ -3,22 +3,39 @@
 use oci::{Client, Registry};
 use std::path::PathBuf;
 
+use oci::distribution::auth::credentials::CredentialFuture;
 use oci::distribution::auth::credentials::HelperRunner;
-use oci::distribution::auth::{AuthConfig, CredentialChain};
+use oci::distribution::auth::{AuthConfig, Credential, CredentialChain, CredentialSource};
 use oci::distribution::{RetryPolicy, TransportConfig};
 
 use crate::args::Global;
 use crate::exit::Failure;
 
-/// The client of every verb: the docker and podman credentials (or `--authfile`),
-/// `--plain-http` hosts, `--ca-file`, `--retries`.
+/// The client of every verb: `--username/--password`, else the docker and podman
+/// credentials (or `--authfile`); `--plain-http` hosts, `--tls-verify`, `--insecure`,
+/// `--ca-file`, `--retries`.
 pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
-    let auth = match &global.authfile {
-        Some(file) => AuthConfig::anonymous()
+    let auth = match (&global.username, &global.password, &global.authfile) {
+        (Some(username), Some(password), _) => {
+            AuthConfig::anonymous().with_credentials(Everywhere(Credential::basic(username, password)))
+        }
+        (Some(_), None, _) => return Err(Failure::usage("--username needs --password")),
+        (None, Some(_), _) => return Err(Failure::usage("--password needs --username")),
+        (None, None, Some(file)) => AuthConfig::anonymous()
             .with_credentials(CredentialChain::from_files([PathBuf::from(file)], &HelperRunner::new())),
-        None => AuthConfig::from_env(),
+        (None, None, None) => AuthConfig::from_env(),
     };
     client_with(global, auth)
+}
+
+/// The credential of `--username/--password`, for every registry of the call.
+struct Everywhere(Credential);
+
+impl CredentialSource for Everywhere {
+    fn credential<'a>(&'a self, _registry: &'a str, _repository: Option<&'a str>) -> CredentialFuture<'a> {
+        let credential = self.0.clone();
+        Box::pin(async move { Ok(Some(credential)) })
+    }
 }
 
 /// A client of the global options with `auth` for its credentials.
@@ -26,6 +43,12 @@ pub(crate) fn client_with(global: &Global, auth: AuthConfig) -> Result<Client, F
     let mut transport = TransportConfig::default();
     for host in &global.plain_http {
         transport = transport.with_plain_http_host(host.clone());
+    }
+    if !global.tls_verify {
+        transport = transport.with_insecure_host("*");
+    }
+    for host in &global.insecure {
+        transport = transport.with_insecure_host(host.clone());
     }
     if let Some(ca) = &global.ca_file {
         transport = transport.with_ca_file(ca);

@@ -91,13 +91,16 @@ fn helper(store: &str, verb: &str, input: &str) -> Result {
 
 pub(crate) async fn login(global: &Global, args: LoginArgs) -> Result {
     let (registry, key) = registry(&args.registry)?;
-    let username = args.username.ok_or_else(|| Failure::usage("a user name: -u USER"))?;
-    let password = if args.password_stdin {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(io("reading the password from stdin"))?;
-        text.trim_end_matches(['\n', '\r']).to_owned()
-    } else {
-        return Err(Failure::usage("the password: --password-stdin (it is never taken as an argument)"));
+    let username = global.username.clone().ok_or_else(|| Failure::usage("a user name: -u USER"))?;
+    let password = match (&global.password, args.password_stdin) {
+        (Some(_), true) => return Err(Failure::usage("--password and --password-stdin: give one")),
+        (Some(password), false) => password.clone(),
+        (None, true) => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map_err(io("reading the password from stdin"))?;
+            text.trim_end_matches(['\n', '\r']).to_owned()
+        }
+        (None, false) => return Err(Failure::usage("the password: --password-stdin (or --password)")),
     };
     // Checked first: a refused password is never written.
     let credentials = StaticCredentials::new().with(&key, Credential::basic(&username, &password));

@@ -168,17 +168,53 @@ impl Error {
     }
 
     /// A failure that may go away when the same request is sent again: a connection
-    /// error, a timeout, or 408, 429, 500, 502, 503, 504.
+    /// error (but a certificate the client refuses), a timeout, or 408, 429, 500, 502,
+    /// 503, 504.
     #[must_use]
     pub fn is_transient(&self) -> bool {
         match self.kind() {
-            ErrorKind::Connect | ErrorKind::Timeout => true,
+            ErrorKind::Connect => !self.is_certificate_refusal(),
+            ErrorKind::Timeout => true,
             ErrorKind::Status => {
                 self.status().is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504))
             }
             _ => false,
         }
     }
+}
+
+impl Error {
+    /// The TLS handshake failed on the server's certificate (untrusted, expired, for
+    /// another name) or on what the server asked for: the same answer comes every time.
+    fn is_certificate_refusal(&self) -> bool {
+        let mut next: Option<&(dyn std::error::Error + 'static)> =
+            self.inner.source.as_deref().map(|e| e as _);
+        while let Some(e) = next {
+            let tls = rustls_error(e);
+            if matches!(
+                tls,
+                Some(
+                    rustls::Error::InvalidCertificate(_)
+                        | rustls::Error::NoCertificatesPresented
+                        | rustls::Error::UnsupportedNameType
+                        | rustls::Error::PeerIncompatible(_)
+                )
+            ) {
+                return true;
+            }
+            next = e.source();
+        }
+        false
+    }
+}
+
+/// The rustls error `e` is, or holds as an `io::Error` (or several, one in the other).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 impl fmt::Display for Error {
@@ -265,6 +301,18 @@ mod tests {
         assert_eq!(source.as_deref(), Some("no such file"));
         let limit = Error::new(ErrorKind::Limit, "GET x: the manifest is over 4 MiB");
         assert!(!limit.is_verification() && Error::new(ErrorKind::SizeMismatch, "").is_verification());
+    }
+
+    #[test]
+    fn a_refused_certificate_is_not_transient_however_deep_it_is_wrapped() {
+        use std::io::{Error as Io, ErrorKind as IoKind};
+        let refusal = || rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = Io::other(Io::new(IoKind::InvalidData, refusal()));
+        assert!(!Error::new(ErrorKind::Connect, "GET x").with_source(nested).is_transient());
+        assert!(!Error::new(ErrorKind::Connect, "GET x").with_source(refusal()).is_transient());
+        let reset = Io::new(IoKind::ConnectionReset, "reset by peer");
+        assert!(Error::new(ErrorKind::Connect, "GET x").with_source(reset).is_transient());
+        assert!(Error::new(ErrorKind::Connect, "GET x").is_transient());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 
 use crate::clock::Clock;
 use crate::transport::{ResponseBody, Transport};
-use crate::{Body, ErrorKind, Result};
+use crate::{Body, Result};
 
 /// When and how often a failed request is sent again.
 ///
@@ -287,7 +287,7 @@ impl Retrying {
                 }
                 Err(e) => {
                     let delay = policy.backoff(retry);
-                    let retryable = matches!(e.kind(), ErrorKind::Connect | ErrorKind::Timeout);
+                    let retryable = e.is_transient();
                     if !can_retry || !retryable || !in_time(delay) {
                         return Err(e);
                     }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use oci_test_support::scripted::{Reply, Scripted};
 
 use super::*;
-use crate::ProxyConfig;
 use crate::clock::{Clock, Manual};
 use crate::transport::TransportConfig;
+use crate::{ErrorKind, ProxyConfig};
 
 #[test]
 fn retry_after_in_both_forms() {

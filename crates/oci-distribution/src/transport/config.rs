@@ -20,6 +20,7 @@ use super::ProxyConfig;
 /// let config = TransportConfig::default()
 ///     .with_ca_file("/etc/docker/certs.d/r.example:5000/ca.crt")
 ///     .with_plain_http_host("build-cache.internal:5000")
+///     .with_insecure_host("dev-registry.internal")
 ///     .with_proxy(ProxyConfig::none());
 /// assert_eq!(config.connect_timeout, Duration::from_secs(30));
 /// ```
@@ -46,6 +47,13 @@ pub struct TransportConfig {
     pub client_cert_pem: Option<Vec<u8>>,
     /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of the client certificate.
     pub client_key_pem: Option<Vec<u8>>,
+    /// Hosts whose TLS certificate is not verified (`--tls-verify=false`): names or IP
+    /// addresses, a `:port` allowed but ignored (a certificate names a host, not a
+    /// port), or `*` for every host. The connection is still encrypted, to whoever
+    /// holds the key of the certificate the host shows; meant for development
+    /// registries with self-signed certificates. Not with a caller-given
+    /// [`tls`](Self::tls), which has its own verifier.
+    pub insecure_hosts: Vec<String>,
     /// Hosts, each with an optional `:port` (without one, any port matches), that are
     /// always spoken to over plain `http://`, loopback hosts included.
     pub plain_http_hosts: Vec<String>,
@@ -101,6 +109,7 @@ impl Default for TransportConfig {
             ca_pem: Vec::new(),
             client_cert_pem: None,
             client_key_pem: None,
+            insecure_hosts: Vec::new(),
             plain_http_hosts: Vec::new(),
             plain_http_loopback: true,
             connect_timeout: Duration::from_secs(30),
@@ -126,6 +135,7 @@ impl fmt::Debug for TransportConfig {
             .field("ca_pem", &self.ca_pem.len())
             .field("client_cert_pem", &self.client_cert_pem.is_some())
             .field("client_key_pem", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
+            .field("insecure_hosts", &self.insecure_hosts)
             .field("plain_http_hosts", &self.plain_http_hosts)
             .field("plain_http_loopback", &self.plain_http_loopback)
             .field("connect_timeout", &self.connect_timeout)
@@ -170,6 +180,14 @@ impl TransportConfig {
     pub fn with_client_cert(mut self, cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
         self.client_cert_pem = Some(cert_pem.into());
         self.client_key_pem = Some(key_pem.into());
+        self
+    }
+
+    /// The same settings, not verifying the TLS certificate of `host` (`name`,
+    /// `name:port` or `*`; see [`insecure_hosts`](Self::insecure_hosts)).
+    #[must_use]
+    pub fn with_insecure_host(mut self, host: impl Into<String>) -> Self {
+        self.insecure_hosts.push(host.into());
         self
     }
 

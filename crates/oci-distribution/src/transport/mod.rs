@@ -9,6 +9,7 @@
 
 mod config;
 mod connector;
+mod insecure;
 mod no_proxy;
 mod proxy;
 mod response;

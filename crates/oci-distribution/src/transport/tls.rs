@@ -10,6 +10,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::TransportConfig;
+use super::insecure::Verifier;
 use crate::{Error, ErrorKind, Result};
 
 const NO_PROVIDER: &str = "no TLS setup: no rustls crypto provider; enable the `ring` feature (on by \
@@ -39,10 +40,11 @@ pub(super) fn build(config: &TransportConfig) -> Result<Arc<ClientConfig>> {
                 || !config.ca_pem.is_empty()
                 || config.client_cert_pem.is_some()
                 || config.client_key_pem.is_some()
+                || !config.insecure_hosts.is_empty()
             {
                 return Err(config_error(
-                    "a TLS configuration was given together with CA bundles or a client certificate: \
-                     put them in the TLS configuration",
+                    "a TLS configuration was given together with CA bundles, a client certificate or \
+                     insecure hosts: put them in the TLS configuration",
                 ));
             }
             ClientConfig::clone(tls)
@@ -96,14 +98,21 @@ fn from_parts(config: &TransportConfig) -> Result<ClientConfig> {
         add_pem(&mut roots, pem, &format!("CA bundle #{} of ca_pem", i + 1))?;
     }
     let identity = client_identity(config)?;
-    if roots.is_empty() {
+    let every_host_insecure = config.insecure_hosts.iter().any(|h| h.trim() == "*");
+    if roots.is_empty() && !every_host_insecure {
         return Err(config_error(NO_ROOTS));
     }
     let Some(provider) = provider() else { return Err(config_error(NO_PROVIDER)) };
-    let builder = ClientConfig::builder_with_provider(provider)
+    let versions = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| config_error("the crypto provider supports no safe TLS version").with_source(e))?
-        .with_root_certificates(roots);
+        .map_err(|e| config_error("the crypto provider supports no safe TLS version").with_source(e))?;
+    let builder = if config.insecure_hosts.is_empty() {
+        versions.with_root_certificates(roots)
+    } else {
+        let verifier = Verifier::new(&config.insecure_hosts, roots, &provider)
+            .map_err(|e| config_error("setting up certificate verification").with_source(e))?;
+        versions.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
+    };
     let client = match identity {
         None => builder.with_no_client_auth(),
         Some((chain, key)) => builder

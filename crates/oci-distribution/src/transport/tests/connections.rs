@@ -88,6 +88,37 @@ async fn https_with_a_custom_ca_negotiates_http2() {
 }
 
 #[tokio::test]
+async fn insecure_hosts_skip_certificate_verification_and_only_they() {
+    let server = serve(Some(Arc::clone(&pki().server)), 0, echo()).await;
+    let url = server.url("https", "/v2/");
+    // The server's CA is not trusted; its host is listed (with a port, which is ignored).
+    let t =
+        Transport::new(config().with_insecure_host(format!("127.0.0.1:{}", server.addr.port() + 1))).unwrap();
+    let response = t.send(get(&url)).await.unwrap();
+    assert_eq!(response.version(), Version::HTTP_2);
+    assert!(text(response).await.starts_with("GET /v2/ HTTP/2.0"));
+    // Another host listed: this one is verified, and refused.
+    let other = Transport::new(config().with_insecure_host("localhost")).unwrap();
+    let e = other.send(get(&url)).await.unwrap_err();
+    assert!(chain(&e).ends_with("invalid peer certificate: UnknownIssuer"), "{}", chain(&e));
+    assert!(!e.is_transient(), "the same certificate comes again: {e:?}");
+    // `*`: every host, and no root certificate is needed at all.
+    let all = TransportConfig::default().with_proxy(ProxyConfig::none()).with_insecure_host("*");
+    let t = Transport::new(all).unwrap();
+    assert_eq!(t.send(get(&url)).await.unwrap().status(), StatusCode::OK);
+    // A caller-given TLS configuration has its own verifier: both is a mistake.
+    let tls = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    );
+    let both = TransportConfig::default().with_tls(tls).with_insecure_host("*");
+    assert_eq!(Transport::new(both).unwrap_err().kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
 async fn http1_when_the_server_or_the_config_says_so() {
     let http1_server = serve(Some(Arc::clone(&pki().server_http1)), 0, echo()).await;
     let t = Transport::new(tls_config()).unwrap();
