@@ -41,6 +41,35 @@ impl Timestamp {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The instant `secs` after the Unix epoch, written in UTC to the second
+    /// (`2024-02-29T12:00:00Z`).
+    ///
+    /// ```
+    /// use oci_spec_types::Timestamp;
+    ///
+    /// assert_eq!(Timestamp::from_unix_seconds(951_782_400).as_str(), "2000-02-29T00:00:00Z");
+    /// assert_eq!(Timestamp::from_unix_seconds(-1).as_str(), "1969-12-31T23:59:59Z");
+    /// ```
+    #[must_use]
+    pub fn from_unix_seconds(secs: i64) -> Self {
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        let text = format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        );
+        Self { text, unix_seconds: secs, nanos: 0 }
+    }
+
+    /// Now, to the second, in UTC.
+    #[must_use]
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Self::from_unix_seconds(since.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+    }
 }
 
 /// A string that is not an RFC 3339 date-time.
@@ -90,6 +119,20 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The civil date (proleptic Gregorian) `days` after 1970-01-01, the inverse of
+/// [`days_from_civil`] (Howard Hinnant's algorithms).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -225,6 +268,17 @@ mod tests {
         assert_eq!(t.to_string(), "2015-10-31T22:22:56.015925234Z");
         let t: Timestamp = "2000-02-29T00:00:00-00:30".parse().unwrap();
         assert_eq!(t.unix_seconds(), 951_784_200);
+    }
+
+    #[test]
+    fn unix_seconds_write_and_parse_back() {
+        for secs in [0, -1, 951_782_400, 1_709_208_000, 4_102_444_799, -62_135_596_800, 253_402_300_799] {
+            let t = Timestamp::from_unix_seconds(secs);
+            let parsed: Timestamp = t.as_str().parse().unwrap();
+            assert_eq!(parsed.unix_seconds(), secs, "{t}");
+        }
+        assert_eq!(Timestamp::from_unix_seconds(-62_135_596_800).as_str(), "0001-01-01T00:00:00Z");
+        assert!(Timestamp::now().unix_seconds() > 1_700_000_000);
     }
 
     #[test]
