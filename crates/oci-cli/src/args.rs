@@ -143,6 +143,8 @@ pub(crate) enum Command {
         #[arg(long, value_name = "TYPE")]
         artifact_type: Option<String>,
     },
+    /// Push an artifact (a signature, an SBOM, an attestation) whose subject is an image.
+    Attach(AttachArgs),
     /// Manifests in a registry.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -177,6 +179,22 @@ pub(crate) struct LoginArgs {
     /// Read the password from stdin (the user name is -u/--username).
     #[arg(long)]
     pub(crate) password_stdin: bool,
+}
+
+/// `oci attach REF FILE...`
+#[derive(Debug, Args)]
+pub(crate) struct AttachArgs {
+    /// The subject: an image or index in a registry, by tag or digest.
+    pub(crate) reference: String,
+    /// The artifact's files, each `PATH` or `PATH:MEDIA_TYPE` (else
+    /// `application/octet-stream`); none makes an artifact of annotations only.
+    pub(crate) files: Vec<String>,
+    /// The artifact's type, as `oci referrers --artifact-type` filters it.
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) artifact_type: String,
+    /// An annotation of the artifact's manifest (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) annotation: Vec<String>,
 }
 
 /// `oci manifest ...`

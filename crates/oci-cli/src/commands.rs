@@ -51,6 +51,7 @@ pub(crate) async fn run(cli: Cli) -> Result {
         Command::Referrers { reference, artifact_type } => {
             crate::manage::referrers(global, &reference, artifact_type.as_deref()).await
         }
+        Command::Attach(args) => crate::attach::attach(global, args).await,
         Command::Manifest(command) => crate::manage::manifest(global, command).await,
         Command::Blob(command) => crate::manage::blob(global, command).await,
         Command::Layout(command) => crate::layouts::run(global, command),

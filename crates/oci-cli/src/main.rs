@@ -5,6 +5,7 @@
 //! failed>: <why>`, with an exit code a script can branch on (see `oci --help`).
 
 mod args;
+mod attach;
 mod client;
 mod commands;
 mod exit;

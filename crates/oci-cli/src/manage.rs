@@ -31,7 +31,7 @@ fn by_digest(s: &str) -> Result<(Reference, oci::Digest)> {
 }
 
 /// `r` by digest: as given, or the manifest its tag (`latest` when none) names now.
-async fn pinned(client: &oci::Client, r: Reference) -> Result<Reference> {
+pub(crate) async fn pinned(client: &oci::Client, r: Reference) -> Result<Reference> {
     if r.digest().is_some() {
         return Ok(r);
     }
@@ -39,6 +39,36 @@ async fn pinned(client: &oci::Client, r: Reference) -> Result<Reference> {
     let found = client.head_manifest(&r).await.map_err(|e| Failure::of(&e))?;
     let found = found.ok_or_else(|| Failure::new(exit::NOT_FOUND, format!("{r}: no such manifest")))?;
     r.repository().with_digest(&found.digest).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Pushes the file at `path` to `repository` as a blob of `media_type`: hashed first
+/// (the digest goes in the upload), then streamed from the file. Its descriptor.
+pub(crate) async fn push_file(
+    client: &oci::Client,
+    repository: &oci::Repository,
+    path: &str,
+    media_type: MediaType,
+) -> Result<oci::Descriptor> {
+    let failed = |e: std::io::Error| Failure::new(exit::FAILURE, format!("{path}: {e}"));
+    let mut digester = oci::spec::Digester::sha256();
+    let mut reader = std::fs::File::open(path).map_err(failed)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut reader, &mut buf).map_err(failed)?;
+        if n == 0 {
+            break;
+        }
+        digester.update(&buf[..n]);
+    }
+    let size = digester.bytes_written();
+    let descriptor = oci::Descriptor::new(media_type, digester.finalize(), size);
+    let content = tokio::fs::File::open(path).await.map_err(failed)?;
+    let body = oci::distribution::Body::from_reader(content, Some(size));
+    client
+        .push_blob(repository, &descriptor, body, oci::distribution::PushOptions::default())
+        .await
+        .map_err(|e| Failure::of(&e))?;
+    Ok(descriptor)
 }
 
 fn lines(items: &[String]) -> String {
@@ -169,27 +199,9 @@ pub(crate) async fn blob(global: &Global, command: BlobCommand) -> Result {
         }
         BlobCommand::Put { repository, file } => {
             let repository = reference(&repository)?.repository();
-            let failed = |e: std::io::Error| Failure::new(exit::FAILURE, format!("{file}: {e}"));
-            // Hashed first (the digest goes in the upload), then streamed from the file.
-            let mut digester = oci::spec::Digester::sha256();
-            let mut reader = std::fs::File::open(&file).map_err(failed)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = std::io::Read::read(&mut reader, &mut buf).map_err(failed)?;
-                if n == 0 {
-                    break;
-                }
-                digester.update(&buf[..n]);
-            }
-            let size = digester.bytes_written();
             let descriptor =
-                oci::Descriptor::new(MediaType::from("application/octet-stream"), digester.finalize(), size);
-            let content = tokio::fs::File::open(&file).await.map_err(failed)?;
-            let body = oci::distribution::Body::from_reader(content, Some(size));
-            client
-                .push_blob(&repository, &descriptor, body, oci::distribution::PushOptions::default())
-                .await
-                .map_err(|e| Failure::of(&e))?;
+                push_file(&client, &repository, &file, MediaType::from("application/octet-stream")).await?;
+            let size = descriptor.size;
             let digest = descriptor.digest.to_string();
             print(
                 global.json,
