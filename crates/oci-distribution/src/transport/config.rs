@@ -34,9 +34,12 @@ pub struct TransportConfig {
     /// When `None` (the default), one is built: the crypto provider installed
     /// process-wide (else ring's, with the `ring` feature), the system's roots (with the
     /// `native-roots` feature) plus [`ca_files`](Self::ca_files) and
-    /// [`ca_pem`](Self::ca_pem), and the client certificate if given. When there is no
-    /// provider or no root certificate at all, building the client fails with an error
-    /// of kind [`Config`](crate::ErrorKind::Config) that says what is missing.
+    /// [`ca_pem`](Self::ca_pem), and the client certificate if given. The system's roots
+    /// are read at the first TLS handshake that needs them, so that a client that only
+    /// speaks plain HTTP never reads them. When there is no provider, or no root
+    /// certificate at all (without the system's), building the client fails with an
+    /// error of kind [`Config`](crate::ErrorKind::Config) that says what is missing; a
+    /// system store without one fails each handshake, saying the same.
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// PEM files of CA certificates to trust, besides the system's roots.
     pub ca_files: Vec<PathBuf>,

@@ -9,7 +9,6 @@
 
 mod config;
 mod connector;
-mod insecure;
 mod no_proxy;
 mod proxy;
 mod response;
@@ -18,6 +17,7 @@ mod socks;
 #[cfg(test)]
 pub(crate) mod tests;
 mod tls;
+mod verifier;
 
 use std::sync::Arc;
 use std::time::Duration;

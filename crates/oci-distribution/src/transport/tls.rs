@@ -10,7 +10,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::TransportConfig;
-use super::insecure::Verifier;
+use super::verifier::{Roots, Verifier};
 use crate::{Error, ErrorKind, Result};
 
 const NO_PROVIDER: &str = "no TLS setup: no rustls crypto provider; enable the `ring` feature (on by \
@@ -76,43 +76,33 @@ fn provider() -> Option<Arc<CryptoProvider>> {
     None
 }
 
-/// The configuration built from the system's roots, the CA and client certificate fields.
+/// The configuration built from the system's roots (read on the first handshake that
+/// needs them, see [`Verifier`]), the CA, insecure hosts and client certificate fields.
 fn from_parts(config: &TransportConfig) -> Result<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    #[cfg(feature = "native-roots")]
-    {
-        let native = rustls_native_certs::load_native_certs();
-        for e in &native.errors {
-            tracing::debug!(error = %e, "loading the system's root certificates");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(native.certs);
-        tracing::debug!(added, ignored, "system root certificates");
-    }
+    let mut extra = RootCertStore::empty();
     for path in &config.ca_files {
         let what = format!("CA bundle {}", path.display());
         let pem =
             std::fs::read(path).map_err(|e| config_error(format!("reading the {what}")).with_source(e))?;
-        add_pem(&mut roots, &pem, &what)?;
+        add_pem(&mut extra, &pem, &what)?;
     }
     for (i, pem) in config.ca_pem.iter().enumerate() {
-        add_pem(&mut roots, pem, &format!("CA bundle #{} of ca_pem", i + 1))?;
+        add_pem(&mut extra, pem, &format!("CA bundle #{} of ca_pem", i + 1))?;
     }
     let identity = client_identity(config)?;
+    let system = cfg!(feature = "native-roots");
     let every_host_insecure = config.insecure_hosts.iter().any(|h| h.trim() == "*");
-    if roots.is_empty() && !every_host_insecure {
+    if extra.is_empty() && !system && !every_host_insecure {
         return Err(config_error(NO_ROOTS));
     }
     let Some(provider) = provider() else { return Err(config_error(NO_PROVIDER)) };
-    let versions = ClientConfig::builder_with_provider(Arc::clone(&provider))
+    let verifier =
+        Verifier::new(&config.insecure_hosts, Roots { extra, system }, Arc::clone(&provider), NO_ROOTS);
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| config_error("the crypto provider supports no safe TLS version").with_source(e))?;
-    let builder = if config.insecure_hosts.is_empty() {
-        versions.with_root_certificates(roots)
-    } else {
-        let verifier = Verifier::new(&config.insecure_hosts, roots, &provider)
-            .map_err(|e| config_error("setting up certificate verification").with_source(e))?;
-        versions.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
-    };
+        .map_err(|e| config_error("the crypto provider supports no safe TLS version").with_source(e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
     let client = match identity {
         None => builder.with_no_client_auth(),
         Some((chain, key)) => builder
