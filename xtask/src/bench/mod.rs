@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::{Result, workspace};
 
 /// The workloads, in the order they run when none is named.
-pub const WORKLOADS: &[&str] = &["reference", "layout", "registry", "server", "copy"];
+pub const WORKLOADS: &[&str] = &["reference", "layout", "registry", "server", "copy", "cli"];
 /// Parts of a workload that can be named alone.
 const PARTS: &[&str] = &["registry-large", "registry-small"];
 
@@ -32,7 +32,10 @@ workloads:
                8 x 128 MiB and 200 x 4 KiB, 16 clients pulling at once, peak RSS, start-up time
   copy         `registry` (whose transfers are the product's copy), then registry -> another
                registry (the embedded one), registry -> another repository (mounts), and both
-               run again with nothing to do (requests counted), each beside skopeo";
+               run again with nothing to do (requests counted), each beside skopeo
+  cli          the `oci` binary against `skopeo`, as whole processes: the copies of `copy`
+               (pull, push, small push and pull, registry -> registry, mount), then
+               `--version` and `inspect` on the embedded registry";
 
 /// Entry point of `cargo xtask bench`; `Ok(false)` when a workload failed.
 pub fn main(args: &[String]) -> Result<bool> {
@@ -72,6 +75,7 @@ pub fn main(args: &[String]) -> Result<bool> {
             "registry-small" => registry::run(registry_url.as_deref(), registry::Parts::Small),
             "server" => registry::server::run(),
             "copy" => registry::run(registry_url.as_deref(), registry::Parts::Copy),
+            "cli" => registry::run(registry_url.as_deref(), registry::Parts::Cli),
             other => Err(format!("unknown workload `{other}`")),
         };
         if let Err(e) = result {

@@ -10,49 +10,11 @@
 //!    client, nothing to do: the requests it sent (counted by proxies in front of both
 //!    registries) and its time.
 
-use std::time::Duration;
-
-use super::report::Timed;
+use super::report::{Best, Timed};
 use super::server::start_embedded;
 use super::{Bench, LARGE_CONCURRENCY, LARGE_LAYER_SIZE, LARGE_LAYERS, remove, skopeo};
 use crate::Result;
 use oci::{CopyOptions, Location};
-
-/// One contest's best times, and our peak memory.
-#[derive(Default)]
-struct Best {
-    ours: Option<Duration>,
-    theirs: Option<Duration>,
-    peak_kib: Option<u32>,
-}
-
-impl Best {
-    fn ours(&mut self, timed: &Timed) {
-        self.ours = Some(self.ours.map_or(timed.elapsed, |d| d.min(timed.elapsed)));
-        self.peak_kib = self.peak_kib.max(timed.peak_kib);
-    }
-
-    fn theirs(&mut self, time: Option<Duration>) {
-        if let Some(t) = time {
-            self.theirs = Some(self.theirs.map_or(t, |d| d.min(t)));
-        }
-    }
-
-    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R); peak memory M`.
-    #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
-    fn print(&self, name: &str, bytes: u64) {
-        let rate = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9);
-        let ours = self.ours.map_or(0.0, rate);
-        let theirs = self
-            .theirs
-            .map(|t| format!(" (skopeo {:.0} MB/s, ratio {:.2})", rate(t), ours / rate(t)))
-            .unwrap_or_default();
-        let peak = self
-            .peak_kib
-            .map_or_else(|| "unknown".to_owned(), |k| format!("{:.1} MiB", f64::from(k) / 1024.0));
-        println!("bench {name}: {ours:.0} MB/s{theirs}; peak memory {peak}");
-    }
-}
 
 impl Bench {
     /// Workloads 3, 4 and 6.

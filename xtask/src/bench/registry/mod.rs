@@ -43,6 +43,7 @@
 //! own process. Scratch data goes to `target/bench-registry-<pid>` and is deleted as it
 //! goes.
 
+mod cli;
 mod client;
 mod copies;
 mod report;
@@ -93,6 +94,8 @@ pub enum Parts {
     Small,
     /// Both, then the copies of `bench copy` (the `copies` module).
     Copy,
+    /// The `oci` binary against skopeo's (the `cli` module).
+    Cli,
 }
 
 /// Runs the workload (the `parts` of it) against `registry` (a URL), or a registry
@@ -130,14 +133,17 @@ fn run_against(peer: Peer, parts: Parts) -> Result<()> {
         SMALL_LAYER_SIZE >> 10,
         bench.rounds
     );
-    if parts != Parts::Small {
+    if matches!(parts, Parts::Both | Parts::Large | Parts::Copy) {
         bench.large()?;
     }
-    if parts != Parts::Large {
+    if matches!(parts, Parts::Both | Parts::Small | Parts::Copy) {
         bench.small()?;
     }
     if parts == Parts::Copy {
         bench.copies()?;
+    }
+    if parts == Parts::Cli {
+        bench.cli()?;
     }
     drop(bench);
     drop(scratch);

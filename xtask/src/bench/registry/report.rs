@@ -144,6 +144,57 @@ impl Figures {
     }
 }
 
+/// One contest's best times, and our peak memory.
+#[derive(Default)]
+pub(super) struct Best {
+    pub(super) ours: Option<Duration>,
+    pub(super) theirs: Option<Duration>,
+    peak_kib: Option<u32>,
+}
+
+impl Best {
+    pub(super) fn ours(&mut self, timed: &Timed) {
+        self.ours = Some(self.ours.map_or(timed.elapsed, |d| d.min(timed.elapsed)));
+        self.peak_kib = self.peak_kib.max(timed.peak_kib);
+    }
+
+    /// Adds a run of ours timed from outside (a process): no memory figure.
+    pub(super) fn ours_time(&mut self, elapsed: Duration) {
+        self.ours = Some(self.ours.map_or(elapsed, |d| d.min(elapsed)));
+    }
+
+    pub(super) fn theirs(&mut self, time: Option<Duration>) {
+        if let Some(t) = time {
+            self.theirs = Some(self.theirs.map_or(t, |d| d.min(t)));
+        }
+    }
+
+    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R); peak memory M`.
+    #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
+    pub(super) fn print(&self, name: &str, bytes: u64) {
+        let rate = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9);
+        let ours = self.ours.map_or(0.0, rate);
+        let theirs = self
+            .theirs
+            .map(|t| format!(" (skopeo {:.0} MB/s, ratio {:.2})", rate(t), ours / rate(t)))
+            .unwrap_or_default();
+        let peak = self
+            .peak_kib
+            .map_or_else(|| "unknown".to_owned(), |k| format!("{:.1} MiB", f64::from(k) / 1024.0));
+        println!("bench {name}: {ours:.0} MB/s{theirs}; peak memory {peak}");
+    }
+
+    /// `bench NAME: X s (skopeo Y s, ratio R)`, R how many times faster we are.
+    pub(super) fn print_times(&self, name: &str) {
+        let ours = self.ours.map_or(f64::NAN, |d| d.as_secs_f64().max(1e-9));
+        let theirs = self
+            .theirs
+            .map(|t| format!(" (skopeo {:.3} s, ratio {:.2})", t.as_secs_f64(), t.as_secs_f64() / ours))
+            .unwrap_or_default();
+        println!("bench {name}: {ours:.3} s{theirs}");
+    }
+}
+
 /// The shortest of `times`: the least disturbed run.
 fn best(times: &[Duration]) -> Option<Duration> {
     times.iter().min().copied()

@@ -43,23 +43,37 @@ pub(super) fn copy_between(from: &str, to: &str, cache: &Path) -> Result<Duratio
 
 fn copy(args: &[&str], cache: &Path) -> Result<Duration> {
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let start = Instant::now();
-    let output = Command::new("skopeo")
-        .args(["copy", "--quiet", "--insecure-policy"])
-        .args(args)
-        .env("_CONTAINERS_ROOTLESS_UID", "1000")
-        .env("XDG_DATA_HOME", cache)
-        .output()
-        .map_err(|e| format!("running skopeo: {e}"))?;
-    let elapsed = start.elapsed();
+    let elapsed = timed(
+        Command::new("skopeo")
+            .args(["copy", "--quiet", "--insecure-policy"])
+            .args(args)
+            .env("_CONTAINERS_ROOTLESS_UID", "1000")
+            .env("XDG_DATA_HOME", cache),
+    );
     let _ = std::fs::remove_dir_all(cache);
+    elapsed
+}
+
+/// `skopeo inspect` of `docker://<image>` (plain HTTP); returns the wall-clock time.
+pub(super) fn inspect(image: &str) -> Result<Duration> {
+    let image = format!("docker://{image}");
+    timed(Command::new("skopeo").args(["inspect", "--tls-verify=false", &image]))
+}
+
+/// `skopeo --version`; returns the wall-clock time.
+pub(super) fn version() -> Result<Duration> {
+    timed(Command::new("skopeo").arg("--version"))
+}
+
+/// Runs `command` to its end, with its output captured; the wall-clock time, or what it
+/// said on stderr when it failed.
+pub(super) fn timed(command: &mut Command) -> Result<Duration> {
+    let start = Instant::now();
+    let output = command.output().map_err(|e| format!("running {command:?}: {e}"))?;
+    let elapsed = start.elapsed();
     if !output.status.success() {
-        return Err(format!(
-            "skopeo copy {}: {}: {}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("{command:?}: {}: {}", output.status, stderr.trim()));
     }
     Ok(elapsed)
 }
