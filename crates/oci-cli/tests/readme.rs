@@ -20,6 +20,35 @@ fn commands() -> Vec<String> {
     block.lines().map(str::to_owned).filter(|l| !l.trim().is_empty()).collect()
 }
 
+/// The section's `json` block: the documented shape of a copy's `--json` document.
+fn documented_copy_json() -> serde_json::Value {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let section = readme.split("## Using the `oci` command").nth(1).unwrap().split("\n## ").next().unwrap();
+    let block = section.split("```json\n").nth(1).and_then(|b| b.split("```").next()).expect("its json block");
+    serde_json::from_str(block).unwrap()
+}
+
+/// The keys of `value`, nested ones as `outer.inner`, with the kind of each leaf.
+fn shape(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    if let Value::Object(map) = value {
+        for (key, v) in map {
+            shape(v, &format!("{prefix}{key}."), out);
+        }
+        return;
+    }
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => unreachable!(),
+    };
+    out.push(format!("{}: {kind}", prefix.trim_end_matches('.')));
+}
+
 #[test]
 fn the_readme_commands_run_as_written() {
     let tmp = tempfile::tempdir().unwrap();
@@ -63,7 +92,15 @@ fn the_readme_commands_run_as_written() {
             String::from_utf8_lossy(&out.stderr)
         );
         if line.contains("--json") {
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+            let document = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+            if line.starts_with("oci pull") {
+                let (mut documented, mut printed) = (Vec::new(), Vec::new());
+                shape(&documented_copy_json(), "", &mut documented);
+                shape(&document, "", &mut printed);
+                documented.sort();
+                printed.sort();
+                assert_eq!(documented, printed, "the README's copy JSON and what `oci pull --json` prints");
+            }
         }
     }
     let mut server = server.expect("the section starts a registry");
