@@ -4,23 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Output};
+mod common;
 
-use oci::{Document, Layout, MediaType};
+use common::{json, oci, seed, stderr};
 use oci_registry::{MemoryStorage, Registry};
 use serde_json::Value;
-
-async fn oci(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || Command::new(env!("CARGO_BIN_EXE_oci")).args(&args).output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attached_artifacts_are_referrers_of_their_subject() {
@@ -47,12 +35,7 @@ async fn attached_artifacts_are_referrers_on_docker_registry_through_the_fallbac
 /// lists them; the image's digest.
 async fn attach_and_list(host: &str, prefix: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
-    let layout = Layout::init_dir(tmp.path().join("src")).unwrap();
-    let config = oci::spec::ImageConfig::new(&"linux/amd64".parse().unwrap());
-    let config = layout.write_document(&Document::new(config).unwrap()).unwrap();
-    let layer = layout.add_blob(&b"a layer"[..], MediaType::LAYER_TAR).unwrap();
-    let image = Document::new(oci::spec::ImageManifest::new(config, vec![layer])).unwrap();
-    layout.tag("v1", layout.write_document(&image).unwrap()).unwrap();
+    let digest = seed(&tmp.path().join("src"));
     let image_ref = format!("{host}/{prefix}/app:v1");
     let src = format!("oci:{}:v1", tmp.path().join("src").display());
     assert!(oci(&["push", &src, &image_ref, "--no-progress"]).await.status.success());
@@ -73,13 +56,13 @@ async fn attach_and_list(host: &str, prefix: &str) -> String {
         ])
         .await,
     );
-    assert_eq!(attached["subject"], image.digest().to_string().as_str());
+    assert_eq!(attached["subject"], digest.as_str());
     assert_eq!(attached["artifactType"], "application/spdx+json");
     let sbom_digest = attached["digest"].as_str().unwrap().to_owned();
     // An artifact of annotations only, by the subject's digest; the text output is the digest.
-    let by_digest = format!("{host}/{prefix}/app@{}", image.digest());
+    let by_digest = format!("{host}/{prefix}/app@{digest}");
     let signed = oci(&["attach", &by_digest, "--artifact-type", "application/vnd.example.sig"]).await;
-    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    assert!(signed.status.success(), "{}", stderr(&signed));
     let sig_digest = String::from_utf8(signed.stdout).unwrap().trim().to_owned();
     assert!(sig_digest.starts_with("sha256:"), "{sig_digest}");
 
@@ -110,6 +93,6 @@ async fn attach_and_list(host: &str, prefix: &str) -> String {
     let bad = oci(&["attach", &image_ref, "--artifact-type", "a/b", "--annotation", "novalue"]).await;
     assert_eq!(bad.status.code(), Some(2));
     let absent = oci(&["attach", &format!("{host}/{prefix}/app:nope"), "--artifact-type", "a/b"]).await;
-    assert_eq!(absent.status.code(), Some(3), "{}", String::from_utf8_lossy(&absent.stderr));
-    image.digest().to_string()
+    assert_eq!(absent.status.code(), Some(3), "{}", stderr(&absent));
+    digest
 }

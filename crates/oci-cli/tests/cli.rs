@@ -3,49 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use oci::{Document, Layout, MediaType};
+use std::process::Command;
+
+use common::{json, oci, seed, stderr, stdout};
+use oci::{Layout, MediaType};
 use oci_registry::{MemoryStorage, Registry};
 use serde_json::Value;
-
-/// Runs `oci ARGS` to its end (on a blocking thread: the registry keeps serving).
-async fn oci(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || Command::new(env!("CARGO_BIN_EXE_oci")).args(&args).output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-/// The one JSON document of a successful run's stdout.
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{:?}: {}", out.status, stderr(out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
-
-/// A layout at `dir` with an image of two layers tagged `v1`, and the image's digest.
-fn seed(dir: &Path) -> String {
-    let layout = Layout::init_dir(dir).unwrap();
-    let mut config = oci::spec::ImageConfig::new(&"linux/arm64".parse().unwrap());
-    config.created = Some("2026-01-02T03:04:05Z".parse().unwrap());
-    let config = layout.write_document(&Document::new(config).unwrap()).unwrap();
-    let layers = [vec![1u8; 3000], vec![2u8; 2_000_000]]
-        .iter()
-        .map(|c| layout.add_blob(c.as_slice(), MediaType::LAYER_TAR).unwrap())
-        .collect();
-    let image = Document::new(oci::spec::ImageManifest::new(config, layers)).unwrap();
-    layout.tag("v1", layout.write_document(&image).unwrap()).unwrap();
-    image.digest().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_pull_copy_and_inspect_in_both_output_modes() {

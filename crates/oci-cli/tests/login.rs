@@ -32,15 +32,20 @@ fn oci_with_path(args: &[&str], stdin: &str, dir: Option<&std::path::Path>) -> O
     child.wait_with_output().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_keeps_only_credentials_the_registry_takes_and_logout_forgets_them() {
-    let users = Htpasswd::parse(&Htpasswd::line("alice", "secret", 4).unwrap()).unwrap();
-    let registry = Registry::builder()
+/// An embedded registry that lets in `user` with `password` (HTTP Basic) only.
+async fn basic_registry(user: &str, password: &str) -> Registry {
+    let users = Htpasswd::parse(&Htpasswd::line(user, password, 4).unwrap()).unwrap();
+    Registry::builder()
         .storage(MemoryStorage::new())
         .auth(Auth::basic(users))
         .bind("127.0.0.1:0")
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_keeps_only_credentials_the_registry_takes_and_logout_forgets_them() {
+    let registry = basic_registry("alice", "secret").await;
     let host = registry.host();
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("auth.json");
@@ -92,13 +97,7 @@ fn fake_helper(dir: &std::path::Path) {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_hands_credentials_to_the_creds_store_helper_the_file_names() {
-    let users = Htpasswd::parse(&Htpasswd::line("bob", "hunter2", 4).unwrap()).unwrap();
-    let registry = Registry::builder()
-        .storage(MemoryStorage::new())
-        .auth(Auth::basic(users))
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
+    let registry = basic_registry("bob", "hunter2").await;
     let host = registry.host();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();

@@ -25,7 +25,8 @@ fn documented_copy_json() -> serde_json::Value {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
     let section = readme.split("## Using the `oci` command").nth(1).unwrap().split("\n## ").next().unwrap();
-    let block = section.split("```json\n").nth(1).and_then(|b| b.split("```").next()).expect("its json block");
+    let block =
+        section.split("```json\n").nth(1).and_then(|b| b.split("```").next()).expect("its json block");
     serde_json::from_str(block).unwrap()
 }
 

@@ -4,31 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-use oci::{Document, Layout, MediaType};
+use common::{run as oci, seed, stderr};
 use oci_registry::auth::Htpasswd;
 use oci_test_support::pki::{Ca, Usage};
-
-fn oci(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oci")).args(args).output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A layout with one small image tagged `v1`.
-fn seed(dir: &Path) {
-    let layout = Layout::init_dir(dir).unwrap();
-    let config = oci::spec::ImageConfig::new(&"linux/amd64".parse().unwrap());
-    let config = layout.write_document(&Document::new(config).unwrap()).unwrap();
-    let layer = layout.add_blob(&b"a layer"[..], MediaType::LAYER_TAR).unwrap();
-    let image = Document::new(oci::spec::ImageManifest::new(config, vec![layer])).unwrap();
-    layout.tag("v1", layout.write_document(&image).unwrap()).unwrap();
-}
 
 /// `oci serve` with TLS and an htpasswd file; its `host:port` from the startup line.
 fn serve(dir: &Path, cert: &Path, key: &Path, htpasswd: &Path) -> (Child, String) {

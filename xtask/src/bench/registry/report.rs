@@ -169,7 +169,7 @@ impl Best {
         }
     }
 
-    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R); peak memory M`.
+    /// `bench NAME: X MB/s (skopeo Y MB/s, ratio R); peak memory M` (when known).
     #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
     pub(super) fn print(&self, name: &str, bytes: u64) {
         let rate = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9);
@@ -178,10 +178,12 @@ impl Best {
             .theirs
             .map(|t| format!(" (skopeo {:.0} MB/s, ratio {:.2})", rate(t), ours / rate(t)))
             .unwrap_or_default();
+        // Our runs in another process have no memory figure here.
         let peak = self
             .peak_kib
-            .map_or_else(|| "unknown".to_owned(), |k| format!("{:.1} MiB", f64::from(k) / 1024.0));
-        println!("bench {name}: {ours:.0} MB/s{theirs}; peak memory {peak}");
+            .map(|k| format!("; peak memory {:.1} MiB", f64::from(k) / 1024.0))
+            .unwrap_or_default();
+        println!("bench {name}: {ours:.0} MB/s{theirs}{peak}");
     }
 
     /// `bench NAME: X s (skopeo Y s, ratio R)`, R how many times faster we are.
