@@ -185,7 +185,8 @@ impl Error {
 
 impl Error {
     /// The TLS handshake failed on the server's certificate (untrusted, expired, for
-    /// another name) or on what the server asked for: the same answer comes every time.
+    /// another name), on what the server asked for, or on the client's own setup: the
+    /// same answer comes every time.
     fn is_certificate_refusal(&self) -> bool {
         let mut next: Option<&(dyn std::error::Error + 'static)> =
             self.inner.source.as_deref().map(|e| e as _);
@@ -198,6 +199,8 @@ impl Error {
                         | rustls::Error::NoCertificatesPresented
                         | rustls::Error::UnsupportedNameType
                         | rustls::Error::PeerIncompatible(_)
+                        // The client's own TLS setup (no root certificate at all).
+                        | rustls::Error::General(_)
                 )
             ) {
                 return true;
