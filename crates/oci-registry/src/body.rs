@@ -56,6 +56,14 @@ impl Body {
     }
 }
 
+#[cfg(feature = "faults")]
+impl Body {
+    /// `len` bytes as `rx` delivers them (an error ends the body, and the connection).
+    pub(crate) fn from_channel(rx: mpsc::Receiver<io::Result<Bytes>>, len: u64) -> Self {
+        Self(Inner::Stream { rx, remaining: len })
+    }
+}
+
 impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Self {
         Self(Inner::Full(Some(Bytes::from(bytes)).filter(|b| !b.is_empty())))

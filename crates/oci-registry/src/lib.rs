@@ -115,6 +115,8 @@ pub mod auth;
 mod body;
 mod error;
 mod expiry;
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod gc;
 mod limits;
 mod referrers;

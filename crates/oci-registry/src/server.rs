@@ -45,6 +45,8 @@ pub struct RegistryBuilder {
     tls: Option<TlsConfig>,
     gc: Option<(Duration, GcOptions)>,
     access_log: bool,
+    #[cfg(feature = "faults")]
+    faults: Option<crate::faults::Faults>,
 }
 
 impl Registry {
@@ -147,6 +149,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// Misbehaves as `faults` say (see [`crate::faults`]; feature `faults`).
+    #[cfg(feature = "faults")]
+    #[must_use]
+    pub fn faults(mut self, faults: crate::faults::Faults) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
     /// Binds `addr` (`127.0.0.1:0` for a free port) and serves on the current tokio
     /// runtime.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Registry> {
@@ -163,7 +173,25 @@ impl RegistryBuilder {
         }
         let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStorage::new()));
         let tls = self.tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0));
-        let state = Arc::new(State::new(storage, self.limits, self.sparse, self.auth, tls.is_some()));
+        #[cfg_attr(not(feature = "faults"), allow(unused_mut))]
+        let mut state = State::new(storage, self.limits, self.sparse, self.auth, tls.is_some());
+        #[cfg(feature = "faults")]
+        if let Some(faults) = self.faults {
+            let storage_host = if faults.redirects() {
+                let plain = State::new(
+                    state.storage.clone(),
+                    state.limits.clone(),
+                    state.sparse,
+                    Auth::default(),
+                    false,
+                );
+                Some(crate::faults::StorageHost::start(Arc::new(plain), faults.clone())?)
+            } else {
+                None
+            };
+            state.faults = Some((faults, storage_host));
+        }
+        let state = Arc::new(state);
         let (stop, stopped) = watch::channel(false);
         let serving = tls.is_some();
         let collector =
@@ -209,7 +237,7 @@ async fn accept_loop(
         let state = state.clone();
         let service = service_fn(move |request| {
             let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(serve_one(state, request, peer, access_log).await) }
+            async move { serve_one(state, request, peer, access_log).await }
         });
         let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         let handshake_timeout = state_timeout;
@@ -278,17 +306,48 @@ async fn collect_every(state: Arc<State>, every: Duration, options: GcOptions) {
     }
 }
 
+/// The connection is closed with no answer (a fault rule said so).
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed by a fault rule")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 /// One request in its span: method, path, status, bytes, duration.
 async fn serve_one(
     state: Arc<State>,
     request: http::Request<hyper::body::Incoming>,
     peer: SocketAddr,
     access_log: bool,
-) -> http::Response<crate::body::Body> {
+) -> std::result::Result<http::Response<crate::body::Body>, Dropped> {
     let started = Instant::now();
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let span = tracing::debug_span!("request", %method, %path, %peer);
-    let response = crate::api::handle(state, request).instrument(span.clone()).await;
+    #[cfg(feature = "faults")]
+    let (fault, host) = {
+        use crate::faults::{Before, before};
+        let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        let host = host.or_else(|| request.uri().authority().map(ToString::to_string)).unwrap_or_default();
+        match state.faults.as_ref().map(|(faults, _)| before(faults, &method, &path)) {
+            None | Some(Before::Handle(None)) => (None, host),
+            Some(Before::Handle(Some(fault))) => (Some(fault), host),
+            Some(Before::Answer(response)) => return Ok(response),
+            Some(Before::Reset) => return Err(Dropped),
+        }
+    };
+    let response = crate::api::handle(state.clone(), request).instrument(span.clone()).await;
+    #[cfg(feature = "faults")]
+    let response = match (&fault, &state.faults) {
+        (Some(fault), Some((_, storage))) => {
+            crate::faults::after(fault, response, &host, &path, storage.as_ref())
+        }
+        _ => response,
+    };
     let status = response.status().as_u16();
     let bytes = http_body::Body::size_hint(response.body()).exact().unwrap_or(0);
     let micros = started.elapsed().as_micros();
@@ -298,5 +357,5 @@ async fn serve_one(
     } else {
         tracing::debug!(target: "oci_registry::access", %method, %path, status, bytes, micros, "request");
     }
-    response
+    Ok(response)
 }

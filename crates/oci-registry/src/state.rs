@@ -21,6 +21,9 @@ pub(crate) struct State {
     pub(crate) sparse: Sparse,
     pub(crate) sessions: Sessions,
     pub(crate) referrers: Referrers,
+    /// The fault rules and the storage host they redirect to (feature `faults`).
+    #[cfg(feature = "faults")]
+    pub(crate) faults: Option<(crate::faults::Faults, Option<crate::faults::StorageHost>)>,
 }
 
 impl State {
@@ -39,6 +42,8 @@ impl State {
             sparse,
             sessions: Sessions::default(),
             referrers: Referrers::default(),
+            #[cfg(feature = "faults")]
+            faults: None,
         }
     }
 

@@ -54,6 +54,24 @@ enum Route<'a> {
 }
 
 /// Matches a path; `None` when it is no endpoint. The name is not checked yet.
+/// The kind of `path`, for fault rules.
+#[cfg(feature = "faults")]
+pub(crate) fn path_kind(method: &http::Method, path: &str) -> Option<crate::faults::PathKind> {
+    use crate::faults::PathKind;
+    let _ = method;
+    Some(match route(path)? {
+        Route::Base => PathKind::Base,
+        Route::Catalog => PathKind::Catalog,
+        Route::Tags { .. } => PathKind::Tags,
+        Route::Manifest { .. } => PathKind::Manifest,
+        Route::Blob { .. } => PathKind::Blob,
+        Route::Uploads { .. } => PathKind::UploadStart,
+        Route::Upload { .. } => PathKind::Upload,
+        Route::Referrers { .. } => PathKind::Referrers,
+        Route::Token => PathKind::Token,
+    })
+}
+
 fn route(path: &str) -> Option<Route<'_>> {
     if path == "/token" {
         return Some(Route::Token);
