@@ -167,6 +167,13 @@ impl Client {
         &self.inner.options
     }
 
+    /// The retry policy of every request (a caller that starts a whole transfer again
+    /// after a failure the retries could not hide uses it too).
+    #[must_use]
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// The cache of responses addressed by digest.
     pub(crate) fn cache(&self) -> &ResponseCache {
         &self.inner.cache

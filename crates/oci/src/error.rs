@@ -76,6 +76,21 @@ impl Error {
         Self::new(kind, context).with_source(source)
     }
 
+    /// A failure that may go away when the operation is started again: a registry
+    /// request that failed in a way [`oci_distribution::Error::is_transient`] says is
+    /// (a dropped connection, a timeout, 429, 5xx) after its own retries.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = self.source.as_deref().map(|e| e as _);
+        while let Some(e) = next {
+            if let Some(client) = e.downcast_ref::<oci_distribution::Error>() {
+                return client.is_transient();
+            }
+            next = e.source();
+        }
+        false
+    }
+
     /// A layout error while doing `context`.
     pub(crate) fn layout(context: impl Into<String>, source: oci_layout::Error) -> Self {
         let kind = match source.kind() {

@@ -27,8 +27,9 @@ use crate::{Body, Client, Error, ErrorKind, Result};
 pub struct PullOptions {
     /// Told how many bytes arrived, per blob. None by default.
     pub progress: Option<Arc<dyn Progress>>,
-    /// How many times a download resumes after a dropped or stalled connection. 5 by
-    /// default; 0 turns resuming off.
+    /// How many resumes in a row that bring no byte a download allows after a dropped
+    /// or stalled connection (resumes that bring bytes go on, up to ten times as many in
+    /// all). 5 by default; 0 turns resuming off.
     pub max_resumes: u32,
 }
 
@@ -46,7 +47,8 @@ impl PullOptions {
         self
     }
 
-    /// The same options with at most `max_resumes` resumes per download.
+    /// The same options with another resume budget (see
+    /// [`max_resumes`](Self::max_resumes)).
     #[must_use]
     pub fn with_max_resumes(mut self, max_resumes: u32) -> Self {
         self.max_resumes = max_resumes;

@@ -176,9 +176,9 @@ impl Client {
 
     /// Asks whether the manifest `reference` names exists (`HEAD`), without counting as
     /// a pull on registries that rate-limit GETs. `None` when the registry answers 404;
-    /// otherwise its descriptor (digest from `Docker-Content-Digest`, required unless
-    /// the reference has a digest; size from `Content-Length`; media type from
-    /// `Content-Type`).
+    /// otherwise its descriptor (digest from `Docker-Content-Digest`; size from
+    /// `Content-Length`; media type from `Content-Type`). For a tag answered without
+    /// `Docker-Content-Digest`, the manifest is read (`GET`) and its bytes give the digest.
     pub async fn head_manifest(&self, reference: &Reference) -> Result<Option<Descriptor>> {
         let uri = self.manifest_url(reference).await?;
         let context = format!("HEAD {uri}");
@@ -190,6 +190,11 @@ impl Client {
             return Ok(None);
         }
         let response = Self::expect(response, &[StatusCode::OK], &context).await?;
+        if reference.digest().is_none() && docker_content_digest(response.headers()).is_none() {
+            // Registries and proxies that drop the header: the digest of the bytes.
+            tracing::debug!("{context}: no Docker-Content-Digest for a tag; reading the manifest");
+            return Ok(Some(self.get_manifest(reference).await?.descriptor()));
+        }
         head_descriptor(response.headers(), reference.digest(), &context).map(Some)
     }
 

@@ -210,8 +210,11 @@ struct Registry<'a> {
 impl Exchanger for Registry<'_> {
     async fn exchange(&self, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Result<Answer> {
         // A POST opens a session, mounts or uploads a whole blob: nothing a retry could
-        // duplicate. A PATCH appends, so it is not retried.
-        let retry_safe = method == Method::POST;
+        // duplicate. A chunk's PATCH names its range: sent again after the registry took
+        // it, it is refused (416) or answered with the registry's offset, and the upload
+        // goes on from there. A PATCH without a range appends, so it is not retried.
+        let retry_safe = method == Method::POST
+            || (method == Method::PATCH && headers.contains_key(http::header::CONTENT_RANGE));
         let response = self
             .client
             .send_with(method.clone(), uri.clone(), headers, body, self.scopes, retry_safe)

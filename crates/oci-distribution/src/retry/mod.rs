@@ -105,8 +105,10 @@ impl RetryPolicy {
         self
     }
 
-    /// The delay before retry `retry` (0 for the first), with jitter.
-    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+    /// The delay before retry `retry` (0 for the first), with jitter: what the client
+    /// waits, and what a caller that starts a whole operation again should wait.
+    #[must_use]
+    pub fn backoff(&self, retry: u32) -> Duration {
         let factor = self.backoff_factor.saturating_pow(retry);
         let delay = self.initial_backoff.saturating_mul(factor).min(self.max_backoff);
         let jitter = self.jitter.clamp(0.0, 1.0);

@@ -46,6 +46,8 @@ pub(crate) struct Ends {
     pub(crate) src: Arc<Endpoint>,
     pub(crate) dst: Arc<Endpoint>,
     pub(crate) budgets: Arc<Budgets>,
+    /// The client's retry policy, for transfers started again.
+    pub(crate) retry: oci_distribution::RetryPolicy,
 }
 
 impl Ends {

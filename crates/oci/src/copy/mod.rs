@@ -102,6 +102,7 @@ async fn run(src: &Location, dst: &Location, options: CopyOptions) -> Result<Cop
         src: Arc::new(source),
         dst: Arc::new(destination),
         budgets: Arc::new(Budgets::new(options.jobs())),
+        retry: client.retry_policy().clone(),
     };
     let tags = dest_tags(src, dst, &options);
     // With a platform chosen, the tag names another manifest than the source's root.
@@ -261,6 +262,30 @@ async fn move_blob(ends: &Ends, blob: &Descriptor, options: &CopyOptions, ask_fi
         }
     }
     emit(options, &CopyEvent::BlobStarted { digest: blob.digest.clone(), size: blob.size });
+    let policy = &ends.retry;
+    let mut attempt = 0;
+    loop {
+        match stream_blob(ends, blob, options, ask_first).await {
+            // A request's own retries could not hide it (a stream cannot be sent again
+            // by them): the transfer starts over, from what a layout kept of it.
+            Err(e) if e.is_transient() && attempt < policy.max_retries => {
+                let delay = policy.backoff(attempt);
+                tracing::debug!(digest = %blob.digest, error = %e, ?delay, "transferring the blob again");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            moved => return moved,
+        }
+    }
+}
+
+/// One attempt at moving `blob` by streaming it.
+async fn stream_blob(
+    ends: &Ends,
+    blob: &Descriptor,
+    options: &CopyOptions,
+    ask_first: bool,
+) -> Result<Moved> {
     let progress = progress_of(options, blob.size);
     if !ends.dst.pull_resuming(&ends.src, blob, Arc::clone(&progress)).await? {
         let source = ends.src.read_blob(blob, Arc::clone(&progress)).await?;

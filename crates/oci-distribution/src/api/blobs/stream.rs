@@ -35,8 +35,9 @@ const RESUME_BACKOFF: Duration = Duration::from_millis(200);
 /// When the connection drops or stalls, the download goes on where it stopped with a
 /// `GET` carrying `Range: bytes=<offset>-`; the registry (or its storage) must answer
 /// `206` with a `Content-Range` starting exactly there. The digest state is kept across
-/// reconnects. It resumes at most [`PullOptions::max_resumes`](super::PullOptions)
-/// times, and only when bytes arrived since the last attempt.
+/// reconnects. It resumes as long as attempts bring bytes: it gives up after
+/// [`PullOptions::max_resumes`](super::PullOptions) attempts in a row that brought none,
+/// and after ten times as many resumes in all.
 ///
 /// Read it with [`next_chunk`](Self::next_chunk), as an [`http_body::Body`], or as a
 /// [`tokio::io::AsyncRead`].
@@ -53,6 +54,8 @@ pub struct BlobStream {
     /// `received` when the current response started.
     resumed_at: u64,
     resumes: u32,
+    /// Resumes in a row after which no byte arrived.
+    idle_resumes: u32,
     max_resumes: u32,
     state: State,
     /// With an unknown size: the last chunk, handed out once the next one (or the end) came.
@@ -125,6 +128,7 @@ impl BlobStream {
             received: 0,
             resumed_at: 0,
             resumes: 0,
+            idle_resumes: 0,
             max_resumes,
             state: State::Reading(response.into_body()),
             held: None,
@@ -221,6 +225,7 @@ impl BlobStream {
             received: offset,
             resumed_at: offset,
             resumes: 0,
+            idle_resumes: 0,
             max_resumes,
             state: State::Reading(body),
             held: None,
@@ -296,8 +301,9 @@ impl BlobStream {
     /// stopped the resume) otherwise.
     fn try_resume(&mut self, error: Error) -> Result<()> {
         let cut = matches!(error.kind(), ErrorKind::Connect | ErrorKind::Timeout);
-        let progressed = self.received > self.resumed_at;
-        if !cut || !progressed || self.resumes >= self.max_resumes {
+        let idle = if self.received > self.resumed_at { 0 } else { self.idle_resumes + 1 };
+        let spent = idle > self.max_resumes || self.resumes >= self.max_resumes.saturating_mul(10);
+        if !cut || spent {
             if cut && self.resumes > 0 {
                 let context = format!("{}: gave up after {} resumes", self.context(), self.resumes);
                 return Err(Error::new(error.kind(), context).with_source(error));
@@ -307,6 +313,7 @@ impl BlobStream {
         tracing::debug!(uri = %self.uri, offset = self.received, error = %error, "resuming a blob download");
         let delay = RESUME_BACKOFF.saturating_mul(1 << self.resumes.min(4)).min(Duration::from_secs(2));
         self.resumes += 1;
+        self.idle_resumes = idle;
         self.resumed_at = self.received;
         let (client, uri, scopes) = (self.client.clone(), self.uri.clone(), self.scopes.clone());
         let (offset, size, context) = (self.received, self.size, self.context());
