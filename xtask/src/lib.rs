@@ -8,6 +8,7 @@
 //!   runs the conformance vectors, see [`conformance`].
 //! - `cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]`: benchmarks, see
 //!   [`mod@bench`].
+//! - `cargo xtask faults [--reduced] [--out DIR]`: the fault matrix, see [`faults`].
 //! - `cargo xtask peers`: starts the real registry in its four test configurations for
 //!   running the client's tests by hand; `cargo xtask token-server ...`: the test token
 //!   issuer they use. See [`registry`].
@@ -17,6 +18,7 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod faults;
 pub mod peers;
 pub mod registry;
 pub mod test_cmd;
@@ -37,6 +39,7 @@ commands:
   test                      fmt, clippy, tests, conformance, cargo-deny and docs, in order
   conformance [SUITE...]    run conformance vectors (see `cargo xtask conformance --help`)
   bench [WORKLOAD...]       run benchmarks in a release build (see `cargo xtask bench --help`)
+  faults [--reduced]        every operation against every fault of a misbehaving registry
   peers                     start the test registries on loopback and print their `export` lines
   token-server ...          the test token issuer (see `cargo xtask token-server --help`)
   serve-registry DIR --addr-file FILE
@@ -55,6 +58,7 @@ pub fn main_with_args(args: &[String]) -> ExitCode {
         "test" => test_cmd::main(rest),
         "conformance" => conformance::main(rest),
         "bench" => bench::main(rest),
+        "faults" => faults::main(rest),
         "peers" => registry::main(rest),
         "token-server" => registry::token_server::main(rest),
         "serve-registry" => bench::registry::server::serve_main(rest),

@@ -75,6 +75,11 @@ pub const STEPS: &[Step] = &[
     },
     Step { name: "test", description: "cargo test --workspace -- --include-ignored", run: test },
     Step {
+        name: "faults",
+        description: "cargo xtask faults --reduced (every fault of a misbehaving registry, once per operation)",
+        run: faults_step,
+    },
+    Step {
         name: "features",
         description: "the tests and builds of each feature combination that changes behaviour",
         run: features,
@@ -194,6 +199,8 @@ pub const FEATURE_COMBINATIONS: &[&[&str]] = &[
     &["check", "-p", "oci-distribution", "--no-default-features"],
     &["test", "-p", "oci-spec-types", "--lib"],
     &["check", "-p", "oci-layout", "--lib"],
+    // The registry without its `faults` feature (the workspace's build has it on for xtask).
+    &["check", "-p", "oci-registry", "--lib"],
     &["check", "-p", "oci", "--no-default-features"],
     &["check", "-p", "oci", "--no-default-features", "--features", "distribution"],
     &["check", "-p", "oci", "--no-default-features", "--features", "layout"],
@@ -205,6 +212,14 @@ fn features(ctx: &mut Context) -> Result<()> {
         status(ctx.cargo(args))?;
     }
     Ok(())
+}
+
+fn faults_step(_ctx: &mut Context) -> Result<()> {
+    if crate::faults::main(&["--reduced".to_owned()])? {
+        Ok(())
+    } else {
+        Err("faults: the goal was missed (see target/faults/index.html)".into())
+    }
 }
 
 fn conformance_step(_ctx: &mut Context) -> Result<()> {
@@ -375,6 +390,7 @@ mod tests {
                 "clippy",
                 "peers",
                 "test",
+                "faults",
                 "features",
                 "conformance",
                 "registry-conformance",

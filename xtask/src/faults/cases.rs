@@ -1,0 +1,110 @@
+//! The faults of the matrix: each a set of rules for the embedded registry, and what a
+//! correct client must do under it.
+
+use std::time::Duration;
+
+use oci_distribution::http::Method;
+use oci_registry::faults::{Fault, LocationForm, Matcher, PathKind, RetryAfter, Rule};
+
+/// What a correct client does under a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expect {
+    /// Survives it: the fault is transient (a network failure, 429, 5xx) or a registry
+    /// behaviour the protocol allows (no digest header, another form of `Location`, a
+    /// redirect to a storage host).
+    Survive,
+    /// Survives it, or fails with an error that names the cause: no client can know the
+    /// right content when a registry keeps serving wrong bytes or a wrong digest.
+    SurviveOrFailCleanly,
+}
+
+/// One fault of the matrix.
+#[derive(Debug, Clone)]
+pub(super) struct Case {
+    /// Its name in the table.
+    pub(super) name: String,
+    /// The rules, each at the run's rate.
+    pub(super) rules: Vec<(Matcher, Fault)>,
+    pub(super) expect: Expect,
+    /// Whether the registry asks for credentials (to see where they go).
+    pub(super) basic_auth: bool,
+}
+
+impl Case {
+    fn new(name: &str, rules: Vec<(Matcher, Fault)>, expect: Expect) -> Self {
+        Self { name: name.to_owned(), rules, expect, basic_auth: false }
+    }
+
+    /// The rules at one in `rate` of their requests.
+    pub(super) fn rules(&self, rate: u32) -> Vec<Rule> {
+        self.rules.iter().map(|(on, fault)| Rule::new(on.clone(), fault.clone()).one_in(rate)).collect()
+    }
+}
+
+/// Every case, in the table's order.
+pub(super) fn all() -> Vec<Case> {
+    use Expect::{Survive, SurviveOrFailCleanly};
+    let get = || Matcher::any().method(Method::GET);
+    let one = |name: &str, on: Matcher, fault: Fault, expect| Case::new(name, vec![(on, fault)], expect);
+    let mut cases = vec![
+        one("drop-after-1000", get(), Fault::DropAfter(1000), Survive),
+        one("reset", Matcher::any(), Fault::Reset, Survive),
+        one("stall-300ms", get(), Fault::Stall(1000, Duration::from_millis(300)), Survive),
+        one(
+            "truncated-blob",
+            Matcher::kind(PathKind::Blob).method(Method::GET),
+            Fault::DropAfter(4096),
+            Survive,
+        ),
+        one(
+            "wrong-bytes",
+            Matcher::kind(PathKind::Blob).method(Method::GET),
+            Fault::WrongBytes,
+            SurviveOrFailCleanly,
+        ),
+        one("429-seconds", Matcher::any(), Fault::TooManyRequests(RetryAfter::Seconds(1)), Survive),
+        one("429-date", Matcher::any(), Fault::TooManyRequests(RetryAfter::Date(1)), Survive),
+        one("503-seconds", Matcher::any(), Fault::Unavailable(RetryAfter::Seconds(1)), Survive),
+        one("503", Matcher::any(), Fault::Unavailable(RetryAfter::None), Survive),
+        Case::new(
+            "500-put-patch",
+            vec![
+                (Matcher::any().method(Method::PUT), Fault::ServerError),
+                (Matcher::any().method(Method::PATCH), Fault::ServerError),
+            ],
+            Survive,
+        ),
+        one(
+            "416-patch",
+            Matcher::kind(PathKind::Upload).method(Method::PATCH),
+            Fault::RangeNotSatisfiable,
+            Survive,
+        ),
+        one("digest-missing", Matcher::any(), Fault::DigestMissing, Survive),
+        one("digest-wrong", Matcher::kind(PathKind::Manifest), Fault::DigestWrong, SurviveOrFailCleanly),
+        one(
+            "location-relative",
+            Matcher::kind(PathKind::UploadStart),
+            Fault::Location(LocationForm::Relative),
+            Survive,
+        ),
+        one(
+            "location-absolute",
+            Matcher::kind(PathKind::UploadStart),
+            Fault::Location(LocationForm::Absolute),
+            Survive,
+        ),
+        // Refused by design: an upload's bytes (and credentials) stay on the origin of
+        // the registry asked; the error names the location.
+        one(
+            "location-other-host",
+            Matcher::kind(PathKind::UploadStart),
+            Fault::Location(LocationForm::OtherHost),
+            SurviveOrFailCleanly,
+        ),
+    ];
+    let mut redirect = one("redirect-307", get(), Fault::RedirectToStorage, Survive);
+    redirect.basic_auth = true;
+    cases.push(redirect);
+    cases
+}
