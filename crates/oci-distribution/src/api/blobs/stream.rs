@@ -18,7 +18,8 @@ use crate::progress::Reporter;
 use crate::transport::ResponseBody;
 use crate::{Body, Client, Error, ErrorKind, Result};
 
-/// The delay before the first resume; doubled for each further one, at most 2 s.
+/// The delay before a resume; doubled for each resume in a row that brought nothing,
+/// at most 2 s.
 const RESUME_BACKOFF: Duration = Duration::from_millis(200);
 
 /// The content of a blob, as it arrives from the registry.
@@ -311,7 +312,9 @@ impl BlobStream {
             return Err(error);
         }
         tracing::debug!(uri = %self.uri, offset = self.received, error = %error, "resuming a blob download");
-        let delay = RESUME_BACKOFF.saturating_mul(1 << self.resumes.min(4)).min(Duration::from_secs(2));
+        // A resume after one that brought bytes waits the least; idle ones back off.
+        let delay =
+            RESUME_BACKOFF.saturating_mul(1 << idle.saturating_sub(1).min(4)).min(Duration::from_secs(2));
         self.resumes += 1;
         self.idle_resumes = idle;
         self.resumed_at = self.received;
