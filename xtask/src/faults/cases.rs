@@ -28,16 +28,27 @@ pub(super) struct Case {
     pub(super) expect: Expect,
     /// Whether the registry asks for credentials (to see where they go).
     pub(super) basic_auth: bool,
+    /// A quirk: the rules hit every request they match, whatever the rate.
+    pub(super) always: bool,
 }
 
 impl Case {
     fn new(name: &str, rules: Vec<(Matcher, Fault)>, expect: Expect) -> Self {
-        Self { name: name.to_owned(), rules, expect, basic_auth: false }
+        Self { name: name.to_owned(), rules, expect, basic_auth: false, always: false }
     }
 
-    /// The rules at one in `rate` of their requests.
-    pub(super) fn rules(&self, rate: u32) -> Vec<Rule> {
-        self.rules.iter().map(|(on, fault)| Rule::new(on.clone(), fault.clone()).one_in(rate)).collect()
+    /// The rules at one in `rate` of their requests; with `first_too`, also on the
+    /// first request each matches (so that a short run meets every fault).
+    pub(super) fn rules(&self, rate: u32, first_too: bool) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        let rate = if self.always { 1 } else { rate };
+        for (on, fault) in &self.rules {
+            if first_too {
+                rules.push(Rule::new(on.clone().nth(1), fault.clone()));
+            }
+            rules.push(Rule::new(on.clone(), fault.clone()).one_in(rate));
+        }
+        rules
     }
 }
 
@@ -74,11 +85,13 @@ pub(super) fn all() -> Vec<Case> {
             ],
             Survive,
         ),
+        // Not transient (a registry that refuses the range it asked for): the client
+        // resyncs and goes on, and gives up after 5 resyncs of one upload, saying so.
         one(
             "416-patch",
             Matcher::kind(PathKind::Upload).method(Method::PATCH),
             Fault::RangeNotSatisfiable,
-            Survive,
+            SurviveOrFailCleanly,
         ),
         one("digest-missing", Matcher::any(), Fault::DigestMissing, Survive),
         one("digest-wrong", Matcher::kind(PathKind::Manifest), Fault::DigestWrong, SurviveOrFailCleanly),
@@ -106,5 +119,18 @@ pub(super) fn all() -> Vec<Case> {
     let mut redirect = one("redirect-307", get(), Fault::RedirectToStorage, Survive);
     redirect.basic_auth = true;
     cases.push(redirect);
+    // Quirks of real registries, on every request they concern.
+    // No referrers API: the endpoint is not there, and a manifest push says nothing of a
+    // subject.
+    let mut no_referrers = Case::new(
+        "no-referrers-api",
+        vec![
+            (Matcher::kind(PathKind::Referrers), Fault::NoSuchEndpoint),
+            (Matcher::kind(PathKind::Manifest).method(Method::PUT), Fault::SubjectMissing),
+        ],
+        Survive,
+    );
+    no_referrers.always = true;
+    cases.push(no_referrers);
     cases
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask faults [--reduced] [--out DIR] [--seed N]`: every operation of
 //! `ops::Op` against every fault of `cases::all`, at one request in 2 and one in 5
-//! (`--reduced`: one in 5 only), each run against a new embedded registry that
+//! (`--reduced`: one in 5, and the first request each rule matches), each run against a new embedded registry that
 //! misbehaves as the case says (its `faults` feature) over a new store, seeded, with a
 //! deadline.
 //!
@@ -37,7 +37,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const USAGE: &str = "\
 usage: cargo xtask faults [--reduced] [--out DIR] [--seed N]
 
-  --reduced   every fault once per operation (one request in 5), as `cargo xtask test` runs it
+  --reduced   one request in 5, and the first each rule matches (every fault met by every
+              operation that sends such a request), as `cargo xtask test` runs it
   --out DIR   where junit.xml and index.html go (default target/faults)
   --seed N    the seed of the first run (each run adds one)";
 
@@ -75,7 +76,7 @@ pub fn main(args: &[String]) -> Result<bool> {
         for &rate in rates {
             for op in Op::ALL {
                 let dir = scratch.path().join(format!("run-{seed}"));
-                let run = runtime.block_on(one(&case, rate, op, seed, &source, &oci, &dir))?;
+                let run = runtime.block_on(one(&case, (rate, reduced), op, seed, &source, &oci, &dir))?;
                 let _ = std::fs::remove_dir_all(&dir);
                 if !run.acceptable(case.expect) {
                     eprintln!("faults: {} under {} (1 in {rate}): {:?}", op.name(), case.name, run.outcome);
@@ -108,7 +109,7 @@ fn build_cli() -> Result<PathBuf> {
 /// faulty one under `case` at one in `rate`, judged.
 async fn one(
     case: &Case,
-    rate: u32,
+    (rate, first_too): (u32, bool),
     op: Op,
     seed: u64,
     source: &source::Source,
@@ -126,7 +127,7 @@ async fn one(
     let clean = bind(Registry::builder().storage(storage.clone())).await.map_err(|e| e.to_string())?;
     let other = bind(Registry::builder()).await.map_err(|e| e.to_string())?;
     source.seed(&clean.host()).await?;
-    let faults = case.rules(rate).into_iter().fold(Faults::new(seed), Faults::rule);
+    let faults = case.rules(rate, first_too).into_iter().fold(Faults::new(seed), Faults::rule);
     let mut builder = Registry::builder().storage(storage).faults(faults.clone());
     let credentials = if case.basic_auth {
         let users = Htpasswd::parse(&Htpasswd::line("matrix", "s3cret", 4).map_err(|e| e.to_string())?)
@@ -142,7 +143,8 @@ async fn one(
         clean: clean.host(),
         other: other.host(),
         layout: source.layout.clone(),
-        image: source.image.clone(),
+        image: source.image.digest.clone(),
+        subject: source.image.clone(),
         index: source.index.clone(),
         tags: source.tags.clone(),
         credentials,
@@ -171,7 +173,7 @@ mod source {
     use std::path::{Path, PathBuf};
 
     use oci::{Document, Layout, MediaType};
-    use oci_spec_types::{Digest, ImageIndex};
+    use oci_spec_types::{Descriptor, Digest, ImageIndex};
 
     use super::{CopyOptions, Location};
     use crate::Result;
@@ -179,7 +181,7 @@ mod source {
     pub(super) struct Source {
         /// A layout with the image (`v1`) and the index (`multi`).
         pub(super) layout: PathBuf,
-        pub(super) image: Digest,
+        pub(super) image: Descriptor,
         pub(super) index: Digest,
         /// The tags `src/app` gets, sorted.
         pub(super) tags: Vec<String>,
@@ -212,7 +214,12 @@ mod source {
         layout.tag("multi", index_descriptor.clone()).map_err(|e| err(&e))?;
         let mut tags: Vec<String> = ["v1", "multi", "a", "b", "c"].iter().map(|t| (*t).to_owned()).collect();
         tags.sort();
-        Ok(Source { layout: dir.to_owned(), image: image.digest, index: index_descriptor.digest, tags })
+        Ok(Source {
+            layout: dir.to_owned(),
+            image: Descriptor::new(image.media_type, image.digest, image.size),
+            index: index_descriptor.digest,
+            tags,
+        })
     }
 
     impl Source {

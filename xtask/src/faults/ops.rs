@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use oci::{CopyOptions, Location, Manifest};
 use oci_distribution::auth::{AuthConfig, Credential, StaticCredentials};
-use oci_distribution::{Client, ListOptions, PushOptions, RetryPolicy, TransportConfig, UploadPolicy};
+use oci_distribution::{
+    Client, ListOptions, PushOptions, ReferrersOptions, RetryPolicy, TransportConfig, UploadPolicy,
+};
 use oci_layout::Layout;
 use oci_reference::{Reference, Registry};
-use oci_spec_types::Digest;
+use oci_spec_types::{Descriptor, Digest, Document, ImageManifest, MediaType};
 
 /// An operation of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub(super) enum Op {
     PushSinglePost,
     /// An image to another repository of the same registry (mounts).
     Mount,
+    /// An artifact whose subject is the image pushed, then the image's referrers read.
+    Referrers,
     /// Every page of a repository's tags.
     Tags,
     /// Every page of the catalog.
@@ -41,13 +45,14 @@ pub(super) enum Op {
 
 impl Op {
     /// Every operation, in the table's order.
-    pub(super) const ALL: [Self; 11] = [
+    pub(super) const ALL: [Self; 12] = [
         Self::PullImage,
         Self::PullIndex,
         Self::Push,
         Self::PushChunked,
         Self::PushSinglePost,
         Self::Mount,
+        Self::Referrers,
         Self::Tags,
         Self::Catalog,
         Self::CopyToTar,
@@ -64,6 +69,7 @@ impl Op {
             Self::PushChunked => "push-chunked",
             Self::PushSinglePost => "push-single-post",
             Self::Mount => "mount",
+            Self::Referrers => "referrers",
             Self::Tags => "tags",
             Self::Catalog => "catalog",
             Self::CopyToTar => "copy-to-tar",
@@ -103,6 +109,8 @@ pub(super) struct World {
     /// The source layout: the image tagged `v1`, the index tagged `multi`.
     pub(super) layout: PathBuf,
     pub(super) image: Digest,
+    /// The image's descriptor (the subject of `referrers`).
+    pub(super) subject: Descriptor,
     pub(super) index: Digest,
     /// The tags of `src/app`.
     pub(super) tags: Vec<String>,
@@ -208,6 +216,76 @@ pub(super) async fn run(op: Op, world: &World) -> Outcome {
             .await;
             judge_registry(copied, &client, &format!("{other}/dst/copied:multi"), &world.index).await
         }
+        Op::Referrers => match attach_and_list(&client, faulty, &world.subject).await {
+            Ok((artifact, listed)) if listed.contains(&artifact) => Outcome::Survived,
+            Ok((artifact, listed)) => {
+                Outcome::Wrong(format!("{artifact} not among the referrers {listed:?}"))
+            }
+            Err(e) => self::clean(e),
+        },
+        Op::Tags | Op::Catalog => list(op, &client, world).await,
+        // Run as a process: see the `cli` module.
+        Op::Cli => Outcome::Panic("cli-copy is run by the cli module".into()),
+    }
+}
+
+/// Pushes an artifact whose subject is `subject` (the image of `src/app`) to the
+/// registry at `host`, then lists the subject's referrers; the artifact's digest and
+/// the digests listed.
+async fn attach_and_list(
+    client: &Client,
+    host: &str,
+    subject: &Descriptor,
+) -> Result<(Digest, Vec<Digest>), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let repository = Reference::parse(&format!("{host}/src/app:v1")).map_err(|e| err(&e))?.repository();
+    let config = Descriptor::empty();
+    client
+        .push_blob(&repository, &config, b"{}".to_vec(), PushOptions::default())
+        .await
+        .map_err(|e| format!("pushing the empty config: {e}"))?;
+    let manifest = ImageManifest::new(config.clone(), vec![config])
+        .with_artifact_type(MediaType::from("application/vnd.example.sbom"))
+        .with_subject(subject.clone());
+    let document = Document::new(manifest).map_err(|e| err(&e))?;
+    let at = repository.with_digest(document.digest()).map_err(|e| err(&e))?;
+    client.put_manifest(&at, &document).await.map_err(|e| format!("pushing the artifact: {e}"))?;
+    let subject_at = repository.with_digest(&subject.digest).map_err(|e| err(&e))?;
+    let listed = client
+        .referrers(&subject_at, ReferrersOptions::default())
+        .await
+        .map_err(|e| format!("listing the referrers: {e}"))?;
+    Ok((document.digest().clone(), listed.into_iter().map(|d| d.digest).collect()))
+}
+
+/// Pushes the image tagged `v1` of the layout at `layout` to `at` blob by blob with
+/// `policy`, then its manifest.
+async fn push_with(client: &Client, layout: &Path, at: &str, policy: UploadPolicy) -> Result<(), String> {
+    let reference = Reference::parse(at).map_err(|e| e.to_string())?;
+    let repository = reference.repository();
+    let layout = Layout::open_dir(layout).map_err(|e| e.to_string())?;
+    let top = layout.resolve("v1").map_err(|e| e.to_string())?;
+    let bytes = layout.read_blob(&top.digest).map_err(|e| e.to_string())?;
+    let document = Document::<ImageManifest>::from_slice(bytes).map_err(|e| e.to_string())?;
+    for blob in document.value().blobs() {
+        let content = layout.read_blob(&blob.digest).map_err(|e| e.to_string())?;
+        let options = PushOptions::default().with_policy(policy);
+        client
+            .push_blob(&repository, blob, content, options)
+            .await
+            .map_err(|e| format!("pushing {}: {e}", blob.digest))?;
+    }
+    client
+        .put_manifest(&reference, &document)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("pushing the manifest: {e}"))
+}
+
+/// `tags` or `catalog` of the faulty registry, every page.
+async fn list(op: Op, client: &Client, world: &World) -> Outcome {
+    let faulty = &world.faulty;
+    match op {
         Op::Tags => {
             let repository = match Reference::parse(&format!("{faulty}/src/app:v1")) {
                 Ok(r) => r.repository(),
@@ -237,34 +315,8 @@ pub(super) async fn run(op: Op, world: &World) -> Outcome {
                 Err(e) => Outcome::CleanError(e.to_string()),
             }
         }
-        // Run as a process: see the `cli` module.
-        Op::Cli => Outcome::Panic("cli-copy is run by the cli module".into()),
+        _ => Outcome::Panic(format!("{} is not a listing", op.name())),
     }
-}
-
-/// Pushes the image tagged `v1` of the layout at `layout` to `at` blob by blob with
-/// `policy`, then its manifest.
-async fn push_with(client: &Client, layout: &Path, at: &str, policy: UploadPolicy) -> Result<(), String> {
-    let reference = Reference::parse(at).map_err(|e| e.to_string())?;
-    let repository = reference.repository();
-    let layout = Layout::open_dir(layout).map_err(|e| e.to_string())?;
-    let top = layout.resolve("v1").map_err(|e| e.to_string())?;
-    let bytes = layout.read_blob(&top.digest).map_err(|e| e.to_string())?;
-    let document = oci_spec_types::Document::<oci_spec_types::ImageManifest>::from_slice(bytes)
-        .map_err(|e| e.to_string())?;
-    for blob in document.value().blobs() {
-        let content = layout.read_blob(&blob.digest).map_err(|e| e.to_string())?;
-        let options = PushOptions::default().with_policy(policy);
-        client
-            .push_blob(&repository, blob, content, options)
-            .await
-            .map_err(|e| format!("pushing {}: {e}", blob.digest))?;
-    }
-    client
-        .put_manifest(&reference, &document)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("pushing the manifest: {e}"))
 }
 
 async fn copy(from: &str, to: &str, options: CopyOptions) -> Result<(), String> {

@@ -42,6 +42,12 @@ pub(crate) fn before(faults: &Faults, method: &Method, path: &str) -> Before {
         Fault::Unavailable(retry) => status(StatusCode::SERVICE_UNAVAILABLE, Some(retry)),
         Fault::ServerError => status(StatusCode::INTERNAL_SERVER_ERROR, None),
         Fault::RangeNotSatisfiable => status(StatusCode::RANGE_NOT_SATISFIABLE, None),
+        Fault::NoSuchEndpoint => {
+            let mut response = Response::new(Body::from(Bytes::from_static(b"404 page not found\n")));
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            Before::Answer(response)
+        }
         other => Before::Handle(Some(other)),
     }
 }
@@ -85,6 +91,10 @@ pub(crate) fn after(
         Fault::WrongBytes => map_body(response, 0, Cut::Flip),
         Fault::DigestMissing => {
             response.headers_mut().remove("docker-content-digest");
+            response
+        }
+        Fault::SubjectMissing => {
+            response.headers_mut().remove("oci-subject");
             response
         }
         Fault::DigestWrong => {

@@ -146,6 +146,12 @@ pub enum Fault {
     DigestWrong,
     /// The upload session's `Location` in another form.
     Location(LocationForm),
+    /// `404` with a plain-text body, as a registry without the endpoint answers (the
+    /// quirk of registries without the referrers API).
+    NoSuchEndpoint,
+    /// No `OCI-Subject` header on a manifest push (a registry without the referrers API
+    /// does not send it).
+    SubjectMissing,
     /// Blob downloads answered `307` to the storage host (a second listener), which
     /// serves them without credentials and records whether any reached it.
     RedirectToStorage,
@@ -170,6 +176,8 @@ impl Fault {
             Self::Location(LocationForm::Absolute) => "location-absolute".into(),
             Self::Location(LocationForm::OtherHost) => "location-other-host".into(),
             Self::RedirectToStorage => "redirect-307".into(),
+            Self::NoSuchEndpoint => "no-such-endpoint".into(),
+            Self::SubjectMissing => "subject-missing".into(),
         }
     }
 }
