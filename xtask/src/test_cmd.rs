@@ -76,7 +76,7 @@ pub const STEPS: &[Step] = &[
     Step { name: "test", description: "cargo test --workspace -- --include-ignored", run: test },
     Step {
         name: "faults",
-        description: "cargo xtask faults --reduced (every fault of a misbehaving registry, once per operation)",
+        description: "cargo xtask faults --reduced (every operation against every fault of a misbehaving registry)",
         run: faults_step,
     },
     Step {

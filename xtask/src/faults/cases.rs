@@ -86,7 +86,7 @@ pub(super) fn all() -> Vec<Case> {
             Survive,
         ),
         // Not transient (a registry that refuses the range it asked for): the client
-        // resyncs and goes on, and gives up after 5 resyncs of one upload, saying so.
+        // resyncs and goes on, and gives up after 5 resyncs in a row, saying so.
         one(
             "416-patch",
             Matcher::kind(PathKind::Upload).method(Method::PATCH),

@@ -336,6 +336,7 @@ impl Client {
             content: &mut content,
             reporter: &reporter,
             stats: UploadStats { policy: options.policy, ..UploadStats::default() },
+            resyncs_in_a_row: 0,
         };
         // A mount first: from the repository itself (asking whether it has the blob), or
         // from the one given (`None`: anonymous).

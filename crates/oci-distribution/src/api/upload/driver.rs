@@ -16,7 +16,8 @@ use crate::api::blobs::{decimal, header};
 use crate::progress::Reporter;
 use crate::{Body, Error, ErrorKind, Result};
 
-/// How often an upload may lose and find its offset again before it gives up.
+/// How many times in a row (the registry taking no chunk in between) an upload may lose
+/// and find its offset again before it gives up.
 pub(crate) const MAX_RESYNCS: u32 = 5;
 
 /// Sends one request of an upload and returns what the state machine needs of the answer.
@@ -45,6 +46,9 @@ pub(crate) struct Upload<'a, E> {
     pub(crate) content: &'a mut Content,
     pub(crate) reporter: &'a Reporter,
     pub(crate) stats: UploadStats,
+    /// Resyncs since the registry last took a chunk: more than [`MAX_RESYNCS`] in a row
+    /// end the upload.
+    pub(crate) resyncs_in_a_row: u32,
 }
 
 fn octet_stream(headers: &mut HeaderMap, len: Option<u64>) {
@@ -276,14 +280,18 @@ impl<E: Exchanger> Upload<'_, E> {
     fn after_patch(&mut self, answer: &Answer, location: &Uri, offset: u64, end: u64) -> Result<Session> {
         let next = state::on_patch(self.origin, answer, location, end)?;
         match &next {
-            Session::Open { offset: stored, .. } if *stored == end => self.reporter.report(end),
+            Session::Open { offset: stored, .. } if *stored == end => {
+                self.resyncs_in_a_row = 0;
+                self.reporter.report(end);
+            }
             Session::Open { .. } | Session::Resync { .. } => {
                 self.stats.resyncs += 1;
-                if self.stats.resyncs > MAX_RESYNCS {
+                self.resyncs_in_a_row += 1;
+                if self.resyncs_in_a_row > MAX_RESYNCS {
                     let context = format!(
-                        "{}: the registry lost track of the upload {} times (last at byte {offset})",
+                        "{}: the registry lost track of the upload {} times in a row (last at byte {offset})",
                         answer.context(),
-                        self.stats.resyncs
+                        self.resyncs_in_a_row
                     );
                     return Err(Error::new(ErrorKind::InvalidResponse, context));
                 }

@@ -145,6 +145,7 @@ async fn push(
         content: &mut content,
         reporter: &reporter,
         stats: UploadStats { policy, ..UploadStats::default() },
+        resyncs_in_a_row: 0,
     };
     if mount {
         let from = Repository::parse_strict("r.test:5000/other").unwrap();
@@ -346,7 +347,7 @@ async fn too_many_resyncs_give_up() {
     assert_eq!(
         e.to_string(),
         "invalid response: PATCH http://r.test:5000/u1: the registry lost track of the upload 6 times \
-         (last at byte 0)"
+         in a row (last at byte 0)"
     );
 }
 
