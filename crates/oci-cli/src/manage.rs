@@ -51,15 +51,7 @@ pub(crate) async fn push_file(
 ) -> Result<oci::Descriptor> {
     let failed = |e: std::io::Error| Failure::new(exit::FAILURE, format!("{path}: {e}"));
     let mut digester = oci::spec::Digester::sha256();
-    let mut reader = std::fs::File::open(path).map_err(failed)?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = std::io::Read::read(&mut reader, &mut buf).map_err(failed)?;
-        if n == 0 {
-            break;
-        }
-        digester.update(&buf[..n]);
-    }
+    std::io::copy(&mut std::fs::File::open(path).map_err(failed)?, &mut digester).map_err(failed)?;
     let size = digester.bytes_written();
     let descriptor = oci::Descriptor::new(media_type, digester.finalize(), size);
     let content = tokio::fs::File::open(path).await.map_err(failed)?;

@@ -67,14 +67,7 @@ fn retry_after(retry: RetryAfter) -> Option<HeaderValue> {
 
 /// `secs` (Unix time) as an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`.
 fn http_date(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let stamp = oci_spec_types::Timestamp::from_unix_seconds(i64::try_from(secs).unwrap_or(i64::MAX));
-    let t = stamp.as_str(); // YYYY-MM-DDTHH:MM:SSZ
-    let month: usize = t[5..7].parse().unwrap_or(1);
-    let weekday = DAYS[usize::try_from((secs / 86_400) % 7).unwrap_or(0)];
-    format!("{weekday}, {} {} {} {} GMT", &t[8..10], MONTHS[month - 1], &t[..4], &t[11..19])
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// The response to a request of `host` for `path`, with `fault` applied.
