@@ -9,6 +9,8 @@
 //! - `cargo xtask bench [WORKLOAD...] [--corpus FILE] [--registry URL]`: benchmarks, see
 //!   [`mod@bench`].
 //! - `cargo xtask faults [--reduced] [--out DIR]`: the fault matrix, see [`faults`].
+//! - `cargo xtask fuzz [TARGET...] [--seconds N]`: the fuzz targets under AFL++, see
+//!   [`fuzz`].
 //! - `cargo xtask peers`: starts the real registry in its four test configurations for
 //!   running the client's tests by hand; `cargo xtask token-server ...`: the test token
 //!   issuer they use. See [`registry`].
@@ -19,6 +21,7 @@
 pub mod bench;
 pub mod conformance;
 pub mod faults;
+pub mod fuzz;
 pub mod peers;
 pub mod registry;
 pub mod test_cmd;
@@ -40,6 +43,7 @@ commands:
   conformance [SUITE...]    run conformance vectors (see `cargo xtask conformance --help`)
   bench [WORKLOAD...]       run benchmarks in a release build (see `cargo xtask bench --help`)
   faults [--reduced]        every operation against every fault of a misbehaving registry
+  fuzz [TARGET...]          the fuzz targets under AFL++ (see `cargo xtask fuzz --help`)
   peers                     start the test registries on loopback and print their `export` lines
   token-server ...          the test token issuer (see `cargo xtask token-server --help`)
   serve-registry DIR --addr-file FILE
@@ -59,6 +63,7 @@ pub fn main_with_args(args: &[String]) -> ExitCode {
         "conformance" => conformance::main(rest),
         "bench" => bench::main(rest),
         "faults" => faults::main(rest),
+        "fuzz" => fuzz::main(rest),
         "peers" => registry::main(rest),
         "token-server" => registry::token_server::main(rest),
         "serve-registry" => bench::registry::server::serve_main(rest),

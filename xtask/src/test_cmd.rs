@@ -25,9 +25,10 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::Result;
 use crate::conformance;
 use crate::peers::BackgroundServer;
-use crate::{Result, workspace};
+use crate::workspace::{self, status};
 
 /// State shared by the steps of one run.
 #[derive(Debug, Default)]
@@ -164,17 +165,6 @@ fn summary(steps: &[Step], done: &[(&Step, Duration, Option<String>)]) -> String
     out
 }
 
-/// Runs `cmd` with inherited output; an error names the command and its exit status.
-fn status(mut cmd: Command) -> Result<()> {
-    let shown = format!(
-        "{} {}",
-        cmd.get_program().to_string_lossy(),
-        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
-    );
-    let status = cmd.status().map_err(|e| format!("running `{shown}`: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
-}
-
 fn fmt(ctx: &mut Context) -> Result<()> {
     status(ctx.cargo(&["fmt", "--all", "--", "--check"]))
 }
@@ -302,16 +292,7 @@ fn registry_conformance_step(ctx: &mut Context) -> Result<()> {
 }
 
 fn deny(ctx: &mut Context) -> Result<()> {
-    let installed = ctx
-        .cargo(&["deny", "--version"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        println!("cargo-deny not found: installing it with `cargo install --locked cargo-deny`");
-        status(ctx.cargo(&["install", "--locked", "cargo-deny"]))?;
-    }
+    workspace::ensure_cargo_subcommand("deny", &["--locked", "cargo-deny"])?;
     status(ctx.cargo(&["deny", "check", "bans", "licenses", "sources"]))
 }
 

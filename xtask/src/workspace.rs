@@ -33,3 +33,29 @@ pub fn cargo_command(args: &[&str]) -> Command {
     cmd.args(args).current_dir(root());
     cmd
 }
+
+/// Runs `cmd`, an error naming it unless it exits with success.
+pub fn status(mut cmd: Command) -> crate::Result<()> {
+    let shown = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
+    let status = cmd.status().map_err(|e| format!("running `{shown}`: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
+}
+
+/// Makes sure `cargo <subcommand>` exists, installing it with `cargo install <install>`
+/// when it does not.
+pub fn ensure_cargo_subcommand(subcommand: &str, install: &[&str]) -> crate::Result<()> {
+    let installed = cargo_command(&[subcommand, "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        println!("cargo {subcommand} not found: installing it with `cargo install {}`", install.join(" "));
+        status(cargo_command(&[&["install"], install].concat()))?;
+    }
+    Ok(())
+}

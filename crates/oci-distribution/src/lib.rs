@@ -79,8 +79,10 @@
 //! [`Config`](ErrorKind::Config) saying what is missing, when no TLS setup can be made,
 //! rather than every request failing later.
 //!
-//! `unstable-internals` makes the `auth::challenge` and `auth::scope` modules public for
-//! the project's conformance suite, with no stability promise.
+//! `unstable-internals` makes the `auth::challenge` and `auth::scope` modules public, and
+//! adds `internals` (the parsers of `Link`, `Content-Range`, `Retry-After` and the
+//! referrers fallback), for the project's conformance suite and fuzz targets, with no
+//! stability promise.
 //!
 //! Plain HTTP is used for the hosts configured so
 //! ([`TransportConfig::plain_http_hosts`]); a loopback host (`localhost`, `127.0.0.1`,
@@ -154,6 +156,8 @@ mod client;
 mod clock;
 mod error;
 mod exchange;
+#[cfg(feature = "unstable-internals")]
+pub mod internals;
 mod link;
 mod progress;
 mod response_cache;

@@ -183,3 +183,20 @@ pub struct History {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ImageConfig;
+
+    /// Found by the `manifest` fuzz target: without `serde_json`'s `float_roundtrip`, a
+    /// float among the unknown fields came back as a neighbouring float.
+    #[test]
+    fn unknown_fields_are_written_back_as_read_floats_included() {
+        let text = r#"{"architecture":"amd64","os":"linux","x":{"size":1.1111111111111111e+23,"f":0.1}}"#;
+        let config: ImageConfig = serde_json::from_str(text).expect("a config");
+        let written = serde_json::to_string(&config).expect("written");
+        let again: ImageConfig = serde_json::from_str(&written).expect("read again");
+        assert_eq!(again, config);
+        assert!(written.contains("1.1111111111111111e+23"), "{written}");
+    }
+}

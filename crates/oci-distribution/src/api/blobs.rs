@@ -1,6 +1,6 @@
 //! Blob endpoints: `HEAD`, `GET` (streamed, verified, resumed), ranged `GET`, `DELETE`.
 
-mod range;
+pub(crate) mod range;
 mod stream;
 
 use std::fmt;

@@ -12,7 +12,7 @@ mod hostile_tests;
 mod list_tests;
 mod manifests;
 mod pages;
-mod referrers;
+pub(crate) mod referrers;
 mod tags;
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,7 @@ fn repository_key(repository: &Repository) -> RepositoryKey {
 /// The referrers a fallback index lists, or `None` when what the tag resolved to is not
 /// a usable fallback index: not an index, or the subject itself (GitLab resolves the tag
 /// `sha256-<hex>` to the manifest `sha256:<hex>`).
-fn fallback_entries(subject: &Digest, found: &Document) -> Option<Vec<Descriptor>> {
+pub(crate) fn fallback_entries(subject: &Digest, found: &Document) -> Option<Vec<Descriptor>> {
     let Manifest::Index(index) = found.value() else {
         tracing::warn!(%subject, digest = %found.digest(), "the referrers tag names an image manifest, not an index; ignored");
         return None;
