@@ -240,7 +240,9 @@ impl Client {
         }
         let Some(body) = replay else { return Ok(response) };
         let auth = &self.inner.auth;
-        if !auth.on_unauthorized(&uri, &sent_headers, response.headers(), scopes).await? {
+        if !auth.on_unauthorized(&uri, &sent_headers, response.headers(), scopes).await?
+            && !self.learn_challenge_from_base(&uri, &sent_headers, &response, scopes).await?
+        {
             return Ok(response);
         }
         drop(response);
@@ -249,6 +251,34 @@ impl Client {
             request.extensions_mut().insert(crate::retry::RetrySafe);
         }
         Ok(self.send_following_redirects(request).await?.0)
+    }
+
+    /// A 401 without a challenge from an origin that never challenged (GCR answers so
+    /// outside `/v2/`): the base endpoint's 401 carries it. `Ok(true)` when the ping
+    /// taught a challenge that makes the request worth sending again.
+    async fn learn_challenge_from_base(
+        &self,
+        uri: &Uri,
+        sent_headers: &HeaderMap,
+        response: &Response<ResponseBody>,
+        scopes: &[String],
+    ) -> Result<bool> {
+        let auth = &self.inner.auth;
+        if response.headers().contains_key(http::header::WWW_AUTHENTICATE) || auth.knows_challenge(uri) {
+            return Ok(false);
+        }
+        let base = crate::url::resolve(uri, "/v2/")?;
+        if base == *uri {
+            return Ok(false);
+        }
+        tracing::debug!(%uri, "401 without a challenge: asking the base endpoint for one");
+        let ping = self.authorized(&Method::GET, &base, &HeaderMap::new(), Body::empty(), &[]).await?;
+        let (answer, _) = self.send_following_redirects(ping).await?;
+        if answer.status() != StatusCode::UNAUTHORIZED {
+            return Ok(false);
+        }
+        auth.remember_challenge(&base, answer.headers())?;
+        auth.on_unauthorized(uri, sent_headers, &HeaderMap::new(), scopes).await
     }
 
     async fn authorized(

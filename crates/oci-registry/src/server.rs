@@ -321,7 +321,7 @@ impl std::error::Error for Dropped {}
 /// One request in its span: method, path, status, bytes, duration.
 async fn serve_one(
     state: Arc<State>,
-    request: http::Request<hyper::body::Incoming>,
+    #[cfg_attr(not(feature = "faults"), allow(unused_mut))] mut request: http::Request<hyper::body::Incoming>,
     peer: SocketAddr,
     access_log: bool,
 ) -> std::result::Result<http::Response<crate::body::Body>, Dropped> {
@@ -333,7 +333,7 @@ async fn serve_one(
         use crate::faults::{Before, before};
         let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
         let host = host.or_else(|| request.uri().authority().map(ToString::to_string)).unwrap_or_default();
-        match state.faults.as_ref().map(|(faults, _)| before(faults, &method, &path)) {
+        match state.faults.as_ref().map(|(faults, _)| before(faults, &mut request)) {
             None | Some(Before::Handle(None)) => (None, host),
             Some(Before::Handle(Some(fault))) => (Some(fault), host),
             Some(Before::Answer(response)) => return Ok(response),
@@ -343,8 +343,8 @@ async fn serve_one(
     let response = crate::api::handle(state.clone(), request).instrument(span.clone()).await;
     #[cfg(feature = "faults")]
     let response = match (&fault, &state.faults) {
-        (Some(fault), Some((_, storage))) => {
-            crate::faults::after(fault, response, &host, &path, storage.as_ref())
+        (Some(fault), Some((faults, storage))) => {
+            crate::faults::after((fault, faults), response, &host, &path, storage.as_ref()).await
         }
         _ => response,
     };

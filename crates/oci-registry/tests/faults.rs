@@ -73,3 +73,77 @@ async fn a_download_cut_before_its_first_byte_resumes() {
     assert_eq!(stream.resumes(), 1);
     assert_eq!(faults.injected(), 1);
 }
+
+/// A registry that asks for `matrix`/`s3cret` (Basic, or Bearer tokens from its token
+/// endpoint) with `faults`, and a client that has those credentials.
+async fn with_credentials(bearer: bool, faults: Faults) -> (Registry, Client, Reference) {
+    use oci_distribution::auth::AuthConfig;
+    use oci_distribution::auth::credentials::{Credential, StaticCredentials};
+    use oci_registry::auth::{Auth, Htpasswd, TokenOptions};
+    let users = Htpasswd::parse(&Htpasswd::line("matrix", "s3cret", 4).unwrap()).unwrap();
+    let auth =
+        if bearer { Auth::bearer(users, TokenOptions::default()).unwrap() } else { Auth::basic(users) };
+    let registry = Registry::builder().auth(auth).faults(faults).bind("127.0.0.1:0").await.unwrap();
+    let credentials = StaticCredentials::new().with(&registry.host(), Credential::basic("matrix", "s3cret"));
+    let client =
+        Client::builder().auth(AuthConfig::anonymous().with_credentials(credentials)).build().unwrap();
+    let reference = Reference::parse(&format!("{}/team/app:v1", registry.host())).unwrap();
+    (registry, client, reference)
+}
+
+/// Pushes a config and a layer of `layer_bytes` in chunks of 1024 bytes, then the manifest.
+async fn push_image(client: &Client, reference: &Reference, layer_bytes: Vec<u8>) {
+    let repository = reference.repository();
+    let config = Descriptor::for_bytes(MediaType::EMPTY, b"{}");
+    let layer = Descriptor::for_bytes(MediaType::LAYER_TAR, &layer_bytes);
+    let chunked = || PushOptions::default().with_policy(UploadPolicy::Chunked { chunk_size: 1024 });
+    client.push_blob(&repository, &config, b"{}".to_vec(), chunked()).await.unwrap();
+    client.push_blob(&repository, &layer, layer_bytes, chunked()).await.unwrap();
+    let manifest = Document::new(ImageManifest::new(config, vec![layer])).unwrap();
+    client.put_manifest(reference, &manifest).await.unwrap();
+}
+
+/// Found by the matrix (ECR's quirk): a `PATCH` answered 201 while the blob is not
+/// there yet no longer fails the push; the session goes on.
+#[tokio::test]
+async fn chunks_answered_201_before_the_blob_exists_go_on() {
+    let faults = Faults::new(1)
+        .rule(Rule::new(Matcher::kind(PathKind::Upload).method(Method::PATCH), Fault::PatchCreated));
+    let registry = Registry::builder().faults(faults.clone()).bind("127.0.0.1:0").await.unwrap();
+    let client = Client::builder().build().unwrap();
+    let reference = Reference::parse(&format!("{}/team/app:v1", registry.host())).unwrap();
+    push_image(&client, &reference, vec![3u8; 5000]).await;
+    assert!(client.head_manifest(&reference).await.unwrap().is_some());
+    assert!(faults.injected() >= 1);
+}
+
+/// Found by the matrix (GCR's quirk): a 401 without a challenge, from a registry that
+/// never challenged, is answered after asking `/v2/` for the challenge.
+#[tokio::test]
+async fn a_401_without_a_challenge_is_answered_with_the_base_endpoints_challenge() {
+    let faults = Faults::new(1).rule(Rule::new(Matcher::any(), Fault::ChallengeOnlyOnBase));
+    let (_registry, client, reference) = with_credentials(false, faults.clone()).await;
+    push_image(&client, &reference, vec![5u8; 3000]).await;
+    assert!(client.head_manifest(&reference).await.unwrap().is_some());
+    assert!(faults.injected() > 0);
+}
+
+/// Found by the matrix: tokens that stop working early are replaced, and the refused
+/// request sent again, however many requests are in flight.
+#[tokio::test]
+async fn tokens_that_expire_early_are_replaced() {
+    let faults = Faults::new(1).rule(Rule::new(Matcher::any(), Fault::TokenExpiresAfter(3)));
+    let (_registry, client, reference) = with_credentials(true, faults.clone()).await;
+    push_image(&client, &reference, vec![9u8; 6000]).await;
+    let mut pulls = Vec::new();
+    for _ in 0..4 {
+        let (client, reference) = (client.clone(), reference.clone());
+        pulls.push(tokio::spawn(
+            async move { client.get_manifest(&reference).await.map(|d| d.digest().clone()) },
+        ));
+    }
+    for pull in pulls {
+        pull.await.unwrap().unwrap();
+    }
+    assert!(faults.injected() > 0, "no token expired");
+}

@@ -18,6 +18,17 @@ pub(super) enum Expect {
     SurviveOrFailCleanly,
 }
 
+/// How the registry of a case asks for credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Credentials {
+    /// It does not.
+    None,
+    /// HTTP Basic.
+    Basic,
+    /// Bearer tokens from its token endpoint (the client answers with Basic there).
+    Bearer,
+}
+
 /// One fault of the matrix.
 #[derive(Debug, Clone)]
 pub(super) struct Case {
@@ -26,15 +37,36 @@ pub(super) struct Case {
     /// The rules, each at the run's rate.
     pub(super) rules: Vec<(Matcher, Fault)>,
     pub(super) expect: Expect,
-    /// Whether the registry asks for credentials (to see where they go).
-    pub(super) basic_auth: bool,
+    /// Whether and how the registry asks for credentials (to see where they go).
+    pub(super) auth: Credentials,
     /// A quirk: the rules hit every request they match, whatever the rate.
     pub(super) always: bool,
+    /// The registry makes referrers pushed through the fallback tag unreadable (the
+    /// tag resolves to the subject): the right list of referrers is empty.
+    pub(super) hides_fallback: bool,
 }
 
 impl Case {
     fn new(name: &str, rules: Vec<(Matcher, Fault)>, expect: Expect) -> Self {
-        Self { name: name.to_owned(), rules, expect, basic_auth: false, always: false }
+        Self {
+            name: name.to_owned(),
+            rules,
+            expect,
+            auth: Credentials::None,
+            always: false,
+            hides_fallback: false,
+        }
+    }
+
+    fn with_auth(mut self, auth: Credentials) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// A quirk: on every request its rules match.
+    fn always(mut self) -> Self {
+        self.always = true;
+        self
     }
 
     /// The rules at one in `rate` of their requests; with `first_too`, also on the
@@ -116,21 +148,64 @@ pub(super) fn all() -> Vec<Case> {
             SurviveOrFailCleanly,
         ),
     ];
-    let mut redirect = one("redirect-307", get(), Fault::RedirectToStorage, Survive);
-    redirect.basic_auth = true;
-    cases.push(redirect);
-    // Quirks of real registries, on every request they concern.
+    cases.push(one("redirect-307", get(), Fault::RedirectToStorage, Survive).with_auth(Credentials::Basic));
+    // Tokens that stop working after 10 requests: the client fetches a new one and
+    // sends the refused request again.
+    let token_expires =
+        Case::new("token-expires-early", vec![(Matcher::any(), Fault::TokenExpiresAfter(10))], Survive);
+    cases.push(token_expires.with_auth(Credentials::Bearer).always());
+    cases.extend(quirks());
+    cases
+}
+
+/// Quirks of real registries, each on every request it concerns.
+fn quirks() -> Vec<Case> {
+    use Expect::Survive;
+    let quirk = |name: &str, rules: Vec<(Matcher, Fault)>| Case::new(name, rules, Survive).always();
+    let kind = Matcher::kind;
+    let lists = |fault: Fault| vec![(kind(PathKind::Tags), fault.clone()), (kind(PathKind::Catalog), fault)];
+    let patch = || kind(PathKind::Upload).method(Method::PATCH);
+    let post = || kind(PathKind::UploadStart).method(Method::POST);
+    let uploads =
+        |fault: Fault| vec![(kind(PathKind::UploadStart), fault.clone()), (kind(PathKind::Upload), fault)];
     // No referrers API: the endpoint is not there, and a manifest push says nothing of a
     // subject.
-    let mut no_referrers = Case::new(
-        "no-referrers-api",
+    let no_referrers_api = || {
         vec![
-            (Matcher::kind(PathKind::Referrers), Fault::NoSuchEndpoint),
-            (Matcher::kind(PathKind::Manifest).method(Method::PUT), Fault::SubjectMissing),
-        ],
-        Survive,
-    );
-    no_referrers.always = true;
-    cases.push(no_referrers);
-    cases
+            (kind(PathKind::Referrers), Fault::NoSuchEndpoint),
+            (kind(PathKind::Manifest).method(Method::PUT), Fault::SubjectMissing),
+        ]
+    };
+    let mut gitlab = no_referrers_api();
+    gitlab.push((kind(PathKind::Manifest).method(Method::GET), Fault::FallbackTagIsSubject));
+    gitlab.push((kind(PathKind::Manifest).method(Method::HEAD), Fault::FallbackTagIsSubject));
+    let mut gitlab = quirk("gitlab-fallback-tag", gitlab);
+    gitlab.hides_fallback = true;
+    vec![
+        quirk("no-referrers-api", no_referrers_api()),
+        quirk("ecr-page-limit", lists(Fault::PageLimit(1000))),
+        quirk("ecr-patch-201", vec![(patch(), Fault::PatchCreated)]),
+        quirk("gcr-challenge-on-base-only", vec![(Matcher::any(), Fault::ChallengeOnlyOnBase)])
+            .with_auth(Credentials::Basic),
+        quirk("gcr-single-use-location", uploads(Fault::SingleUseLocation)),
+        quirk("quay-mount-needs-from", vec![(post(), Fault::MountNeedsFrom)]),
+        quirk("quay-opaque-page-tokens", lists(Fault::OpaquePageTokens)),
+        quirk("harbor-mount-401", vec![(post(), Fault::MountUnauthorized)]),
+        quirk("harbor-not-found-code", vec![(Matcher::any(), Fault::NotFoundCode)]),
+        quirk("nexus-null-tags", vec![(kind(PathKind::Tags), Fault::NullTags)]),
+        gitlab,
+        // No client can delete where the registry refuses: the error must say so.
+        Case::new(
+            "dockerhub-delete-405",
+            vec![(Matcher::any().method(Method::DELETE), Fault::DeleteNotAllowed)],
+            Expect::SurviveOrFailCleanly,
+        )
+        .always(),
+        quirk("dockerhub-mount-ignored", vec![(post(), Fault::MountIgnored)]),
+        quirk("range-short-after-patch", vec![(patch(), Fault::RangeShortAfterPatch)]),
+        quirk("acr-content-range", vec![(patch(), Fault::ContentRangeUnitRefused)]),
+        quirk("several-schemes", vec![(Matcher::any(), Fault::SeveralSchemes)]).with_auth(Credentials::Basic),
+        quirk("token-get-only", vec![(kind(PathKind::Token), Fault::TokenGetOnly)])
+            .with_auth(Credentials::Bearer),
+    ]
 }

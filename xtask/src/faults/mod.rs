@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use oci::{CopyOptions, Location};
-use oci_registry::auth::{Auth, Htpasswd};
+use oci_registry::auth::{Auth, Htpasswd, TokenOptions};
 use oci_registry::faults::Faults;
 use oci_registry::{Limits, MemoryStorage, Registry};
 
-use self::cases::Case;
+use self::cases::{Case, Credentials};
 use self::ops::{Op, Outcome, World};
 use self::report::{Run, Table};
 use crate::{Result, workspace};
@@ -35,10 +35,11 @@ use crate::{Result, workspace};
 const DEADLINE: Duration = Duration::from_secs(60);
 
 const USAGE: &str = "\
-usage: cargo xtask faults [--reduced] [--out DIR] [--seed N]
+usage: cargo xtask faults [--reduced] [--case NAME]... [--out DIR] [--seed N]
 
   --reduced   one request in 5, and the first each rule matches (every fault met by every
               operation that sends such a request), as `cargo xtask test` runs it
+  --case NAME only this case (a fault or a quirk of the table; repeatable)
   --out DIR   where junit.xml and index.html go (default target/faults)
   --seed N    the seed of the first run (each run adds one)";
 
@@ -47,6 +48,7 @@ pub fn main(args: &[String]) -> Result<bool> {
     let mut reduced = false;
     let mut out = workspace::target_dir().join("faults");
     let mut seed = 1u64;
+    let mut only = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -56,6 +58,7 @@ pub fn main(args: &[String]) -> Result<bool> {
             }
             "--reduced" => reduced = true,
             "--out" => out = it.next().ok_or("--out takes a directory")?.into(),
+            "--case" => only.push(it.next().ok_or("--case takes a name")?.clone()),
             "--seed" => {
                 let n = it.next().ok_or("--seed takes a number")?;
                 seed = n.parse().map_err(|_| format!("--seed {n}: not a number"))?;
@@ -72,7 +75,13 @@ pub fn main(args: &[String]) -> Result<bool> {
         .map_err(|e| format!("starting the tokio runtime: {e}"))?;
     let source = source::write(&scratch.path().join("source"))?;
     let mut table = Table::default();
-    for case in cases::all() {
+    let cases: Vec<Case> =
+        cases::all().into_iter().filter(|c| only.is_empty() || only.contains(&c.name)).collect();
+    if cases.is_empty() {
+        let names: Vec<String> = cases::all().into_iter().map(|c| c.name).collect();
+        return Err(format!("no case of that name (cases: {})", names.join(", ")));
+    }
+    for case in cases {
         for &rate in rates {
             for op in Op::ALL {
                 let dir = scratch.path().join(format!("run-{seed}"));
@@ -129,14 +138,21 @@ async fn one(
     source.seed(&clean.host()).await?;
     let faults = case.rules(rate, first_too).into_iter().fold(Faults::new(seed), Faults::rule);
     let mut builder = Registry::builder().storage(storage).faults(faults.clone());
-    let credentials = if case.basic_auth {
-        let users = Htpasswd::parse(&Htpasswd::line("matrix", "s3cret", 4).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-        builder = builder.auth(Auth::basic(users));
-        Some(("matrix".to_owned(), "s3cret".to_owned()))
-    } else {
-        None
+    let users = || -> Result<Htpasswd> {
+        Htpasswd::parse(&Htpasswd::line("matrix", "s3cret", 4).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())
     };
+    let auth = match case.auth {
+        Credentials::None => None,
+        Credentials::Basic => Some(Auth::basic(users()?)),
+        Credentials::Bearer => {
+            Some(Auth::bearer(users()?, TokenOptions::default()).map_err(|e| e.to_string())?)
+        }
+    };
+    let credentials = auth.map(|auth| {
+        builder = std::mem::take(&mut builder).auth(auth);
+        ("matrix".to_owned(), "s3cret".to_owned())
+    });
     let misbehaving = bind(builder).await.map_err(|e| e.to_string())?;
     let world = World {
         faulty: misbehaving.host(),
@@ -144,10 +160,11 @@ async fn one(
         other: other.host(),
         layout: source.layout.clone(),
         image: source.image.digest.clone(),
-        subject: source.image.clone(),
+        subject: source.subject.clone(),
         index: source.index.clone(),
         tags: source.tags.clone(),
         credentials,
+        hides_fallback: case.hides_fallback,
         oci: oci.to_owned(),
         scratch: dir.to_owned(),
     };
@@ -183,6 +200,8 @@ mod source {
         pub(super) layout: PathBuf,
         pub(super) image: Descriptor,
         pub(super) index: Digest,
+        /// The index's descriptor, the subject of the referrers pushed.
+        pub(super) subject: Descriptor,
         /// The tags `src/app` gets, sorted.
         pub(super) tags: Vec<String>,
     }
@@ -217,6 +236,11 @@ mod source {
         Ok(Source {
             layout: dir.to_owned(),
             image: Descriptor::new(image.media_type, image.digest, image.size),
+            subject: Descriptor::new(
+                index_descriptor.media_type.clone(),
+                index_descriptor.digest.clone(),
+                index_descriptor.size,
+            ),
             index: index_descriptor.digest,
             tags,
         })

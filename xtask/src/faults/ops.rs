@@ -41,11 +41,13 @@ pub(super) enum Op {
     CopyToRegistry,
     /// `oci copy` of an image, registry -> layout directory, as a process.
     Cli,
+    /// An image's manifest deleted (by digest).
+    Delete,
 }
 
 impl Op {
     /// Every operation, in the table's order.
-    pub(super) const ALL: [Self; 12] = [
+    pub(super) const ALL: [Self; 13] = [
         Self::PullImage,
         Self::PullIndex,
         Self::Push,
@@ -58,6 +60,7 @@ impl Op {
         Self::CopyToTar,
         Self::CopyToRegistry,
         Self::Cli,
+        Self::Delete,
     ];
 
     /// Its name in reports.
@@ -75,6 +78,7 @@ impl Op {
             Self::CopyToTar => "copy-to-tar",
             Self::CopyToRegistry => "copy-to-registry",
             Self::Cli => "cli-copy",
+            Self::Delete => "delete",
         }
     }
 }
@@ -109,13 +113,16 @@ pub(super) struct World {
     /// The source layout: the image tagged `v1`, the index tagged `multi`.
     pub(super) layout: PathBuf,
     pub(super) image: Digest,
-    /// The image's descriptor (the subject of `referrers`).
+    /// The index's descriptor (the subject of `referrers`: an index, whose children a
+    /// client that trusts a wrong fallback tag would list).
     pub(super) subject: Descriptor,
     pub(super) index: Digest,
     /// The tags of `src/app`.
     pub(super) tags: Vec<String>,
     /// Credentials the faulty registry asks for, when it does.
     pub(super) credentials: Option<(String, String)>,
+    /// The registry hides referrers pushed through the fallback tag (`Case::hides_fallback`).
+    pub(super) hides_fallback: bool,
     /// The `oci` binary.
     pub(super) oci: PathBuf,
     /// A directory of this run's own.
@@ -217,13 +224,18 @@ pub(super) async fn run(op: Op, world: &World) -> Outcome {
             judge_registry(copied, &client, &format!("{other}/dst/copied:multi"), &world.index).await
         }
         Op::Referrers => match attach_and_list(&client, faulty, &world.subject).await {
-            Ok((artifact, listed)) if listed.contains(&artifact) => Outcome::Survived,
+            // The registry hides what the fallback tag holds: no referrers is right.
+            Ok((_, listed)) if world.hides_fallback && listed.is_empty() => Outcome::Survived,
+            Ok((artifact, listed)) if !world.hides_fallback && listed == [artifact.clone()] => {
+                Outcome::Survived
+            }
             Ok((artifact, listed)) => {
-                Outcome::Wrong(format!("{artifact} not among the referrers {listed:?}"))
+                Outcome::Wrong(format!("{artifact} pushed, the referrers listed are {listed:?}"))
             }
             Err(e) => self::clean(e),
         },
         Op::Tags | Op::Catalog => list(op, &client, world).await,
+        Op::Delete => delete(&client, world).await,
         // Run as a process: see the `cli` module.
         Op::Cli => Outcome::Panic("cli-copy is run by the cli module".into()),
     }
@@ -280,6 +292,35 @@ async fn push_with(client: &Client, layout: &Path, at: &str, policy: UploadPolic
         .await
         .map(|_| ())
         .map_err(|e| format!("pushing the manifest: {e}"))
+}
+
+/// The image pushed to `dst/deleted:v1` (through the clean registry, over the same
+/// store), then deleted through the faulty one: gone when that says so, there and
+/// whole when it fails.
+async fn delete(client: &Client, world: &World) -> Outcome {
+    let (faulty, clean) = (&world.faulty, &world.clean);
+    let seeded = copy(
+        &format!("oci:{}:v1", world.layout.display()),
+        &format!("docker://{clean}/dst/deleted:v1"),
+        CopyOptions::default().with_client(client.clone()),
+    )
+    .await;
+    if let Err(e) = seeded {
+        return Outcome::Panic(format!("seeding dst/deleted: {e}"));
+    }
+    let at = match Reference::parse(&format!("{faulty}/dst/deleted@{}", world.image)) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Panic(e.to_string()),
+    };
+    let deleted = client.delete_manifest(&at).await.map_err(|e| e.to_string());
+    let left = whole(client, &format!("{clean}/dst/deleted:v1")).await;
+    match (deleted, left) {
+        (Ok(()), Ok(None)) => Outcome::Survived,
+        (Ok(()), Ok(Some(_))) => Outcome::Wrong("deleted, yet still there".into()),
+        (Err(e), Ok(Some(_))) => self::clean(e),
+        (Err(e), Ok(None)) => Outcome::Wrong(format!("an error ({e}), yet deleted")),
+        (_, Err(e)) => Outcome::Corrupt(e),
+    }
 }
 
 /// `tags` or `catalog` of the faulty registry, every page.

@@ -196,6 +196,12 @@ impl Authenticator {
         }
     }
 
+    /// Whether the origin of `uri` challenged already (a challenge is remembered for it).
+    pub(crate) fn knows_challenge(&self, uri: &Uri) -> bool {
+        let Ok(origin) = Origin::of(uri) else { return false };
+        lock(&self.inner.hosts).get(&origin.key).is_some_and(|h| h.challenge.is_some())
+    }
+
     /// Remembers the challenge of a ping (`GET /v2/`) answer for registries that later
     /// answer 401 without one, and switches the origin to Bearer right away (a valid
     /// realm) so that its first requests carry a token. No token is fetched here.

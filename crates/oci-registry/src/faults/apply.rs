@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, LOCATION, RETRY_AFTER};
-use http::{Method, Response, StatusCode};
+use http::{Response, StatusCode};
 use http_body_util::BodyExt as _;
 use tokio::sync::mpsc;
 
@@ -22,12 +22,19 @@ pub(crate) enum Before {
     Reset,
 }
 
-/// The fault of the request `method path`, as far as it acts before the handler.
-pub(crate) fn before(faults: &Faults, method: &Method, path: &str) -> Before {
-    let Some(fault) = faults.pick(method, crate::api::path_kind(method, path)) else {
+/// The fault of `request`, as far as it acts before the handler (a quirk may rewrite
+/// the request).
+pub(crate) fn before<B>(faults: &Faults, request: &mut http::Request<B>) -> Before {
+    super::quirks::strip_expired_token(faults, request);
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let kind = crate::api::path_kind(&method, &path);
+    let Some(fault) = faults.pick(&method, kind) else {
         return Before::Handle(None);
     };
     tracing::debug!(fault = %fault.name(), %method, path, "injecting a fault");
+    if let Some(answer) = super::quirks::before(&fault, faults, kind, request) {
+        return Before::Answer(answer);
+    }
     let status = |code: StatusCode, retry: Option<RetryAfter>| {
         let mut response = Response::new(Body::from(Bytes::from_static(b"{\"errors\":[]}")));
         *response.status_mut() = code;
@@ -71,8 +78,8 @@ fn http_date(secs: u64) -> String {
 }
 
 /// The response to a request of `host` for `path`, with `fault` applied.
-pub(crate) fn after(
-    fault: &Fault,
+pub(crate) async fn after(
+    (fault, faults): (&Fault, &Faults),
     mut response: Response<Body>,
     host: &str,
     path: &str,
@@ -127,7 +134,7 @@ pub(crate) fn after(
             }
             _ => response,
         },
-        _ => response,
+        _ => super::quirks::after(fault, faults, response, path).await,
     }
 }
 

@@ -1,7 +1,10 @@
 //! A misbehaving registry, for tests (feature `faults`, off by default): rules that make
 //! the server drop, reset, stall or corrupt what it sends, answer 429, 503, 500 or 416,
-//! bend its headers, or send blob downloads to a second listener that stands for a
-//! storage host, each at a chosen rate, seeded, for the requests a [`Matcher`] picks.
+//! bend its headers, send blob downloads to a second listener that stands for a
+//! storage host, or expire its tokens early, each at a chosen rate, seeded, for the
+//! requests a [`Matcher`] picks; and the quirks of real registries, one [`Fault`] each
+//! (ECR, GCR, Quay, Harbor, Nexus, GitLab, Docker Hub, zot, ACR), which a rule applies
+//! to every request it matches when its rate is 1.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> oci_registry::Result<()> {
@@ -17,8 +20,10 @@
 //! ```
 
 mod apply;
+mod quirks;
 mod storage_host;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -155,6 +160,51 @@ pub enum Fault {
     /// Blob downloads answered `307` to the storage host (a second listener), which
     /// serves them without credentials and records whether any reached it.
     RedirectToStorage,
+    /// A list request asking for more than this many entries (`n`) is refused with 400
+    /// (ECR: 1000).
+    PageLimit(u32),
+    /// A chunk's `PATCH` answered `201 Created` instead of `202 Accepted` (ECR).
+    PatchCreated,
+    /// A `401` outside `/v2/` without `WWW-Authenticate` (GCR): the challenge is only
+    /// learnt from the base endpoint.
+    ChallengeOnlyOnBase,
+    /// Every upload `Location` works once (GCR): each answer gives a new one, and a
+    /// request to an older one gets 404 `BLOB_UPLOAD_UNKNOWN`.
+    SingleUseLocation,
+    /// A mount without `from` is refused with 400 (Quay).
+    MountNeedsFrom,
+    /// The next page of a list is named by an opaque `next_page` token, not by `last`
+    /// (Quay).
+    OpaquePageTokens,
+    /// A mount is answered `401` (Harbor, for a source repository it does not have).
+    MountUnauthorized,
+    /// A mount's `mount` and `from` are ignored: a new upload session instead (Docker
+    /// Hub).
+    MountIgnored,
+    /// `404` answers carry the non-spec error code `NOT_FOUND` (Harbor).
+    NotFoundCode,
+    /// Tag lists carry JSON `null` entries (Nexus).
+    NullTags,
+    /// The tag `sha256-<hex>` resolves to the manifest `sha256:<hex>` (GitLab), so the
+    /// referrers fallback tag of a subject is the subject itself.
+    FallbackTagIsSubject,
+    /// `DELETE` answered `405` (Docker Hub).
+    DeleteNotAllowed,
+    /// The `Range` of a `PATCH` answer one byte short of what was stored (zot, Aliyun).
+    RangeShortAfterPatch,
+    /// A `PATCH` whose `Content-Range` has the RFC 9110 form (`bytes a-b/*`) is refused
+    /// with 400 (ACR).
+    ContentRangeUnitRefused,
+    /// A `401` challenges with several schemes, over two headers (one the client does not
+    /// know first).
+    SeveralSchemes,
+    /// The token endpoint refuses `POST` with 404: tokens come from `GET` only.
+    TokenGetOnly,
+    /// Every bearer token stops working after this many requests (it expires early,
+    /// as with a registry whose tokens live shorter than their `expires_in` says):
+    /// later requests carrying it are answered as if they had none (401 with the
+    /// registry's challenge).
+    TokenExpiresAfter(u64),
 }
 
 impl Fault {
@@ -178,6 +228,23 @@ impl Fault {
             Self::RedirectToStorage => "redirect-307".into(),
             Self::NoSuchEndpoint => "no-such-endpoint".into(),
             Self::SubjectMissing => "subject-missing".into(),
+            Self::PageLimit(n) => format!("page-limit-{n}"),
+            Self::PatchCreated => "patch-201".into(),
+            Self::ChallengeOnlyOnBase => "challenge-only-on-base".into(),
+            Self::SingleUseLocation => "single-use-location".into(),
+            Self::MountNeedsFrom => "mount-needs-from".into(),
+            Self::OpaquePageTokens => "opaque-page-tokens".into(),
+            Self::MountUnauthorized => "mount-401".into(),
+            Self::MountIgnored => "mount-ignored".into(),
+            Self::NotFoundCode => "not-found-code".into(),
+            Self::NullTags => "null-tags".into(),
+            Self::FallbackTagIsSubject => "fallback-tag-is-subject".into(),
+            Self::DeleteNotAllowed => "delete-405".into(),
+            Self::RangeShortAfterPatch => "range-short-after-patch".into(),
+            Self::ContentRangeUnitRefused => "content-range-unit-refused".into(),
+            Self::SeveralSchemes => "several-schemes".into(),
+            Self::TokenGetOnly => "token-get-only".into(),
+            Self::TokenExpiresAfter(n) => format!("token-expires-after-{n}"),
         }
     }
 }
@@ -230,6 +297,10 @@ struct Shared {
     seen: Mutex<Vec<usize>>,
     injected: AtomicUsize,
     storage_saw_authorization: AtomicBool,
+    /// The token of each upload session's last `Location` (`SingleUseLocation`).
+    upload_tokens: Mutex<HashMap<String, u64>>,
+    /// How many requests carried each bearer token (`TokenExpiresAfter`).
+    bearer_tokens: Mutex<HashMap<String, u64>>,
 }
 
 impl Faults {
@@ -241,6 +312,8 @@ impl Faults {
             seen: Mutex::new(Vec::new()),
             injected: AtomicUsize::new(0),
             storage_saw_authorization: AtomicBool::new(false),
+            upload_tokens: Mutex::new(HashMap::new()),
+            bearer_tokens: Mutex::new(HashMap::new()),
         };
         Self { rules: Arc::new(Vec::new()), shared: Arc::new(shared) }
     }
@@ -273,6 +346,40 @@ impl Faults {
 
     pub(crate) fn saw_authorization(&self) {
         self.shared.storage_saw_authorization.store(true, Ordering::SeqCst);
+    }
+
+    /// The token of the last `Location` given for the upload session at `path`.
+    pub(crate) fn upload_token(&self, path: &str) -> Option<String> {
+        let tokens = self.shared.upload_tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.get(path).map(u64::to_string)
+    }
+
+    /// A new token for the upload session at `path`; older ones stop working.
+    pub(crate) fn new_upload_token(&self, path: &str) -> String {
+        let mut tokens = self.shared.upload_tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = tokens.values().max().map_or(1, |n| n + 1);
+        tokens.insert(path.to_owned(), next);
+        next.to_string()
+    }
+
+    /// After how many requests a bearer token stops working, if a rule says so.
+    pub(crate) fn token_uses(&self) -> Option<u64> {
+        self.rules.iter().find_map(|r| match r.fault {
+            Fault::TokenExpiresAfter(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// Counts a use of `token`; whether it is over `limit` (then it counts as injected).
+    pub(crate) fn use_bearer_token(&self, token: &str, limit: u64) -> bool {
+        let mut tokens = self.shared.bearer_tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = tokens.entry(token.to_owned()).or_default();
+        *count += 1;
+        let expired = *count > limit;
+        if expired {
+            self.shared.injected.fetch_add(1, Ordering::SeqCst);
+        }
+        expired
     }
 
     /// The fault that hits this request, if one does.

@@ -204,7 +204,13 @@ impl<E: Exchanger> Upload<'_, E> {
         let mut session = Session::Open { location, offset: 0 };
         loop {
             session = match session {
-                Session::Committed => return self.confirm_early_accept().await,
+                Session::Committed => {
+                    if self.confirm_early_accept().await? {
+                        return Ok(());
+                    }
+                    // Not there after all: the session is still open; ask where it is.
+                    Session::Resync { location: current.clone() }
+                }
                 Session::Resync { location } => {
                     *current = location.clone();
                     self.resync(location).await?
@@ -340,13 +346,18 @@ impl<E: Exchanger> Upload<'_, E> {
     }
 
     /// A PATCH was answered `201`: the registry says it has the blob; `HEAD` checks it.
-    async fn confirm_early_accept(&mut self) -> Result<()> {
-        self.stats.early_accept = true;
+    /// `Ok(false)` when it does not have it (some answer every PATCH with 201): the
+    /// upload goes on.
+    async fn confirm_early_accept(&mut self) -> Result<bool> {
         let answer = self
             .exchanger
             .exchange(Method::HEAD, self.blob_url.clone(), HeaderMap::new(), Body::empty())
             .await?;
         let length = answer.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(decimal);
+        if answer.status == StatusCode::NOT_FOUND {
+            tracing::debug!(context = %answer.context(), "201 on PATCH, but the blob is not there yet: going on");
+            return Ok(false);
+        }
         if answer.status != StatusCode::OK || length != Some(self.size) || !self.content.is_verified() {
             let context = format!(
                 "{}: the registry accepted the upload early (201 on PATCH) but does not have the blob ({}, {length:?} bytes)",
@@ -355,6 +366,7 @@ impl<E: Exchanger> Upload<'_, E> {
             );
             return Err(Error::new(ErrorKind::InvalidResponse, context));
         }
-        Ok(())
+        self.stats.early_accept = true;
+        Ok(true)
     }
 }

@@ -367,7 +367,26 @@ async fn an_early_accept_is_checked_with_head() {
     assert!(stats.early_accept);
     assert_eq!(script.lines().last().unwrap(), &format!("HEAD {BLOB}"));
 
-    let script = Script::new(vec![(202, loc("/u1")), (201, vec![]), (404, vec![])]);
+    // 201 on a PATCH, but the blob is not there (a registry that answers every PATCH so):
+    // the session is asked where it is, and the upload goes on.
+    let script = Script::new(vec![
+        (202, loc("/u1")),
+        (201, vec![]),
+        (404, vec![]),
+        (204, vec![("range", "0-4".into())]),
+        (202, vec![]),
+        (201, vec![]),
+    ]);
+    let outcome = push(&script, &d, blob.clone().into(), UploadPolicy::Chunked { chunk_size: 5 }, false);
+    let stats = uploaded(outcome.await.unwrap());
+    script.assert_done();
+    assert!(!stats.early_accept);
+    let lines = script.lines();
+    assert_eq!(lines[2..4], [format!("HEAD {BLOB}"), "GET http://r.test:5000/u1".to_owned()]);
+
+    // There, but not what was sent: an error, and the session is cancelled.
+    let script =
+        Script::new(vec![(202, loc("/u1")), (201, vec![]), (200, vec![("content-length", "3".into())])]);
     let e = push(&script, &d, blob.into(), UploadPolicy::Chunked { chunk_size: 5 }, false).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     assert_eq!(script.lines().last().unwrap(), "DELETE http://r.test:5000/u1");
