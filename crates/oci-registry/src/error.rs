@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Corrupt,
     /// The store serves reads only (a write was asked of it).
     ReadOnly,
+    /// What was to be removed is in use: a blob that is a manifest of its repository
+    /// (remove the manifest instead).
+    InUse,
 }
 
 /// An error of the registry or its storage, with what was being done.
@@ -202,7 +205,7 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        if e.kind() == ErrorKind::ReadOnly {
+        if matches!(e.kind(), ErrorKind::ReadOnly | ErrorKind::InUse) {
             return Self::unsupported(e.to_string());
         }
         Self::internal(&e)

@@ -418,3 +418,45 @@ async fn a_soak_of_pushes_pulls_deletes_and_gc_gives_no_wrong_answer() {
         c(&counts.raced)
     );
 }
+
+/// Found by the `server` fuzz target: deleting, as a blob, the bytes of a manifest left
+/// `index.json` naming a manifest that was not there, and the manifest and its
+/// subject's referrers answered 500 from then on. Both stores refuse it now.
+#[tokio::test]
+async fn a_manifest_cannot_be_deleted_as_a_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = disk_registry(dir.path(), Limits::default()).await;
+    let memory = common::memory_registry(Limits::default()).await;
+    for registry in [disk, memory] {
+        let addr = registry.addr();
+        push_blob(addr, "r", b"{}").await;
+        let subject = Descriptor::new(MediaType::IMAGE_MANIFEST, Digest::sha256(b"subject"), 7);
+        let config = Descriptor::for_bytes(MediaType::EMPTY, b"{}");
+        let manifest =
+            Document::new(ImageManifest::new(config, vec![]).with_subject(subject.clone())).unwrap();
+        let ct = [("content-type", MediaType::IMAGE_MANIFEST.as_str())];
+        let put =
+            raw(addr, "PUT", &format!("/v2/r/manifests/{}", manifest.digest()), &ct, manifest.bytes()).await;
+        assert_eq!(put.status, 201);
+        let delete = raw(addr, "DELETE", &format!("/v2/r/blobs/{}", manifest.digest()), &[], &[]).await;
+        assert_eq!(
+            (delete.status, delete.error()),
+            (
+                405,
+                format!(
+                    "UNSUPPORTED: {} is a manifest of r: delete it through /manifests/, not as a blob",
+                    manifest.digest()
+                )
+            )
+        );
+        let get = raw(addr, "GET", &format!("/v2/r/manifests/{}", manifest.digest()), &[], &[]).await;
+        assert_eq!((get.status, &get.body[..]), (200, &manifest.bytes()[..]));
+        let referrers = raw(addr, "GET", &format!("/v2/r/referrers/{}", subject.digest), &[], &[]).await;
+        assert_eq!(referrers.status, 200);
+        assert!(String::from_utf8_lossy(&referrers.body).contains(manifest.digest().as_str()));
+        // A blob that is only a layer or a config is deleted as before.
+        let config = raw(addr, "DELETE", &format!("/v2/r/blobs/{}", Digest::sha256(b"{}")), &[], &[]).await;
+        assert_eq!(config.status, 202);
+        registry.shutdown().await;
+    }
+}

@@ -80,6 +80,12 @@ pub const TARGETS: &[Target] = &[
         run: server::run,
         timeout_ms: 5000,
     },
+    Target {
+        name: "server-stateful",
+        what: "request sequences against one embedded registry for every input",
+        run: server::run_stateful,
+        timeout_ms: 5000,
+    },
 ];
 
 /// The target called `name`.

@@ -6,9 +6,10 @@
 //! never panics, and answers every request in time.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -22,12 +23,13 @@ use oci_spec_types::{Digest, MediaType};
 use serde_json::json;
 use tokio::runtime::Runtime;
 
-/// The runtime, the registry and its directory, made once per process.
+/// The runtime and the directory under which each input's registry keeps its store,
+/// made once per process. Each input gets a registry of its own over a new store, so
+/// that a crash replays from its input alone.
 struct Harness {
     runtime: Runtime,
-    registry: Registry,
-    /// The directory that holds the registry's root and must hold nothing else.
     home: PathBuf,
+    runs: AtomicU64,
 }
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -38,6 +40,11 @@ fn harness() -> &'static Harness {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             PANICKED.store(true, Ordering::SeqCst);
+            // Under AFL++ nothing shows stderr: `OCI_FUZZ_PANIC_LOG` keeps the message.
+            if let Some(log) = std::env::var_os("OCI_FUZZ_PANIC_LOG") {
+                let file = std::fs::OpenOptions::new().create(true).append(true).open(log);
+                let _ = file.map(|mut f| std::io::Write::write_all(&mut f, format!("{info}\n").as_bytes()));
+            }
             previous(info);
         }));
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -47,12 +54,8 @@ fn harness() -> &'static Harness {
             .expect("a tokio runtime");
         let home = std::env::temp_dir().join(format!("oci-fuzz-server-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&home);
-        std::fs::create_dir_all(&home).expect("the registry's home");
-        let storage = DiskStorage::open(home.join("storage"), false).expect("the registry's storage");
-        let registry = runtime
-            .block_on(Registry::builder().storage(storage).bind("127.0.0.1:0"))
-            .expect("the registry listens");
-        Harness { runtime, registry, home }
+        std::fs::create_dir_all(&home).expect("the registries' home");
+        Harness { runtime, home, runs: AtomicU64::new(0) }
     })
 }
 
@@ -130,9 +133,9 @@ struct Step {
     payload: Payload,
 }
 
-/// What earlier answers gave.
-#[derive(Default)]
+/// The registry of this input, and what earlier answers gave.
 struct Memory {
+    addr: SocketAddr,
     location: Option<String>,
     seen: Vec<Digest>,
 }
@@ -242,7 +245,7 @@ fn request(memory: &Memory, step: &Step) -> Option<Request<Full<Bytes>>> {
     let (body, content_type) = payload(memory, &step.payload);
     let path = path(memory, step, &body);
     let uri = path.parse::<Uri>().or_else(|_| encode(&path).parse::<Uri>()).ok()?;
-    let mut builder = Request::builder().method(method).uri(uri).header("host", harness().registry.host());
+    let mut builder = Request::builder().method(method).uri(uri).header("host", memory.addr.to_string());
     for header in step.headers.iter().take(8) {
         let (name, value) = match header {
             Header::ContentType(true) => ("content-type".to_owned(), content_type.to_owned()),
@@ -267,9 +270,8 @@ fn request(memory: &Memory, step: &Step) -> Option<Request<Full<Bytes>>> {
     builder.body(Full::new(Bytes::from(body))).ok()
 }
 
-async fn connect() -> SendRequest<Full<Bytes>> {
-    let stream =
-        tokio::net::TcpStream::connect(harness().registry.addr()).await.expect("the registry accepts");
+async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("the registry accepts");
     let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.expect("an HTTP/1 handshake");
     tokio::spawn(connection);
     sender
@@ -284,7 +286,7 @@ async fn exchange(
     let what = format!("{} {}", request.method(), request.uri());
     let blob_get = request.method() == Method::GET && request.uri().path().contains("/blobs/sha");
     if sender.as_ref().is_none_or(SendRequest::is_closed) {
-        *sender = Some(connect().await);
+        *sender = Some(connect(memory.addr).await);
     }
     let Some(send) = sender.as_mut() else { return };
     let answer = tokio::time::timeout(Duration::from_secs(4), async {
@@ -323,22 +325,58 @@ async fn exchange(
     }
 }
 
-/// One input: up to 16 steps over one connection (a new one when the server closed it).
+/// One input: up to 16 steps over one connection (a new one when the server closed it),
+/// against a registry of its own over a new store (a crash replays from its input).
 pub(crate) fn run(data: &[u8]) {
     let harness = harness();
-    let Ok(steps) = Vec::<Step>::arbitrary_take_rest(Unstructured::new(data)) else { return };
+    let dir = harness.home.join(format!("run-{}", harness.runs.fetch_add(1, Ordering::SeqCst)));
     harness.runtime.block_on(async {
-        let mut sender = None;
-        let mut memory = Memory::default();
-        for step in steps.iter().take(16) {
-            if let Some(request) = request(&memory, step) {
-                exchange(&mut sender, &mut memory, request).await;
-            }
-        }
+        let registry = start(&dir).await;
+        steps(data, registry.addr()).await;
+        registry.shutdown().await;
     });
+    check(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One input against the registry of the process, whose store keeps what every input
+/// before did: state-dependent bugs show, but a crash may need the inputs before it.
+pub(crate) fn run_stateful(data: &[u8]) {
+    static SHARED: OnceLock<Registry> = OnceLock::new();
+    let harness = harness();
+    let dir = harness.home.join("shared");
+    harness.runtime.block_on(async {
+        if SHARED.get().is_none() {
+            let _ = SHARED.set(start(&dir).await);
+        }
+        let Some(registry) = SHARED.get() else { return };
+        steps(data, registry.addr()).await;
+    });
+    check(&dir);
+}
+
+async fn start(dir: &Path) -> Registry {
+    std::fs::create_dir_all(dir).expect("the registry's directory");
+    let storage = DiskStorage::open(dir.join("storage"), false).expect("the registry's storage");
+    Registry::builder().storage(storage).bind("127.0.0.1:0").await.expect("the registry listens")
+}
+
+async fn steps(data: &[u8], addr: SocketAddr) {
+    let Ok(steps) = Vec::<Step>::arbitrary_take_rest(Unstructured::new(data)) else { return };
+    let mut sender = None;
+    let mut memory = Memory { addr, location: None, seen: Vec::new() };
+    for step in steps.iter().take(16) {
+        if let Some(request) = request(&memory, step) {
+            exchange(&mut sender, &mut memory, request).await;
+        }
+    }
+}
+
+/// No panic in the registry, nothing written beside its store.
+fn check(dir: &Path) {
     assert!(!PANICKED.load(Ordering::SeqCst), "the registry panicked");
-    let outside: Vec<_> = std::fs::read_dir(&harness.home)
-        .expect("the registry's home")
+    let outside: Vec<_> = std::fs::read_dir(dir)
+        .expect("the registry's directory")
         .filter_map(|e| e.ok().map(|e| e.file_name()))
         .filter(|n| n != "storage")
         .collect();

@@ -206,6 +206,12 @@ impl Storage for DiskStorage {
 
     fn delete_blob(&self, repository: &str, digest: &Digest) -> Result<bool> {
         let Some(repo) = self.repo(repository, false)? else { return Ok(false) };
+        // A manifest's bytes are a blob of the layout: without them `index.json` would
+        // name a manifest that is not there. Checked under the index's lock.
+        let _guard = repo.index.lock().unwrap_or_else(PoisonError::into_inner);
+        if repo.layout.read_index()?.manifests.iter().any(|d| &d.digest == digest) {
+            return Err(super::manifest_in_use(repository, digest));
+        }
         Ok(repo.dir.delete_blob(digest)?)
     }
 

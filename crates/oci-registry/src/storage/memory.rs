@@ -105,7 +105,12 @@ impl Storage for MemoryStorage {
     }
 
     fn delete_blob(&self, repository: &str, digest: &Digest) -> Result<bool> {
-        Ok(self.lock().repositories.get_mut(repository).is_some_and(|r| r.blobs.remove(digest).is_some()))
+        let mut state = self.lock();
+        let Some(repo) = state.repositories.get_mut(repository) else { return Ok(false) };
+        if repo.entries.iter().any(|d| &d.digest == digest) {
+            return Err(super::manifest_in_use(repository, digest));
+        }
+        Ok(repo.blobs.remove(digest).is_some())
     }
 
     fn mount_blob(&self, from: Option<&str>, repository: &str, digest: &Digest) -> Result<bool> {

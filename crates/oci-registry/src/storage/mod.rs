@@ -84,7 +84,9 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// A reader of a blob of the repository and its size.
     fn blob_reader(&self, repository: &str, digest: &Digest) -> Result<Option<(Box<dyn BlobRead>, u64)>>;
 
-    /// Removes a blob from the repository; whether it was there.
+    /// Removes a blob from the repository; whether it was there. A blob that is a
+    /// manifest of the repository is refused with [`ErrorKind::InUse`](crate::ErrorKind::InUse)
+    /// (the manifest is deleted as a manifest).
     fn delete_blob(&self, repository: &str, digest: &Digest) -> Result<bool>;
 
     /// Makes a blob stored elsewhere a blob of `repository` without copying it: from
@@ -147,4 +149,12 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 
     /// Collects garbage (see [`crate::gc`]).
     fn gc(&self, options: &GcOptions) -> Result<GcReport>;
+}
+
+/// The refusal to delete the blob `digest` of `repository`: it is one of its manifests.
+fn manifest_in_use(repository: &str, digest: &oci_spec_types::Digest) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::InUse,
+        format!("{digest} is a manifest of {repository}: delete it through /manifests/, not as a blob"),
+    )
 }
