@@ -7,8 +7,8 @@
 //! corpus of each target is kept in `target/fuzz/<target>/` (a later run resumes from
 //! it). Every crash and hang found is copied to `fuzz/fixtures/<target>/`, where the
 //! fixture test of `oci-fuzz` replays it once fixed; the command then fails. Prints,
-//! per target, the inputs run, their rate, the corpus, the coverage, crashes and hangs
-//! (also `target/fuzz/summary.json`).
+//! per target, the inputs this run ran, their rate, the corpus, the coverage, and the
+//! crashes and hangs not kept before (also `target/fuzz/summary.json`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -82,7 +82,6 @@ struct Row {
     name: &'static str,
     seconds: u64,
     execs: u64,
-    per_second: f64,
     corpus: u64,
     coverage: String,
     crashes: u64,
@@ -95,7 +94,7 @@ impl Row {
     fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "target": self.name, "seconds": self.seconds, "inputs": self.execs,
-            "per_second": self.per_second, "corpus": self.corpus, "coverage": self.coverage,
+            "corpus": self.corpus, "coverage": self.coverage,
             "crashes": self.crashes, "hangs": self.hangs,
         })
     }
@@ -105,6 +104,7 @@ fn run(harness: &Path, name: &'static str, timeout_ms: u32, seconds: u64, out: &
     let seeds = workspace::root().join("fuzz").join("seeds").join(name);
     let tmp = out.join("tmp");
     fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let before = Stats::read(out).unwrap_or_default();
     let log = fs::File::create(out.join("afl.log")).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("fuzz: {name} for {seconds} s (log {})", out.join("afl.log").display());
     let (seconds_arg, timeout_arg) = (seconds.to_string(), timeout_ms.to_string());
@@ -123,28 +123,43 @@ fn run(harness: &Path, name: &'static str, timeout_ms: u32, seconds: u64, out: &
     let outcome = workspace::status(cmd);
     let _ = fs::remove_dir_all(&tmp);
     outcome.map_err(|e| format!("{e} (see {})", out.join("afl.log").display()))?;
-    let stats = fs::read_to_string(out.join("default").join("fuzzer_stats"))
-        .map_err(|e| format!("{name}: AFL++ wrote no statistics: {e}"))?;
-    let stat = |key: &str| {
-        stats.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim()))
-    };
-    let number = |key: &str| stat(key).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let now = Stats::read(out).ok_or_else(|| format!("{name}: AFL++ wrote no statistics"))?;
     let mut kept = keep(name, &out.join("default").join("crashes"), "crash")?;
+    let crashes = kept.len() as u64;
     kept.extend(keep(name, &out.join("default").join("hangs"), "hang")?);
     Ok(Row {
         name,
-        seconds: number("run_time"),
-        execs: number("execs_done"),
-        per_second: stat("execs_per_sec").and_then(|v| v.parse().ok()).unwrap_or(0.0),
-        corpus: number("corpus_count"),
-        coverage: stat("bitmap_cvg").unwrap_or("?").to_owned(),
-        crashes: number("saved_crashes"),
-        hangs: number("saved_hangs"),
+        seconds: now.number("run_time").saturating_sub(before.number("run_time")),
+        execs: now.number("execs_done").saturating_sub(before.number("execs_done")),
+        corpus: now.number("corpus_count"),
+        coverage: now.text("bitmap_cvg").unwrap_or("?").to_owned(),
+        crashes,
+        hangs: kept.len() as u64 - crashes,
         kept,
     })
 }
 
-/// Copies the inputs AFL++ saved in `dir` to `fuzz/fixtures/<target>/<kind>-<digest>`.
+/// AFL++'s `fuzzer_stats` (`key : value` lines); cumulative over the runs a corpus
+/// has had, so a run's figures are differences.
+#[derive(Default)]
+struct Stats(String);
+
+impl Stats {
+    fn read(out: &Path) -> Option<Self> {
+        fs::read_to_string(out.join("default").join("fuzzer_stats")).ok().map(Self)
+    }
+
+    fn text(&self, key: &str) -> Option<&str> {
+        self.0.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim()))
+    }
+
+    fn number(&self, key: &str) -> u64 {
+        self.text(key).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+}
+
+/// Copies the inputs AFL++ saved in `dir` to `fuzz/fixtures/<target>/<kind>-<digest>`;
+/// the ones not kept before.
 fn keep(name: &str, dir: &Path, kind: &str) -> Result<Vec<PathBuf>> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(Vec::new()) };
     let fixtures = workspace::root().join("fuzz").join("fixtures").join(name);
@@ -156,6 +171,9 @@ fn keep(name: &str, dir: &Path, kind: &str) -> Result<Vec<PathBuf>> {
         let data = fs::read(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;
         let digest = oci_spec_types::Digest::sha256(&data);
         let path = fixtures.join(format!("{kind}-{}", &digest.encoded()[..16]));
+        if path.exists() {
+            continue;
+        }
         fs::create_dir_all(&fixtures).map_err(|e| format!("{}: {e}", fixtures.display()))?;
         fs::write(&path, &data).map_err(|e| format!("{}: {e}", path.display()))?;
         kept.push(path);
@@ -170,11 +188,18 @@ fn print(rows: &[Row]) {
     );
     for r in rows {
         println!(
-            "{:<20} {:>7} {:>13} {:>10.0} {:>7} {:>9} {:>8} {:>6}",
-            r.name, r.seconds, r.execs, r.per_second, r.corpus, r.coverage, r.crashes, r.hangs
+            "{:<20} {:>7} {:>13} {:>10} {:>7} {:>9} {:>8} {:>6}",
+            r.name,
+            r.seconds,
+            r.execs,
+            r.execs / r.seconds.max(1),
+            r.corpus,
+            r.coverage,
+            r.crashes,
+            r.hangs
         );
     }
     let total: u64 = rows.iter().map(|r| r.execs).sum();
     let bad: u64 = rows.iter().map(|r| r.crashes + r.hangs).sum();
-    println!("fuzz: {} targets, {total} inputs run, {bad} crashes and hangs", rows.len());
+    println!("fuzz: {} targets, {total} inputs run, {bad} new crashes and hangs", rows.len());
 }

@@ -59,3 +59,13 @@ pub fn ensure_cargo_subcommand(subcommand: &str, install: &[&str]) -> crate::Res
     }
     Ok(())
 }
+
+/// Builds the `oci` command (a release build with `release`) and returns its path.
+pub fn oci_binary(release: bool) -> crate::Result<PathBuf> {
+    let mut args = vec!["build", "--quiet", "--package", "oci-cli", "--bin", "oci"];
+    if release {
+        args.push("--release");
+    }
+    status(cargo_command(&args)).map_err(|e| format!("building the oci binary: {e}"))?;
+    Ok(target_dir().join(if release { "release" } else { "debug" }).join("oci"))
+}

@@ -18,7 +18,7 @@ mod cli;
 mod ops;
 mod report;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use oci::{CopyOptions, Location};
@@ -67,7 +67,8 @@ pub fn main(args: &[String]) -> Result<bool> {
         }
     }
     let rates: &[u32] = if reduced { &[5] } else { &[2, 5] };
-    let oci = build_cli()?;
+    // The `cli-copy` operation runs the command.
+    let oci = workspace::oci_binary(false)?;
     let scratch = tempfile::tempdir().map_err(|e| format!("a scratch directory: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -101,17 +102,6 @@ pub fn main(args: &[String]) -> Result<bool> {
     table.write_html(&out.join("index.html"))?;
     println!("faults: junit.xml and index.html in {}", out.display());
     Ok(table.goal_met())
-}
-
-/// Builds the `oci` binary (the `cli-copy` operation runs it).
-fn build_cli() -> Result<PathBuf> {
-    let status = workspace::cargo_command(&["build", "--quiet", "--package", "oci-cli", "--bin", "oci"])
-        .status()
-        .map_err(|e| format!("building oci: {e}"))?;
-    if !status.success() {
-        return Err(format!("building oci: {status}"));
-    }
-    Ok(workspace::target_dir().join("debug").join("oci"))
 }
 
 /// One run: new registries over a new store seeded from `source`, `op` against the

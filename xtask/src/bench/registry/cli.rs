@@ -31,18 +31,6 @@ use crate::{Result, workspace};
 /// Runs of each tool for the quick commands (`--version`, `inspect`).
 const QUICK_RUNS: usize = 20;
 
-/// Builds the `oci` binary (release) and returns its path.
-fn oci_binary() -> Result<PathBuf> {
-    let status =
-        workspace::cargo_command(&["build", "--release", "--quiet", "--package", "oci-cli", "--bin", "oci"])
-            .status()
-            .map_err(|e| format!("building the oci binary: {e}"))?;
-    if !status.success() {
-        return Err(format!("building the oci binary: {status}"));
-    }
-    Ok(workspace::target_dir().join("release").join("oci"))
-}
-
 /// One contest of `oci` and skopeo over the rounds.
 struct Contest<'a> {
     bench: &'a Bench,
@@ -92,7 +80,7 @@ impl Oci {
 impl Bench {
     /// The CLI bench.
     pub(super) fn cli(&self) -> Result<()> {
-        let oci = Oci(oci_binary()?);
+        let oci = Oci(workspace::oci_binary(true)?);
         let plain = ["--no-progress", "--plain-http", self.host.as_str()];
         // Setup: the large image in the registry, the small one in a layout and the registry.
         let (large, large_name) = self.image("cli-large")?;
