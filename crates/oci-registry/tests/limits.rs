@@ -143,3 +143,23 @@ async fn upload_sessions_are_capped_in_all_and_pages_have_a_default_size() {
     assert_eq!(String::from_utf8_lossy(&all.body), r#"{"name":"paged","tags":["t1","t2","t3","t4","t5"]}"#);
     registry.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_chunk_minimum_is_advertised_and_a_smaller_last_chunk_is_taken() {
+    let mut limits = Limits::default();
+    limits.chunk_min_length = 1024;
+    let registry = common::memory_registry(limits).await;
+    let addr = registry.addr();
+    let post = raw(addr, "POST", "/v2/chunks/blobs/uploads/", &[], &[]).await;
+    assert_eq!((post.status, post.header("oci-chunk-min-length")), (202, Some("1024")));
+    let location = post.header("location").expect("a Location").to_owned();
+    let blob = vec![5u8; 1030];
+    let first = raw(addr, "PATCH", &location, &[("content-range", "0-1023")], &blob[..1024]).await;
+    assert_eq!((first.status, first.header("range")), (202, Some("0-1023")));
+    let last = raw(addr, "PATCH", &location, &[("content-range", "1024-1029")], &blob[1024..]).await;
+    assert_eq!((last.status, last.header("range")), (202, Some("0-1029")));
+    let digest = Digest::sha256(&blob);
+    let put = raw(addr, "PUT", &format!("{location}?digest={digest}"), &[], &[]).await;
+    assert_eq!(put.status, 201, "{}", put.error());
+    registry.shutdown().await;
+}
