@@ -21,11 +21,6 @@ usage: cargo xtask fuzz [TARGET...] [--seconds N]
   TARGET       one of the targets of fuzz/targets (default: every one)
   --seconds N  how long each target runs (default 60)";
 
-/// The targets, with AFL++'s per-input timeout in milliseconds.
-fn targets() -> Vec<(&'static str, u32)> {
-    oci_fuzz::TARGETS.iter().map(|t| (t.name, t.timeout_ms)).collect()
-}
-
 /// Entry point of `cargo xtask fuzz`; `Ok(false)` when a target crashed or hung.
 pub fn main(args: &[String]) -> Result<bool> {
     let mut seconds = 60u64;
@@ -41,9 +36,9 @@ pub fn main(args: &[String]) -> Result<bool> {
                 let n = it.next().ok_or("--seconds takes a number")?;
                 seconds = n.parse().map_err(|_| format!("--seconds {n}: not a number"))?;
             }
-            name if targets().iter().any(|(t, _)| *t == name) => chosen.push(name.to_owned()),
+            name if oci_fuzz::target(name).is_some() => chosen.push(name.to_owned()),
             other => {
-                let names: Vec<_> = targets().iter().map(|(t, _)| *t).collect();
+                let names: Vec<_> = oci_fuzz::TARGETS.iter().map(|t| t.name).collect();
                 return Err(format!("unknown target `{other}` (targets: {})\n\n{USAGE}", names.join(", ")));
             }
         }
@@ -52,16 +47,16 @@ pub fn main(args: &[String]) -> Result<bool> {
     let harness = build()?;
     let out = workspace::target_dir().join("fuzz");
     let mut rows = Vec::new();
-    for (name, timeout_ms) in targets() {
-        if chosen.is_empty() || chosen.iter().any(|c| c == name) {
-            rows.push(run(&harness, name, timeout_ms, seconds, &out.join(name))?);
+    for target in oci_fuzz::TARGETS {
+        if chosen.is_empty() || chosen.iter().any(|c| c == target.name) {
+            rows.push(run(&harness, target, seconds, &out.join(target.name))?);
         }
     }
     print(&rows);
     let summary: Vec<_> = rows.iter().map(Row::json).collect();
     fs::write(out.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap_or_default())
         .map_err(|e| format!("{}: {e}", out.display()))?;
-    let found: Vec<_> = rows.iter().flat_map(|r| r.kept.iter()).collect();
+    let found: Vec<_> = rows.iter().flat_map(|r| r.crashes.iter().chain(&r.hangs)).collect();
     for path in &found {
         eprintln!("fuzz: kept {}", path.display());
     }
@@ -84,10 +79,9 @@ struct Row {
     execs: u64,
     corpus: u64,
     coverage: String,
-    crashes: u64,
-    hangs: u64,
-    /// The crashes and hangs copied to `fuzz/fixtures/<target>/`.
-    kept: Vec<PathBuf>,
+    /// The new crashes and hangs, copied to `fuzz/fixtures/<target>/`.
+    crashes: Vec<PathBuf>,
+    hangs: Vec<PathBuf>,
 }
 
 impl Row {
@@ -95,21 +89,21 @@ impl Row {
         serde_json::json!({
             "target": self.name, "seconds": self.seconds, "inputs": self.execs,
             "corpus": self.corpus, "coverage": self.coverage,
-            "crashes": self.crashes, "hangs": self.hangs,
+            "crashes": self.crashes.len(), "hangs": self.hangs.len(),
         })
     }
 }
 
-fn run(harness: &Path, name: &'static str, timeout_ms: u32, seconds: u64, out: &Path) -> Result<Row> {
+fn run(harness: &Path, target: &oci_fuzz::Target, seconds: u64, out: &Path) -> Result<Row> {
+    let name = target.name;
     let seeds = workspace::root().join("fuzz").join("seeds").join(name);
     let tmp = out.join("tmp");
     fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let before = Stats::read(out).unwrap_or_default();
     let log = fs::File::create(out.join("afl.log")).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("fuzz: {name} for {seconds} s (log {})", out.join("afl.log").display());
-    let (seconds_arg, timeout_arg) = (seconds.to_string(), timeout_ms.to_string());
-    let args = ["afl", "fuzz", "-i"];
-    let mut cmd = workspace::cargo_command(&args);
+    let (seconds_arg, timeout_arg) = (seconds.to_string(), target.timeout_ms.to_string());
+    let mut cmd = workspace::cargo_command(&["afl", "fuzz", "-i"]);
     cmd.arg(&seeds).arg("-o").arg(out).args(["-V", &seconds_arg, "-t", &timeout_arg, "-m", "4096", "--"]);
     cmd.arg(harness).arg(name);
     cmd.env("AFL_SKIP_CPUFREQ", "1")
@@ -124,18 +118,14 @@ fn run(harness: &Path, name: &'static str, timeout_ms: u32, seconds: u64, out: &
     let _ = fs::remove_dir_all(&tmp);
     outcome.map_err(|e| format!("{e} (see {})", out.join("afl.log").display()))?;
     let now = Stats::read(out).ok_or_else(|| format!("{name}: AFL++ wrote no statistics"))?;
-    let mut kept = keep(name, &out.join("default").join("crashes"), "crash")?;
-    let crashes = kept.len() as u64;
-    kept.extend(keep(name, &out.join("default").join("hangs"), "hang")?);
     Ok(Row {
         name,
         seconds: now.number("run_time").saturating_sub(before.number("run_time")),
         execs: now.number("execs_done").saturating_sub(before.number("execs_done")),
         corpus: now.number("corpus_count"),
         coverage: now.text("bitmap_cvg").unwrap_or("?").to_owned(),
-        crashes,
-        hangs: kept.len() as u64 - crashes,
-        kept,
+        crashes: keep(name, &out.join("default").join("crashes"), "crash")?,
+        hangs: keep(name, &out.join("default").join("hangs"), "hang")?,
     })
 }
 
@@ -195,11 +185,11 @@ fn print(rows: &[Row]) {
             r.execs / r.seconds.max(1),
             r.corpus,
             r.coverage,
-            r.crashes,
-            r.hangs
+            r.crashes.len(),
+            r.hangs.len()
         );
     }
     let total: u64 = rows.iter().map(|r| r.execs).sum();
-    let bad: u64 = rows.iter().map(|r| r.crashes + r.hangs).sum();
+    let bad: usize = rows.iter().map(|r| r.crashes.len() + r.hangs.len()).sum();
     println!("fuzz: {} targets, {total} inputs run, {bad} new crashes and hangs", rows.len());
 }

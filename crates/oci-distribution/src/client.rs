@@ -272,12 +272,11 @@ impl Client {
             return Ok(false);
         }
         tracing::debug!(%uri, "401 without a challenge: asking the base endpoint for one");
-        let ping = self.authorized(&Method::GET, &base, &HeaderMap::new(), Body::empty(), &[]).await?;
-        let (answer, _) = self.send_following_redirects(ping).await?;
-        if answer.status() != StatusCode::UNAUTHORIZED {
+        // Boxed: the ping goes through `send`, which called this.
+        if let Err(e) = Box::pin(self.ping_uri(base)).await {
+            tracing::debug!(error = %e, "the base endpoint gave no challenge");
             return Ok(false);
         }
-        auth.remember_challenge(&base, answer.headers())?;
         auth.on_unauthorized(uri, sent_headers, &HeaderMap::new(), scopes).await
     }
 
@@ -395,6 +394,11 @@ impl Client {
     /// (remembered for registries that later answer 401 without one).
     pub async fn ping(&self, registry: &Registry) -> Result<()> {
         let uri = self.url_on(registry.endpoint_host(), "/v2/").await?;
+        self.ping_uri(uri).await
+    }
+
+    /// `GET uri` (a base endpoint): `Ok` for 200, or 401 with its challenge remembered.
+    async fn ping_uri(&self, uri: Uri) -> Result<()> {
         let response = self.send(Method::GET, uri.clone(), HeaderMap::new(), Body::empty(), &[]).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             self.inner.auth.remember_challenge(&uri, response.headers())?;

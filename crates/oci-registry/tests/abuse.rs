@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::raw;
+use common::{push_blob, push_image, raw};
 use oci_registry::{DiskStorage, GcOptions, Limits, Registry};
-use oci_spec_types::{Descriptor, Digest, Document, ImageConfig, ImageManifest, MediaType, Platform};
+use oci_spec_types::{Descriptor, Digest, Document, ImageManifest, MediaType};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 async fn disk_registry(root: &Path, limits: Limits) -> Registry {
@@ -38,29 +38,6 @@ fn files(dir: &Path) -> Vec<String> {
         }
     }
     out
-}
-
-async fn push_blob(addr: SocketAddr, repo: &str, bytes: &[u8]) -> Digest {
-    let digest = Digest::sha256(bytes);
-    let post = raw(addr, "POST", &format!("/v2/{repo}/blobs/uploads/?digest={digest}"), &[], bytes).await;
-    assert_eq!(post.status, 201, "{}", post.error());
-    digest
-}
-
-/// An image of `layer` and a config naming `variant`, pushed and tagged `tag`.
-async fn push_image(addr: SocketAddr, repo: &str, tag: &str, layer: &[u8], variant: &str) -> Descriptor {
-    let layer_digest = push_blob(addr, repo, layer).await;
-    let mut config = ImageConfig::new(&"linux/amd64".parse::<Platform>().unwrap());
-    config.author = Some(variant.to_owned());
-    let config = Document::new(config).unwrap();
-    push_blob(addr, repo, config.bytes()).await;
-    let layer = Descriptor::new(MediaType::LAYER_TAR, layer_digest, layer.len() as u64);
-    let manifest = Document::new(ImageManifest::new(config.descriptor(), vec![layer])).unwrap();
-    let ct = manifest.media_type().to_string();
-    let target = format!("/v2/{repo}/manifests/{tag}");
-    let put = raw(addr, "PUT", &target, &[("content-type", &ct)], manifest.bytes()).await;
-    assert_eq!(put.status, 201, "{}", put.error());
-    manifest.descriptor()
 }
 
 #[tokio::test]
@@ -258,7 +235,7 @@ async fn a_client_sending_one_byte_a_second_holds_no_lock() {
     let mut others = Vec::new();
     for i in 0..8 {
         others.push(tokio::spawn(async move {
-            push_image(addr, "same", "latest", b"the layer everyone pushes", &format!("fast {i}")).await
+            push_image(addr, "same", "latest", b"the layer everyone pushes", Some(&format!("fast {i}"))).await
         }));
     }
     for other in others {
@@ -286,7 +263,7 @@ async fn many_clients_pushing_one_blob_and_one_tag_at_once_agree() {
     for i in 0..CLIENTS {
         let layer = layer.clone();
         tasks.push(tokio::spawn(async move {
-            push_image(addr, "race", "latest", &layer, &format!("client {i}")).await
+            push_image(addr, "race", "latest", &layer, Some(&format!("client {i}"))).await
         }));
     }
     let mut pushed = Vec::new();
@@ -339,7 +316,7 @@ async fn soak_worker(addr: SocketAddr, worker: usize, until: Instant, counts: Ar
         match rng.u8(..10) {
             0..4 => {
                 let layer = format!("worker {worker} layer {n}").repeat(rng.usize(1..2000));
-                push_image(addr, "soak", &tag, layer.as_bytes(), &format!("{worker}-{n}")).await;
+                push_image(addr, "soak", &tag, layer.as_bytes(), Some(&format!("{worker}-{n}"))).await;
                 counts.pushes.fetch_add(1, Ordering::SeqCst);
             }
             4..8 => {

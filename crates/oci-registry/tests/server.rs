@@ -1,48 +1,19 @@
 //! The registry as clients meet it: raw requests for what the conformance suite does
 //! not cover (names, limits, restarts, the files on disk), and our client for pushes.
 
-use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::time::Duration;
 
 mod common;
 
-use common::raw;
+use common::{push_blob, push_image, raw};
 use oci_registry::{DiskStorage, Limits, MemoryStorage, Registry, Sparse};
 use oci_spec_types::{Descriptor, Digest, Document, ImageConfig, ImageManifest, MediaType, Platform};
 
 async fn disk_registry(dir: &Path, limits: Limits) -> Registry {
     let storage = DiskStorage::open(dir, false).expect("open the store");
     Registry::builder().storage(storage).limits(limits).bind("127.0.0.1:0").await.expect("bind")
-}
-
-/// Pushes `bytes` as one blob with POST + PUT; returns its digest.
-async fn push_blob(addr: SocketAddr, repo: &str, bytes: &[u8]) -> Digest {
-    let digest = Digest::sha256(bytes);
-    let post = raw(addr, "POST", &format!("/v2/{repo}/blobs/uploads/"), &[], &[]).await;
-    assert_eq!(post.status, 202, "{}", post.error());
-    let location = post.header("location").expect("a Location").to_owned();
-    let put = raw(addr, "PUT", &format!("{location}?digest={digest}"), &[], bytes).await;
-    assert_eq!(put.status, 201, "{}", put.error());
-    digest
-}
-
-/// An image (config and one layer) pushed and tagged `tag`; its manifest's descriptor.
-async fn push_image(addr: SocketAddr, repo: &str, tag: &str, layer: &[u8]) -> Descriptor {
-    let layer_digest = push_blob(addr, repo, layer).await;
-    let config = Document::new(ImageConfig::new(&"linux/amd64".parse::<Platform>().expect("platform")))
-        .expect("config");
-    push_blob(addr, repo, config.bytes()).await;
-    let layer = Descriptor::new(MediaType::LAYER_TAR, layer_digest, layer.len() as u64);
-    let manifest = Document::new(ImageManifest::new(config.descriptor(), vec![layer])).expect("manifest");
-    let ct = manifest.media_type().to_string();
-    let put =
-        raw(addr, "PUT", &format!("/v2/{repo}/manifests/{tag}"), &[("content-type", &ct)], manifest.bytes())
-            .await;
-    assert_eq!(put.status, 201, "{}", put.error());
-    assert_eq!(put.header("docker-content-digest"), Some(manifest.digest().as_str()));
-    manifest.descriptor()
 }
 
 #[tokio::test]
@@ -105,7 +76,7 @@ async fn a_repository_on_disk_is_an_image_layout_and_blobs_are_stored_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let registry = disk_registry(dir.path(), Limits::default()).await;
     let addr = registry.addr();
-    let manifest = push_image(addr, "team/app", "v1", b"layer bytes").await;
+    let manifest = push_image(addr, "team/app", "v1", b"layer bytes", None).await;
     let layer = Digest::sha256(b"layer bytes");
     // A mount into another repository links the same file.
     let mount =
@@ -265,8 +236,8 @@ async fn concurrent_pushes_of_one_image_end_consistent() {
     let mut tasks = Vec::new();
     for i in 0..8 {
         tasks.push(tokio::spawn(async move {
-            let same = push_image(addr, "busy", "latest", b"the same layer").await;
-            let own = push_image(addr, "busy", &format!("t{i}"), format!("layer {i}").as_bytes()).await;
+            let same = push_image(addr, "busy", "latest", b"the same layer", None).await;
+            let own = push_image(addr, "busy", &format!("t{i}"), format!("layer {i}").as_bytes(), None).await;
             (same, own)
         }));
     }

@@ -139,10 +139,11 @@ async fn one(
             Some(Auth::bearer(users()?, TokenOptions::default()).map_err(|e| e.to_string())?)
         }
     };
-    let credentials = auth.map(|auth| {
-        builder = std::mem::take(&mut builder).auth(auth);
-        ("matrix".to_owned(), "s3cret".to_owned())
-    });
+    let mut credentials = None;
+    if let Some(auth) = auth {
+        builder = builder.auth(auth);
+        credentials = Some(("matrix".to_owned(), "s3cret".to_owned()));
+    }
     let misbehaving = bind(builder).await.map_err(|e| e.to_string())?;
     let world = World {
         faulty: misbehaving.host(),
@@ -150,7 +151,6 @@ async fn one(
         other: other.host(),
         layout: source.layout.clone(),
         image: source.image.digest.clone(),
-        subject: source.subject.clone(),
         index: source.index.clone(),
         tags: source.tags.clone(),
         credentials,
@@ -180,7 +180,7 @@ mod source {
     use std::path::{Path, PathBuf};
 
     use oci::{Document, Layout, MediaType};
-    use oci_spec_types::{Descriptor, Digest, ImageIndex};
+    use oci_spec_types::{Descriptor, ImageIndex};
 
     use super::{CopyOptions, Location};
     use crate::Result;
@@ -189,9 +189,7 @@ mod source {
         /// A layout with the image (`v1`) and the index (`multi`).
         pub(super) layout: PathBuf,
         pub(super) image: Descriptor,
-        pub(super) index: Digest,
-        /// The index's descriptor, the subject of the referrers pushed.
-        pub(super) subject: Descriptor,
+        pub(super) index: Descriptor,
         /// The tags `src/app` gets, sorted.
         pub(super) tags: Vec<String>,
     }
@@ -226,12 +224,11 @@ mod source {
         Ok(Source {
             layout: dir.to_owned(),
             image: Descriptor::new(image.media_type, image.digest, image.size),
-            subject: Descriptor::new(
-                index_descriptor.media_type.clone(),
-                index_descriptor.digest.clone(),
+            index: Descriptor::new(
+                index_descriptor.media_type,
+                index_descriptor.digest,
                 index_descriptor.size,
             ),
-            index: index_descriptor.digest,
             tags,
         })
     }

@@ -113,10 +113,9 @@ pub(super) struct World {
     /// The source layout: the image tagged `v1`, the index tagged `multi`.
     pub(super) layout: PathBuf,
     pub(super) image: Digest,
-    /// The index's descriptor (the subject of `referrers`: an index, whose children a
-    /// client that trusts a wrong fallback tag would list).
-    pub(super) subject: Descriptor,
-    pub(super) index: Digest,
+    /// The index tagged `multi`, also the subject of `referrers` (an index, whose
+    /// children a client that trusts a wrong fallback tag would list).
+    pub(super) index: Descriptor,
     /// The tags of `src/app`.
     pub(super) tags: Vec<String>,
     /// Credentials the faulty registry asks for, when it does.
@@ -170,7 +169,7 @@ pub(super) async fn run(op: Op, world: &World) -> Outcome {
     match op {
         Op::PullImage | Op::PullIndex => {
             let (tag, want) =
-                if op == Op::PullImage { ("v1", &world.image) } else { ("multi", &world.index) };
+                if op == Op::PullImage { ("v1", &world.image) } else { ("multi", &world.index.digest) };
             let copied = copy(
                 &format!("docker://{faulty}/src/app:{tag}"),
                 &format!("oci:{}:{tag}", dir.display()),
@@ -187,7 +186,7 @@ pub(super) async fn run(op: Op, world: &World) -> Outcome {
                 options(),
             )
             .await;
-            judge_layout(copied, Layout::open_tar(&file), &file, "multi", &world.index)
+            judge_layout(copied, Layout::open_tar(&file), &file, "multi", &world.index.digest)
         }
         Op::Push => {
             let copied =
@@ -221,9 +220,9 @@ pub(super) async fn run(op: Op, world: &World) -> Outcome {
                 options(),
             )
             .await;
-            judge_registry(copied, &client, &format!("{other}/dst/copied:multi"), &world.index).await
+            judge_registry(copied, &client, &format!("{other}/dst/copied:multi"), &world.index.digest).await
         }
-        Op::Referrers => match attach_and_list(&client, faulty, &world.subject).await {
+        Op::Referrers => match attach_and_list(&client, faulty, &world.index).await {
             // The registry hides what the fallback tag holds: no referrers is right.
             Ok((_, listed)) if world.hides_fallback && listed.is_empty() => Outcome::Survived,
             Ok((artifact, listed)) if !world.hides_fallback && listed == [artifact.clone()] => {

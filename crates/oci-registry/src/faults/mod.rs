@@ -357,7 +357,7 @@ impl Faults {
     /// A new token for the upload session at `path`; older ones stop working.
     pub(crate) fn new_upload_token(&self, path: &str) -> String {
         let mut tokens = self.shared.upload_tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = tokens.values().max().map_or(1, |n| n + 1);
+        let next = tokens.get(path).map_or(1, |n| n + 1);
         tokens.insert(path.to_owned(), next);
         next.to_string()
     }

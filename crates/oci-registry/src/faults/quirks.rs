@@ -2,34 +2,26 @@
 //! network. Some refuse a request in the handler's place, some rewrite it before the
 //! handler sees it, some rewrite the answer.
 
-use std::fmt::Write as _;
-
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK, LOCATION, WWW_AUTHENTICATE};
+use http::header::{CONTENT_LENGTH, HeaderValue, LINK, LOCATION, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt as _;
 
+use oci_spec_types::ErrorCode;
+
 use super::{Fault, Faults, PathKind};
+use crate::api::Query;
 use crate::body::Body;
+use crate::error::ApiError;
 
 /// The query parameter that makes an upload `Location` single-use.
 const SINGLE_USE: &str = "_single";
 
 /// An error answer in the distribution-spec's form.
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response<Body> {
-    let body = serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string();
-    let mut response = Response::new(Body::from(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// The value of the query parameter `name` of `uri`.
-fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
-    uri.query()?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then_some(value)
-    })
+fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response<Body> {
+    ApiError::new(status, code, message).into_response(false)
 }
 
 /// `uri` with its query replaced (`None`: removed).
@@ -51,20 +43,6 @@ fn without_params(uri: &Uri, names: &[&str]) -> Uri {
         .filter(|pair| !names.contains(&pair.split_once('=').map_or(*pair, |(k, _)| k)))
         .collect();
     with_query(uri, Some(&kept.join("&")))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// The bearer token of `request`, if it carries one.
@@ -91,23 +69,23 @@ pub(super) fn before<B>(
     kind: Option<PathKind>,
     request: &mut Request<B>,
 ) -> Option<Response<Body>> {
-    let mount = query_param(request.uri(), "mount").is_some();
+    let query = Query::parse(request.uri().query());
+    let mount = query.get("mount").is_some();
     let method = request.method().clone();
     match fault {
         Fault::PageLimit(limit) => {
-            let n = query_param(request.uri(), "n").and_then(|n| n.parse::<u64>().ok());
+            let n = query.get("n").and_then(|n| n.parse::<u64>().ok());
             n.filter(|n| *n > u64::from(*limit)).map(|n| {
                 let why = format!("n {n} is over the page limit {limit}");
-                refuse(StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID", &why)
+                refuse(StatusCode::BAD_REQUEST, ErrorCode::from("PAGINATION_NUMBER_INVALID"), &why)
             })
         }
         Fault::SingleUseLocation if kind == Some(PathKind::Upload) => {
-            let given = query_param(request.uri(), SINGLE_USE).unwrap_or("").to_owned();
             let current = faults.upload_token(request.uri().path());
             match current {
-                Some(current) if current != given => Some(refuse(
+                Some(current) if Some(current.as_str()) != query.get(SINGLE_USE) => Some(refuse(
                     StatusCode::NOT_FOUND,
-                    "BLOB_UPLOAD_UNKNOWN",
+                    ErrorCode::BLOB_UPLOAD_UNKNOWN,
                     "this upload location was used already; use the last one given",
                 )),
                 _ => {
@@ -116,25 +94,27 @@ pub(super) fn before<B>(
                 }
             }
         }
-        Fault::MountNeedsFrom if mount && query_param(request.uri(), "from").is_none() => {
-            Some(refuse(StatusCode::BAD_REQUEST, "UNSUPPORTED", "a mount needs `from`"))
+        Fault::MountNeedsFrom if mount && query.get("from").is_none() => {
+            Some(refuse(StatusCode::BAD_REQUEST, ErrorCode::UNSUPPORTED, "a mount needs `from`"))
         }
         Fault::OpaquePageTokens => {
-            let token = query_param(request.uri(), "next_page").map(str::to_owned);
-            if let Some(query) = token.and_then(|t| unhex(&t)).and_then(|q| String::from_utf8(q).ok()) {
-                *request.uri_mut() = with_query(request.uri(), Some(&query));
+            let token = query.get("next_page").and_then(|t| URL_SAFE_NO_PAD.decode(t).ok());
+            if let Some(original) = token.and_then(|q| String::from_utf8(q).ok()) {
+                *request.uri_mut() = with_query(request.uri(), Some(&original));
             }
             None
         }
-        Fault::MountUnauthorized if mount => {
-            Some(refuse(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "project not found or not authorized"))
-        }
+        Fault::MountUnauthorized if mount => Some(refuse(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::UNAUTHORIZED,
+            "project not found or not authorized",
+        )),
         Fault::MountIgnored if mount => {
             *request.uri_mut() = without_params(request.uri(), &["mount", "from"]);
             None
         }
         Fault::DeleteNotAllowed if method == Method::DELETE => {
-            Some(refuse(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "deletes are not allowed"))
+            Some(refuse(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::UNSUPPORTED, "deletes are not allowed"))
         }
         Fault::FallbackTagIsSubject if method == Method::GET || method == Method::HEAD => {
             let path = request.uri().path();
@@ -149,12 +129,18 @@ pub(super) fn before<B>(
         Fault::ContentRangeUnitRefused => {
             let value = request.headers().get(http::header::CONTENT_RANGE)?.to_str().ok()?;
             value.trim_start().to_ascii_lowercase().starts_with("bytes").then(|| {
-                refuse(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", "Content-Range must be <first>-<last>")
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BLOB_UPLOAD_INVALID,
+                    "Content-Range must be <first>-<last>",
+                )
             })
         }
-        Fault::TokenGetOnly if method == Method::POST => {
-            Some(refuse(StatusCode::NOT_FOUND, "NOT_FOUND", "the token endpoint takes GET only"))
-        }
+        Fault::TokenGetOnly if method == Method::POST => Some(refuse(
+            StatusCode::NOT_FOUND,
+            ErrorCode::from("NOT_FOUND"),
+            "the token endpoint takes GET only",
+        )),
         _ => None,
     }
 }
@@ -200,7 +186,7 @@ pub(super) async fn after(
                 return response;
             };
             let (target_path, query) = target.split_once('?').unwrap_or((target, ""));
-            let opaque = format!("<{target_path}?next_page={}>; rel=\"next\"", hex(query.as_bytes()));
+            let opaque = format!("<{target_path}?next_page={}>; rel=\"next\"", URL_SAFE_NO_PAD.encode(query));
             if let Ok(value) = HeaderValue::from_str(&opaque) {
                 response.headers_mut().insert(LINK, value);
             }
@@ -277,15 +263,23 @@ mod tests {
     #[test]
     fn opaque_tokens_carry_the_query_there_and_back() {
         let query = "n=2&last=b%2Fc";
-        assert_eq!(unhex(&hex(query.as_bytes())).as_deref(), Some(query.as_bytes()));
-        assert_eq!(unhex("abc"), None);
-        assert_eq!(unhex("zz"), None);
+        let faults = Faults::new(1);
+        let token = URL_SAFE_NO_PAD.encode(query);
+        let mut request = Request::new(());
+        *request.uri_mut() = format!("/v2/a/tags/list?next_page={token}").parse().unwrap_or_default();
+        assert!(before(&Fault::OpaquePageTokens, &faults, Some(PathKind::Tags), &mut request).is_none());
+        assert_eq!(request.uri().query(), Some(query));
+        // A token that is not one of ours is left for the handler.
+        let mut request = Request::new(());
+        *request.uri_mut() = "/v2/a/tags/list?next_page=%%%".parse().unwrap_or_default();
+        assert!(before(&Fault::OpaquePageTokens, &faults, Some(PathKind::Tags), &mut request).is_none());
+        assert_eq!(request.uri().query(), Some("next_page=%%%"));
     }
 
     #[test]
     fn query_parameters_are_found_and_removed() {
         let uri: Uri = "/v2/a/blobs/uploads/?mount=sha256:x&from=b&n=1".parse().unwrap_or_default();
-        assert_eq!(query_param(&uri, "from"), Some("b"));
+        assert_eq!(Query::parse(uri.query()).get("from"), Some("b"));
         assert_eq!(without_params(&uri, &["mount", "from"]).to_string(), "/v2/a/blobs/uploads/?n=1");
         assert_eq!(without_params(&uri, &["mount", "from", "n"]).to_string(), "/v2/a/blobs/uploads/");
     }

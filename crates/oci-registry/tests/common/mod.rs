@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+use oci_spec_types::{Descriptor, Digest, Document, ImageConfig, ImageManifest, MediaType, Platform};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// An answer: status, headers (names lower case), body.
@@ -71,4 +72,40 @@ pub(crate) async fn raw(
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     Answer { status, headers, body: out[split + 4..].to_vec() }
+}
+
+/// Pushes `bytes` as one blob with POST + PUT; returns its digest.
+pub(crate) async fn push_blob(addr: SocketAddr, repo: &str, bytes: &[u8]) -> Digest {
+    let digest = Digest::sha256(bytes);
+    let post = raw(addr, "POST", &format!("/v2/{repo}/blobs/uploads/"), &[], &[]).await;
+    assert_eq!(post.status, 202, "{}", post.error());
+    let location = post.header("location").expect("a Location").to_owned();
+    let put = raw(addr, "PUT", &format!("{location}?digest={digest}"), &[], bytes).await;
+    assert_eq!(put.status, 201, "{}", put.error());
+    digest
+}
+
+/// An image (a config, with `author` when given, and one layer) pushed and tagged
+/// `tag`; its manifest's descriptor.
+pub(crate) async fn push_image(
+    addr: SocketAddr,
+    repo: &str,
+    tag: &str,
+    layer: &[u8],
+    author: Option<&str>,
+) -> Descriptor {
+    let layer_digest = push_blob(addr, repo, layer).await;
+    let mut config = ImageConfig::new(&"linux/amd64".parse::<Platform>().expect("platform"));
+    config.author = author.map(str::to_owned);
+    let config = Document::new(config).expect("config");
+    push_blob(addr, repo, config.bytes()).await;
+    let layer = Descriptor::new(MediaType::LAYER_TAR, layer_digest, layer.len() as u64);
+    let manifest = Document::new(ImageManifest::new(config.descriptor(), vec![layer])).expect("manifest");
+    let ct = manifest.media_type().to_string();
+    let put =
+        raw(addr, "PUT", &format!("/v2/{repo}/manifests/{tag}"), &[("content-type", &ct)], manifest.bytes())
+            .await;
+    assert_eq!(put.status, 201, "{}", put.error());
+    assert_eq!(put.header("docker-content-digest"), Some(manifest.digest().as_str()));
+    manifest.descriptor()
 }
